@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Architecture (folders show it):
+//   _CGSL        C shim over GNU GSL (pkg-config `gsl`, Debian's libgsl-dev): static inline
+//                accessors for GSL's C globals, which Swift 6 cannot touch directly.
+//   GSLKit       Swift-named wrapper over GSL: thrown errors instead of abort(), RNG,
+//                root finding, numerical derivatives, least squares, ODEs, minimisers.
+//   LossMath     Pure math: the loss catalogue, exact gradients, theory functions (T1-T10).
+//   Experiments  The simulated-policy mini-trainer; knows nothing of files or terminals.
+//   Formats      CSV (RFC 4180) reading/writing, Markdown tables, ASCII plots, atomic writes.
+//   report       The command line: parses, calls, formats.
+let package = Package(
+    name: "PrincipledLoss",
+    products: [
+        .executable(name: "report", targets: ["report"]),
+        .library(name: "LossMath", targets: ["LossMath"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "_CGSL",
+            path: "Sources/_CGSL",
+            pkgConfig: "gsl",
+            providers: [.apt(["libgsl-dev"])]
+        ),
+        .target(
+            name: "GSLKit",
+            dependencies: ["_CGSL"]
+        ),
+        .target(
+            name: "LossMath",
+            dependencies: [
+                "GSLKit",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        .target(
+            name: "Experiments",
+            dependencies: ["LossMath", "GSLKit"]
+        ),
+        .target(
+            name: "Formats",
+            dependencies: []
+        ),
+        .executableTarget(
+            name: "report",
+            dependencies: [
+                "LossMath", "Experiments", "Formats", "GSLKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "LossMathTests",
+            dependencies: [
+                "LossMath", "GSLKit",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "FormatsTests",
+            dependencies: ["Formats"]
+        ),
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: [
+                "Experiments", "LossMath", "GSLKit",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ReportTests",
+            dependencies: ["report"]
+        ),
+    ]
+)
