@@ -17,6 +17,13 @@ public struct SignedLogMagnitude: Sendable, Equatable, Hashable {
         self.sign = sign
     }
 
+    /// `d / pi` with `d` given as a natural-log magnitude and sign.
+    @inlinable
+    public static func fromNaturalLog(_ d: SignedLog, logProbability: Double) -> SignedLogMagnitude {
+        if d.sign == 0 { return .zero }
+        return SignedLogMagnitude(log10Magnitude: (d.logMagnitude - logProbability) / 2.302_585_092_994_045_7, sign: d.sign)
+    }
+
     /// The zero value.
     public static let zero = SignedLogMagnitude(log10Magnitude: -.infinity, sign: 0)
 
@@ -47,10 +54,20 @@ public struct ProbabilityGradients: Sendable, Equatable {
     /// `dl/dpi_l`. Positive means a descent step lowers `pi_l` (pushes it toward 0).
     public let rejected: SignedLogMagnitude
 
+    /// From plain derivatives. Where a derivative underflowed to 0 the gradient reads 0;
+    /// prefer ``init(loss:pair:parameters:)``, which keeps such derivatives in log space.
     @inlinable
     public init(_ e: LossEvaluation, _ pair: PairLogProbs) {
         chosen = .probabilityGradient(logDerivative: e.dChosen, logProbability: pair.chosen)
         rejected = .probabilityGradient(logDerivative: e.dRejected, logProbability: pair.rejected)
+    }
+
+    /// The probability-space gradients of `loss`, computed from ``Loss/logDerivatives(_:_:)``
+    /// so that a derivative below the double range still gives its (representable) quotient.
+    public init(loss: Loss, pair: PairLogProbs, parameters: LossParameters) {
+        let d = loss.logDerivatives(pair, parameters)
+        chosen = .fromNaturalLog(d.chosen, logProbability: pair.chosen)
+        rejected = .fromNaturalLog(d.rejected, logProbability: pair.rejected)
     }
 
     /// `log10(|dl/dpi_l| / |dl/dpi_w|)`, or `nil` when either gradient is exactly zero.

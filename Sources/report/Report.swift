@@ -1,9 +1,16 @@
 import ArgumentParser
 
+/// The `report` command: every subcommand parses its options, calls LossMath or
+/// Experiments, and formats the result (CSV, Markdown, ASCII plots). No math lives here.
 @main
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Checks the theory of stable alignment losses (arXiv 2508.07137) in numbers."
+        abstract: "Checks the theory of stable alignment losses (arXiv 2508.07137) in numbers.",
+        discussion: """
+        DPO's loss rewards pushing the logits difference h to infinity; the principled loss \
+        (spo) aims at the finite target h* = dr/beta. Start with `report gradients`.
+        """,
+        subcommands: [Gradients.self, EvaluateLosses.self]
     )
 }

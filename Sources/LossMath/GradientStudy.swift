@@ -1,0 +1,154 @@
+import GSLKit
+import RealModule
+
+/// The gradient study behind `report gradients` (T6, T7, T8): hold the chosen response
+/// fixed, sweep the rejected response's probability toward 0 on a log-spaced grid, and
+/// look at each loss's probability-space gradient `dl/dpi_l`.
+public struct GradientStudy: Sendable {
+    /// The sweep's inputs. Probabilities are given as log10 so that the sweep can go far
+    /// below the double range (1e-400 is an ordinary sequence probability).
+    public struct Configuration: Sendable, Equatable {
+        public var parameters: LossParameters
+        /// Per-loss replacements of `parameters` (e.g. exo_pair's label smoothing).
+        public var parameterOverrides: [Loss: LossParameters] = [:]
+        /// log pi(y_w), held fixed.
+        public var logpChosen: Double
+        /// log pi_ref(y_w) and log pi_ref(y_l).
+        public var refChosen: Double
+        public var refRejected: Double
+        /// The sweep runs log10 pi_l from `log10Start` down to `log10End` (start > end).
+        public var log10Start: Double
+        public var log10End: Double
+        public var points: Int
+        /// The slope is fitted on the points with log10 pi_l below
+        /// `log10Start + tailFraction * (log10End - log10Start)`: the far tail.
+        public var tailFraction: Double
+
+        public init(parameters: LossParameters, logpChosen: Double = -2.302_585_092_994_045_7,
+                    refChosen: Double = -2.302_585_092_994_045_7, refRejected: Double = -2.302_585_092_994_045_7,
+                    log10Start: Double = -1, log10End: Double = -400, points: Int = 120,
+                    tailFraction: Double = 0.5) {
+            self.parameters = parameters
+            self.logpChosen = logpChosen
+            self.refChosen = refChosen
+            self.refRejected = refRejected
+            self.log10Start = log10Start
+            self.log10End = log10End
+            self.points = points
+            self.tailFraction = tailFraction
+        }
+
+        /// The parameters used for `loss`.
+        public func parameters(for loss: Loss) -> LossParameters {
+            parameterOverrides[loss] ?? parameters
+        }
+
+        /// The log10 pi_l grid, from start to end inclusive.
+        public var log10Grid: [Double] {
+            if points == 1 { return [log10Start] }
+            return (0..<points).map { i in
+                log10Start + (log10End - log10Start) * Double(i) / Double(points - 1)
+            }
+        }
+    }
+
+    /// One point of the sweep for one loss.
+    public struct Row: Sendable, Equatable {
+        public let loss: Loss
+        public let pair: PairLogProbs
+        public let h: Double
+        public let evaluation: LossEvaluation
+        public let gradients: ProbabilityGradients
+    }
+
+    /// What happens to pi_l at the far end of the sweep under gradient descent.
+    public enum Direction: String, Sendable {
+        /// `dl/dpi_l > 0`: a descent step lowers pi_l further.
+        case collapse
+        /// `dl/dpi_l < 0`: a descent step raises pi_l back.
+        case restoring
+        /// `dl/dpi_l == 0` (exactly, or below the double range).
+        case none
+    }
+
+    /// The per-loss summary.
+    public struct Summary: Sendable {
+        public let loss: Loss
+        /// Least-squares (GSL) slope of log10|dl/dpi_l| against log10 pi_l on the tail,
+        /// with its standard error; `nil` when the gradient is exactly 0 on the tail.
+        public let slope: Double?
+        public let slopeStandardError: Double?
+        /// DPO's theoretical slope `beta - 1` (T7), for comparison.
+        public let direction: Direction
+        public let stationary: StationaryPoints
+        /// log10(|dl_DPO/dpi_l| / |dl/dpi_l|) at the smallest pi_l; `nil` when this loss's
+        /// gradient is exactly zero there.
+        public let log10DPOOverLossAtEnd: Double?
+        /// log10 of the largest collapse force `max(0, dl/dpi_l)` over the sweep (T8);
+        /// `nil` when the loss never pushes pi_l down on the sweep.
+        public let log10MaxCollapseForce: Double?
+        /// log10 of the collapse force at the smallest pi_l; `nil` when it is 0 there.
+        public let log10CollapseForceAtEnd: Double?
+    }
+
+    public let configuration: Configuration
+    public let losses: [Loss]
+    /// Rows ordered by loss (in `losses` order), then by decreasing pi_l.
+    public let rows: [Row]
+    public let summaries: [Summary]
+
+    /// Runs the sweep.
+    ///
+    /// - Throws: ``LossMathError`` for invalid parameters (checked for every loss first,
+    ///   before any work), ``GSLKit/GSLError`` from GSL's fit or root finder.
+    public init(configuration c: Configuration, losses: [Loss]) throws {
+        precondition(c.points >= 2 || c.points == 1)
+        for loss in losses { try loss.validate(c.parameters(for: loss)) }
+        self.configuration = c
+        self.losses = losses
+        let grid = c.log10Grid
+        let ln10 = 2.302_585_092_994_045_7
+        var rows: [Row] = []
+        rows.reserveCapacity(grid.count * losses.count)
+        for loss in losses {
+            for l10 in grid {
+                let pair = PairLogProbs(chosen: c.logpChosen, rejected: l10 * ln10,
+                                        refChosen: c.refChosen, refRejected: c.refRejected)
+                let e = loss.evaluate(pair, c.parameters(for: loss))
+                rows.append(Row(loss: loss, pair: pair, h: pair.logitsDifference, evaluation: e,
+                                gradients: ProbabilityGradients(loss: loss, pair: pair, parameters: c.parameters(for: loss))))
+            }
+        }
+        self.rows = rows
+
+        // DPO's gradient at the far end, for the ratio column.
+        let endPair = PairLogProbs(chosen: c.logpChosen, rejected: grid.last! * ln10,
+                                   refChosen: c.refChosen, refRejected: c.refRejected)
+        let dpoEnd = ProbabilityGradients(loss: .sigmoid, pair: endPair, parameters: c.parameters).rejected
+
+        let cut = c.log10Start + c.tailFraction * (c.log10End - c.log10Start)
+        var summaries: [Summary] = []
+        for (k, loss) in losses.enumerated() {
+            let mine = rows[(k * grid.count)..<((k + 1) * grid.count)]
+            let tail = mine.filter { $0.pair.rejected / ln10 <= cut && !$0.gradients.rejected.isZero }
+            var slope: Double? = nil, se: Double? = nil
+            if tail.count >= 2 {
+                let fit = try LinearFit(x: tail.map { $0.pair.rejected / ln10 },
+                                        y: tail.map { $0.gradients.rejected.log10Magnitude })
+                slope = fit.slope
+                se = fit.slopeVariance.squareRoot()
+            }
+            let last = mine.last!.gradients
+            let direction: Direction = last.rejected.sign > 0 ? .collapse : (last.rejected.sign < 0 ? .restoring : .none)
+            let ratio = last.rejected.isZero ? nil : dpoEnd.log10Magnitude - last.rejected.log10Magnitude
+            let forces = mine.compactMap { $0.gradients.collapseForce.isZero ? nil : $0.gradients.collapseForce.log10Magnitude }
+            let stationary = try loss.stationaryPoints(c.parameters(for: loss), chosenLogRatio: c.logpChosen - c.refChosen)
+            summaries.append(Summary(
+                loss: loss, slope: slope, slopeStandardError: se, direction: direction,
+                stationary: stationary, log10DPOOverLossAtEnd: ratio,
+                log10MaxCollapseForce: forces.max(),
+                log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude))
+        }
+        self.summaries = summaries
+    }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Formats
+import LossMath
+
+/// Output formats a subcommand can print to standard output.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, markdown, plot
+}
+
+/// Options shared by every subcommand that evaluates losses, named as in TRL's DPOConfig.
+struct LossOptions: ParsableArguments {
+    @Option(help: "KL strength beta > 0 (TRL `beta`).")
+    var beta: Double = 0.1
+
+    @Option(help: ArgumentHelp(
+        "TRL `label_smoothing` for cdpo, robust and exo_pair.",
+        discussion: "Default: 0, except exo_pair, which gets 1e-3 as TRL substitutes for 0."))
+    var labelSmoothing: Double?
+
+    @Option(help: ArgumentHelp(
+        "Comma-separated loss names (TRL loss_type), or `all`.",
+        discussion: "Known: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))."))
+    var losses: String = "all"
+
+    /// True when the user named the losses explicitly.
+    var lossesGiven: Bool { losses != "all" }
+
+    func validate() throws {
+        guard beta.isFinite, beta > 0 else {
+            throw ValidationError("--beta must be a finite number > 0, got \(beta)")
+        }
+        if let eps = labelSmoothing, !(eps.isFinite && eps >= 0 && eps < 1) {
+            throw ValidationError("--label-smoothing must be in [0, 1), got \(eps)")
+        }
+        do { _ = try Loss.parseList(losses) } catch {
+            throw ValidationError("--losses: \(error)")
+        }
+    }
+
+    func selectedLosses() throws -> [Loss] {
+        do { return try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
+    }
+
+    /// The parameters for `loss`, with exo_pair's TRL default for an unset label smoothing.
+    func parameters(for loss: Loss, rewardGap: Double?) -> LossParameters {
+        var eps = labelSmoothing ?? 0
+        if loss == .exoPair && labelSmoothing == nil { eps = 1e-3 }
+        return LossParameters(beta: beta, labelSmoothing: eps, rewardGap: rewardGap)
+    }
+
+    /// Validates every selected loss with its parameters; the message names the option.
+    func validateLosses(_ losses: [Loss], rewardGap: Double?) throws {
+        for loss in losses {
+            do { try loss.validate(parameters(for: loss, rewardGap: rewardGap)) } catch {
+                switch error {
+                case .labelSmoothingOutOfRange: throw ValidationError("--label-smoothing: \(error)")
+                case .invalidBeta: throw ValidationError("--beta: \(error)")
+                case .missingRewardGap, .rewardGapZero: throw ValidationError("--reward-gap: \(error)")
+                default: throw ValidationError("\(error)")
+                }
+            }
+        }
+    }
+}
+
+/// Where output goes.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Print one format to standard output: csv, markdown or plot.")
+    var format: OutputFormat?
+
+    @Option(help: "Write every format as files into this folder (created if missing).")
+    var out: String?
+}
+
+/// A run-time failure with a clear message and exit code 1.
+struct ReportError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Writes `files` (name → contents) into `folder` atomically: each file goes to a
+/// temporary name and is renamed into place, so a failure leaves no partial file.
+func writeFiles(_ files: [(String, String)], into folder: String) throws {
+    let dir = URL(fileURLWithPath: folder)
+    do {
+        try AtomicFile.createDirectory(dir)
+        for (name, text) in files {
+            try AtomicFile.write(text, to: dir.appendingPathComponent(name))
+        }
+    } catch {
+        throw ReportError("\(error)")
+    }
+}
+
+/// Prints to standard output without a trailing extra newline.
+func emit(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Prints a note to standard error.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
+}
+
+/// The gradient columns shared by `report gradients` and `report losses`.
+enum GradientColumns {
+    static let header = [
+        "beta", "label_smoothing", "reward_gap",
+        "logp_chosen", "logp_rejected", "ref_logp_chosen", "ref_logp_rejected",
+        "h", "value", "d_logp_chosen", "d_logp_rejected", "d_h",
+        "log10_abs_d_p_chosen", "sign_d_p_chosen",
+        "log10_abs_d_p_rejected", "sign_d_p_rejected", "log10_ratio_rejected_to_chosen",
+    ]
+
+    static func cells(loss: Loss, pair: PairLogProbs, parameters p: LossParameters, evaluation e: LossEvaluation) -> [String] {
+        let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p)
+        func mag(_ m: SignedLogMagnitude) -> String { m.isZero ? "" : CSVWriter.format(m.log10Magnitude) }
+        func finite(_ x: Double?) -> String { (x?.isFinite ?? false) ? CSVWriter.format(x!) : "" }
+        return [
+            CSVWriter.format(p.beta), CSVWriter.format(p.labelSmoothing), finite(p.rewardGap),
+            CSVWriter.format(pair.chosen), CSVWriter.format(pair.rejected),
+            CSVWriter.format(pair.refChosen), CSVWriter.format(pair.refRejected),
+            CSVWriter.format(pair.logitsDifference), finite(e.value),
+            finite(e.dChosen), finite(e.dRejected), finite(e.dH),
+            mag(g.chosen), String(g.chosen.sign),
+            mag(g.rejected), String(g.rejected.sign), finite(g.log10RatioRejectedToChosen),
+        ]
+    }
+}
