@@ -28,12 +28,13 @@ extension Loss {
     ///
     /// Equal (to rounding) to the logs of ``evaluate(_:_:)``'s `dChosen` and `dRejected`
     /// wherever those are normal doubles; finite where they underflow but the true value
-    /// is merely tiny.
+    /// is merely tiny, or overflowed while its logarithm is finite.
     public func logDerivatives(_ pair: PairLogProbs, _ p: LossParameters) -> (chosen: SignedLog, rejected: SignedLog) {
         let e = evaluate(pair, p)
         var chosen = SignedLog(e.dChosen), rejected = SignedLog(e.dRejected)
-        let needChosen = Swift.abs(e.dChosen) < tinyDerivative
-        let needRejected = Swift.abs(e.dRejected) < tinyDerivative
+        // Also when the plain derivative overflowed (spo_asym far below its target).
+        let needChosen = !(Swift.abs(e.dChosen) >= tinyDerivative && e.dChosen.isFinite)
+        let needRejected = !(Swift.abs(e.dRejected) >= tinyDerivative && e.dRejected.isFinite)
         if !(needChosen || needRejected) { return (chosen, rejected) }
 
         let beta = p.beta, logBeta = Double.log(p.beta)
