@@ -1,0 +1,331 @@
+import Foundation
+
+/// A parsed CSV file (RFC 4180): one header line followed by data rows,
+/// every cell kept as a `String`.
+///
+/// Accepted input:
+/// - fields separated by `,`; records ended by LF, CRLF (or a lone CR);
+/// - quoted fields (`"…"`) that may contain commas, quotes written as `""`,
+///   and line breaks;
+/// - an optional UTF-8 byte-order mark at the very start (skipped);
+/// - a trailing line break, and blank lines, which are skipped wherever they
+///   occur (as pandas does). A one-column row whose only cell is empty must
+///   therefore be written `""` — ``CSVWriter`` does so.
+///
+/// Rejected input (each a ``FormatError`` naming the source and line):
+/// an empty input or no header; invalid UTF-8; an unterminated quoted field;
+/// a `"` inside an unquoted field or text after a closing quote (RFC 4180
+/// forbids both; being strict catches files broken by hand-editing);
+/// duplicate header names; a data row whose field count differs from the header.
+///
+/// The parser works on the UTF-8 bytes: 10⁶ rows × 4 fields (38 MB) take
+/// about 0.15–0.5 s in a release build.
+///
+/// ```swift
+/// let doc = try CSVDocument.parse(text, source: "pairs.csv")
+/// let col = try doc.column(named: "rejected_logps")
+/// let x = try doc.double(row: 0, column: col)
+/// ```
+///
+/// See also: ``CSVWriter`` (the inverse), ``FormatError``.
+public struct CSVDocument: Equatable, Sendable {
+    /// The file name or `"<stdin>"`, used in error messages.
+    public let source: String
+    /// The column names from the first non-blank record.
+    public let header: [String]
+    /// The data rows; every row has exactly `header.count` cells.
+    public let rows: [[String]]
+    /// For each data row, the 1-based line on which it starts.
+    public let lineNumbers: [Int]
+    /// The 1-based line of the header (1 unless blank lines precede it).
+    public let headerLine: Int
+
+    /// Creates a document from parts. `rows` and `lineNumbers` must have the
+    /// same count and every row must have `header.count` cells.
+    public init(source: String, header: [String], rows: [[String]], lineNumbers: [Int], headerLine: Int = 1) {
+        precondition(rows.count == lineNumbers.count, "CSVDocument: rows and lineNumbers differ in count")
+        precondition(rows.allSatisfy { $0.count == header.count }, "CSVDocument: row width differs from header")
+        self.source = source
+        self.header = header
+        self.rows = rows
+        self.lineNumbers = lineNumbers
+        self.headerLine = headerLine
+    }
+
+    // MARK: Parsing
+
+    /// Parses CSV text.
+    ///
+    /// - Parameters:
+    ///   - text: the whole file's contents.
+    ///   - source: the name used in error messages (a file name or `"<stdin>"`).
+    /// - Throws: ``FormatError`` for malformed input (see the type's overview).
+    public static func parse(_ text: String, source: String) throws(FormatError) -> CSVDocument {
+        var text = text
+        let result = text.withUTF8 { parseBytes($0, source: source) }
+        return try result.get()
+    }
+
+    /// Parses CSV bytes, which must be valid UTF-8.
+    ///
+    /// - Throws: ``FormatError`` with kind ``FormatError/Kind/invalidUTF8``
+    ///   (naming the line of the first bad byte) or any parse error.
+    public static func parse(data: Data, source: String) throws(FormatError) -> CSVDocument {
+        let result: Result<CSVDocument, FormatError> = data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            if let bad = firstInvalidUTF8Offset(bytes) {
+                var line = 1
+                for b in bytes[..<bad] where b == 0x0A { line += 1 }
+                return .failure(FormatError(.invalidUTF8, source: source, line: line))
+            }
+            return parseBytes(bytes, source: source)
+        }
+        return try result.get()
+    }
+
+    /// Reads and parses a CSV file.
+    ///
+    /// - Parameters:
+    ///   - url: a file URL.
+    ///   - source: the name for error messages; defaults to the file's last
+    ///     path component.
+    /// - Throws: ``FormatError`` (an I/O error naming the path and the OS
+    ///   reason, or a parse error).
+    public static func read(contentsOf url: URL, source: String? = nil) throws(FormatError) -> CSVDocument {
+        let data = try POSIXFile.readAll(path: url.path)
+        return try parse(data: data, source: source ?? url.lastPathComponent)
+    }
+
+    /// Reads standard input to its end and parses it, with source `"<stdin>"`.
+    public static func readStandardInput() throws(FormatError) -> CSVDocument {
+        let data = try POSIXFile.readAll(fd: 0, path: "<stdin>")
+        return try parse(data: data, source: "<stdin>")
+    }
+
+    // MARK: Access
+
+    /// The 0-based index of the column called `name` (exact, case-sensitive match).
+    ///
+    /// - Throws: ``FormatError/Kind/missingColumn(name:available:)``, whose
+    ///   message lists the columns that do exist.
+    public func column(named name: String) throws(FormatError) -> Int {
+        if let i = header.firstIndex(of: name) { return i }
+        throw FormatError(.missingColumn(name: name, available: header), source: source)
+    }
+
+    /// The cell at `row`, `column` parsed strictly as a finite `Double`.
+    ///
+    /// Spaces and tabs around the number are ignored; the rest must be
+    /// accepted by `Double(String)` (decimal or hexadecimal floating-point
+    /// syntax). Empty cells, `nan`, `inf`, `-inf`, `infinity` and values that
+    /// overflow to infinity (`1e400`) are rejected.
+    ///
+    /// - Parameters:
+    ///   - row: a 0-based data row, `0..<rows.count`.
+    ///   - column: a 0-based column index, `0..<header.count` (see ``column(named:)``).
+    ///     An out-of-range column is a programming error (precondition failure).
+    /// - Throws: ``FormatError`` naming source, line, data row and column.
+    public func double(row: Int, column: Int) throws(FormatError) -> Double {
+        precondition(header.indices.contains(column), "CSVDocument.double: column index \(column) out of range 0..<\(header.count)")
+        guard rows.indices.contains(row) else {
+            throw FormatError(.rowOutOfRange(row: row, count: rows.count), source: source, column: header[column])
+        }
+        let cell = rows[row][column]
+        if let x = CSVDocument.strictDouble(cell) { return x }
+        throw error(CSVDocument.numberErrorKind(cell), row: row, column: column)
+    }
+
+    /// Every cell of the column called `name`, parsed with ``double(row:column:)``.
+    ///
+    /// - Throws: a missing-column error, or the first bad cell's error.
+    public func doubles(column name: String) throws(FormatError) -> [Double] {
+        let c = try column(named: name)
+        var out: [Double] = []
+        out.reserveCapacity(rows.count)
+        for r in rows.indices { out.append(try double(row: r, column: c)) }
+        return out
+    }
+
+    /// An error located at a cell, for problems found by the caller
+    /// (e.g. "probability must lie in [0, 1]").
+    ///
+    /// - Parameters:
+    ///   - message: what is wrong, without location.
+    ///   - row: a valid 0-based data row.
+    ///   - column: a valid column index, or `nil` if the whole row is concerned.
+    public func error(_ message: String, row: Int, column: Int? = nil) -> FormatError {
+        error(.invalidValue(message), row: row, column: column)
+    }
+
+    func error(_ kind: FormatError.Kind, row: Int, column: Int?) -> FormatError {
+        FormatError(kind, source: source,
+                    line: lineNumbers.indices.contains(row) ? lineNumbers[row] : nil,
+                    dataRow: row,
+                    column: column.map { header[$0] })
+    }
+
+    // MARK: Number parsing
+
+    /// `Double(String)` after trimming spaces/tabs, or nil if the cell is
+    /// empty, malformed or non-finite.
+    static func strictDouble(_ cell: String) -> Double? {
+        let t = trimmed(cell)
+        guard !t.isEmpty, let x = Double(t), x.isFinite else { return nil }
+        return x
+    }
+
+    static func numberErrorKind(_ cell: String) -> FormatError.Kind {
+        let t = trimmed(cell)
+        if t.isEmpty { return .emptyNumber }
+        if Double(t) != nil { return .nonFiniteNumber(String(t)) }
+        return .notANumber(String(t))
+    }
+
+    static func trimmed(_ s: String) -> Substring {
+        var sub = Substring(s)
+        while let c = sub.first, c == " " || c == "\t" { sub.removeFirst() }
+        while let c = sub.last, c == " " || c == "\t" { sub.removeLast() }
+        return sub
+    }
+
+    // MARK: Byte-level parser
+
+    private static let comma: UInt8 = 0x2C, quote: UInt8 = 0x22, lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
+
+    static func parseBytes(_ buf: UnsafeBufferPointer<UInt8>, source: String) -> Result<CSVDocument, FormatError> {
+        let n = buf.count
+        var i = 0
+        if n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF { i = 3 }
+        var line = 1
+        var header: [String]? = nil
+        var headerLine = 1
+        var rows: [[String]] = []
+        var lineNumbers: [Int] = []
+        var record: [String] = []
+        var scratch: [UInt8] = []
+
+        func fail(_ kind: FormatError.Kind, line: Int, row: Int? = nil) -> Result<CSVDocument, FormatError> {
+            .failure(FormatError(kind, source: source, line: line, dataRow: row))
+        }
+        /// Consumes one line break (LF, CRLF or CR) at `i`.
+        func skipLineBreak() {
+            if buf[i] == cr, i + 1 < n, buf[i + 1] == lf { i += 2 } else { i += 1 }
+            line += 1
+        }
+
+        while i < n {
+            let recordLine = line
+            if buf[i] == lf || buf[i] == cr { skipLineBreak(); continue }  // blank line
+            record.removeAll(keepingCapacity: true)
+            fields: while true {
+                if i < n && buf[i] == quote {
+                    let openLine = line
+                    i += 1
+                    let start = i
+                    var hasDoubled = false
+                    scratch.removeAll(keepingCapacity: true)
+                    var segment = i
+                    while true {
+                        guard i < n else { return fail(.unterminatedQuote, line: openLine) }
+                        let b = buf[i]
+                        if b == quote {
+                            if i + 1 < n && buf[i + 1] == quote {
+                                hasDoubled = true
+                                scratch.append(contentsOf: buf[segment...i])
+                                i += 2
+                                segment = i
+                                continue
+                            }
+                            break
+                        }
+                        if b == lf || (b == cr && !(i + 1 < n && buf[i + 1] == lf)) { line += 1 }
+                        i += 1
+                    }
+                    if hasDoubled {
+                        scratch.append(contentsOf: buf[segment..<i])
+                        record.append(String(decoding: scratch, as: UTF8.self))
+                    } else {
+                        record.append(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self))
+                    }
+                    i += 1  // closing quote
+                    if i >= n { break fields }
+                    let b = buf[i]
+                    if b == comma { i += 1; continue fields }
+                    if b == lf || b == cr { skipLineBreak(); break fields }
+                    return fail(.textAfterClosingQuote(describeByte(at: i, in: buf)), line: line,
+                                row: header == nil ? nil : rows.count)
+                } else {
+                    let start = i
+                    while i < n {
+                        let b = buf[i]
+                        if b == comma || b == lf || b == cr { break }
+                        if b == quote {
+                            return fail(.quoteInUnquotedField, line: line, row: header == nil ? nil : rows.count)
+                        }
+                        i += 1
+                    }
+                    record.append(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self))
+                    if i >= n { break fields }
+                    if buf[i] == comma { i += 1; continue fields }
+                    skipLineBreak()
+                    break fields
+                }
+            }
+            if let header {
+                guard record.count == header.count else {
+                    return fail(.fieldCountMismatch(expected: header.count, found: record.count),
+                                line: recordLine, row: rows.count)
+                }
+                rows.append(record)
+                lineNumbers.append(recordLine)
+            } else {
+                var seen: [String: Int] = [:]
+                for (k, name) in record.enumerated() {
+                    if let first = seen[name] {
+                        return fail(.duplicateColumn(name: name, first: first, second: k), line: recordLine)
+                    }
+                    seen[name] = k
+                }
+                header = record
+                headerLine = recordLine
+                record = []
+            }
+        }
+        guard let header else { return fail(.emptyInput, line: line) }
+        return .success(CSVDocument(uncheckedSource: source, header: header, rows: rows,
+                                    lineNumbers: lineNumbers, headerLine: headerLine))
+    }
+
+    private init(uncheckedSource source: String, header: [String], rows: [[String]], lineNumbers: [Int], headerLine: Int) {
+        self.source = source
+        self.header = header
+        self.rows = rows
+        self.lineNumbers = lineNumbers
+        self.headerLine = headerLine
+    }
+
+    /// A short description of the (possibly multi-byte) character at `i`.
+    private static func describeByte(at i: Int, in buf: UnsafeBufferPointer<UInt8>) -> String {
+        var end = i + 1
+        while end < buf.count && end < i + 4 && buf[end] & 0xC0 == 0x80 { end += 1 }
+        let s = String(decoding: UnsafeBufferPointer(rebasing: buf[i..<end]), as: UTF8.self)
+        return "'\(s)'"
+    }
+
+    /// The offset of the first byte that is not part of a valid UTF-8
+    /// sequence, or nil if all of `bytes` is valid.
+    static func firstInvalidUTF8Offset(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        // Fast path: pure ASCII needs no decoding.
+        if !bytes.contains(where: { $0 >= 0x80 }) { return nil }
+        var parser = Unicode.UTF8.ForwardParser()
+        var it = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &it) {
+            case .valid(let encoded): offset += encoded.count
+            case .emptyInput: return nil
+            case .error(let length): _ = length; return offset
+            }
+        }
+    }
+}

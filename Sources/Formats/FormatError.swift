@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error raised while reading or writing one of the toolkit's file formats.
+///
+/// Every error names where it happened, so that a message printed to the
+/// terminal is enough to find the problem without a debugger:
+///
+/// - ``source``: the file name (or `"<stdin>"`) for parse errors, or the full
+///   path for file-system errors;
+/// - ``line``: the 1-based physical line in the source, if known;
+/// - ``dataRow``: the 0-based data row (the first row after the header is
+///   row 0), if the error concerns a data row;
+/// - ``column``: the column (header) name, if the error concerns one cell.
+///
+/// ``description`` assembles these into one line, for example:
+///
+/// ```
+/// pairs.csv: line 19 (data row 17), column 'rejected_logps': "abc" is not a number
+/// /out/run1/loss.csv: cannot create temporary file: No such file or directory
+/// ```
+///
+/// See also: ``CSVDocument``, ``AtomicFile``.
+public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong, independent of where.
+    public enum Kind: Equatable, Sendable {
+        /// The input holds no header line (it is empty, or only a byte-order
+        /// mark and blank lines).
+        case emptyInput
+        /// The input bytes are not valid UTF-8.
+        case invalidUTF8
+        /// A quoted field is still open at the end of the input; ``FormatError/line``
+        /// is the line of the opening quote.
+        case unterminatedQuote
+        /// A quote character appears inside a field that does not start with
+        /// a quote (RFC 4180 requires such fields to be quoted).
+        case quoteInUnquotedField
+        /// A closing quote is followed by something other than a comma, a line
+        /// break or the end of the input; the payload is that character.
+        case textAfterClosingQuote(String)
+        /// A data row has a different number of fields than the header.
+        case fieldCountMismatch(expected: Int, found: Int)
+        /// The header names the same column twice; payload: the name and the
+        /// two 0-based column positions.
+        case duplicateColumn(name: String, first: Int, second: Int)
+        /// No column has the requested name; payload: the name and the names
+        /// that do exist.
+        case missingColumn(name: String, available: [String])
+        /// A data row index is outside `0..<count`.
+        case rowOutOfRange(row: Int, count: Int)
+        /// A cell that must hold a number is empty (or only spaces).
+        case emptyNumber
+        /// A cell that must hold a number does not parse as one; payload: the cell.
+        case notANumber(String)
+        /// A cell parses as NaN or ±infinity (or overflows to infinity); payload: the cell.
+        case nonFiniteNumber(String)
+        /// A caller-defined problem with a value (see ``CSVDocument/error(_:row:column:)``).
+        case invalidValue(String)
+        /// A system call failed. `operation` says what was being attempted
+        /// (e.g. `"create temporary file"`), `code` is the `errno` value and
+        /// `reason` its `strerror` text.
+        case io(operation: String, code: Int32, reason: String)
+    }
+
+    /// What went wrong.
+    public let kind: Kind
+    /// The file name, `"<stdin>"`, or (for file-system errors) the path.
+    public let source: String
+    /// The 1-based line number in ``source``, if the error concerns a line.
+    public let line: Int?
+    /// The 0-based data row (row 0 is the first row after the header), if any.
+    public let dataRow: Int?
+    /// The name of the column concerned, if any.
+    public let column: String?
+
+    /// Creates an error. Most code receives these rather than making them;
+    /// see ``CSVDocument/error(_:row:column:)`` to report a bad value with
+    /// its location.
+    public init(_ kind: Kind, source: String, line: Int? = nil, dataRow: Int? = nil, column: String? = nil) {
+        self.kind = kind
+        self.source = source
+        self.line = line
+        self.dataRow = dataRow
+        self.column = column
+    }
+
+    /// Creates an ``Kind/io(operation:code:reason:)`` error for `path` from an
+    /// `errno` value, filling in `strerror(code)` as the reason.
+    public static func io(_ operation: String, path: String, code: Int32) -> FormatError {
+        FormatError(.io(operation: operation, code: code, reason: String(cString: strerror(code))), source: path)
+    }
+
+    /// The human-readable one-line message:
+    /// `source: line L (data row R), column 'C': what went wrong`
+    /// (parts that are unknown are left out).
+    public var description: String {
+        var s = source
+        var location: [String] = []
+        if let line {
+            location.append(dataRow.map { "line \(line) (data row \($0))" } ?? "line \(line)")
+        } else if let dataRow {
+            location.append("data row \(dataRow)")
+        }
+        if let column { location.append("column '\(column)'") }
+        if !location.isEmpty { s += ": " + location.joined(separator: ", ") }
+        return s + ": " + message
+    }
+
+    /// The "what went wrong" part of ``description``, without the location.
+    public var message: String {
+        switch kind {
+        case .emptyInput:
+            return "no header line (the input is empty)"
+        case .invalidUTF8:
+            return "not valid UTF-8 text"
+        case .unterminatedQuote:
+            return "quoted field opened on this line is never closed (missing '\"')"
+        case .quoteInUnquotedField:
+            return "'\"' inside an unquoted field (quote the whole field and double inner quotes)"
+        case .textAfterClosingQuote(let c):
+            return "unexpected \(c) after closing quote (expected ',' or end of line)"
+        case .fieldCountMismatch(let expected, let found):
+            return "expected \(expected) field\(expected == 1 ? "" : "s") (as in the header), found \(found)"
+        case .duplicateColumn(let name, let first, let second):
+            return "duplicate column name '\(name)' in header (columns \(first + 1) and \(second + 1))"
+        case .missingColumn(let name, let available):
+            return "no column named '\(name)' (available: \(available.map { "'\($0)'" }.joined(separator: ", ")))"
+        case .rowOutOfRange(let row, let count):
+            return "data row \(row) does not exist (the file has \(count) data row\(count == 1 ? "" : "s"))"
+        case .emptyNumber:
+            return "empty field, expected a number"
+        case .notANumber(let text):
+            return "\"\(text)\" is not a number"
+        case .nonFiniteNumber(let text):
+            return "\"\(text)\" is not a finite number"
+        case .invalidValue(let text):
+            return text
+        case .io(let operation, _, let reason):
+            return "cannot \(operation): \(reason)"
+        }
+    }
+}

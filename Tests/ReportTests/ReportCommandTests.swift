@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the `report` executable: run it as a user would and read its output.
+@Suite struct ReportCommandTests {
+    struct Output { let status: Int32; let stdout: String; let stderr: String }
+
+    /// The `report` binary next to the test bundle (SwiftPM builds it for this target).
+    static var binary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("report")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/report")
+    }
+
+    static func run(_ args: [String], stdin: String? = nil) throws -> Output {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func tempDir() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("report-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Parses simple CSV (no quoted fields, as our numeric CSV has none) into dictionaries.
+    static func table(_ csv: String) -> [[String: String]] {
+        let lines = csv.split(separator: "\n").map(String.init)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return lines.dropFirst().map { line in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            return Dictionary(uniqueKeysWithValues: zip(header, cells))
+        }
+    }
+
+    @Test func gradientsDefaultPrintsSummaryAndPlot() throws {
+        let r = try Self.run(["gradients"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("| sigmoid"))
+        #expect(r.stdout.contains("T7 (DPO's blow-up): fitted slope -0.900000 vs beta - 1 = -0.900000: reproduced."))
+        #expect(r.stdout.contains("log10 |dl/dpi_l| against log10 pi_l"))
+        // spo restores pi_l at the far end.
+        let spoLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("| spo ") }
+        #expect(spoLine?.contains("restoring") == true)
+        #expect(!r.stdout.lowercased().contains("nan"))
+        // The plot fits an 80-column terminal.
+        for line in r.stdout.split(separator: "\n") where !line.hasPrefix("|") && !line.hasPrefix("-") && !line.hasPrefix("beta =") {
+            #expect(line.count <= 80, "line too wide: \(line)")
+        }
+    }
+
+    @Test func gradientsCSVHasTheColumnsAndTheory() throws {
+        let r = try Self.run(["gradients", "--format", "csv", "--losses", "sigmoid,spo", "--beta", "0.25", "--points", "50"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let header = r.stdout.prefix(while: { $0 != "\n" })
+        for col in ["loss", "beta", "reward_gap", "logp_chosen", "logp_rejected", "ref_logp_chosen", "ref_logp_rejected",
+                    "h", "value", "d_logp_chosen", "d_logp_rejected", "log10_abs_d_p_rejected", "sign_d_p_rejected",
+                    "log10_ratio_rejected_to_chosen"] {
+            #expect(header.split(separator: ",").contains(Substring(col)), "missing column \(col)")
+        }
+        let rows = Self.table(r.stdout)
+        #expect(rows.count == 100)
+        // Independent check of DPO's rows: dl/dpi_l = beta sigma(-beta h)/pi_l in log10.
+        for row in rows where row["loss"] == "sigmoid" {
+            let h = Double(row["h"]!)!, lp = Double(row["logp_rejected"]!)!
+            let x = 0.25 * h
+            let log10Expected = (Foundation.log(0.25) - (x > 0 ? x + Foundation.log1p(Foundation.exp(-x)) : Foundation.log1p(Foundation.exp(x))) - lp) / Foundation.log(10)
+            #expect(abs(Double(row["log10_abs_d_p_rejected"]!)! - log10Expected) < 1e-9 * max(1, abs(log10Expected)))
+            #expect(row["sign_d_p_rejected"] == "1")
+            // T6: the ratio is log10(pi_w/pi_l).
+            let ratio = Double(row["log10_ratio_rejected_to_chosen"]!)!
+            let lw = Double(row["logp_chosen"]!)!
+            #expect(abs(ratio - (lw - lp) / Foundation.log(10)) < 1e-9 * max(1, abs(ratio)))
+        }
+        // spo restores at the far end: the sign of dl/dpi_l is -1 once h > dr/beta = 4.
+        for row in rows where row["loss"] == "spo" && Double(row["h"]!)! > 4.001 {
+            #expect(row["sign_d_p_rejected"] == "-1")
+        }
+    }
+
+    @Test func gradientsOutWritesThreeFilesAndIsDeterministic() throws {
+        let dir = try Self.tempDir()
+        let r = try Self.run(["gradients", "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(names == ["gradients-plot.txt", "gradients.csv", "gradients.md"])
+        let again = try Self.run(["gradients", "--format", "csv"])
+        #expect(try String(contentsOf: dir.appendingPathComponent("gradients.csv"), encoding: .utf8) == again.stdout)
+    }
+
+    @Test(arguments: [
+        (["gradients", "--beta", "0"], "--beta"),
+        (["gradients", "--beta", "-1"], "--beta"),
+        (["gradients", "--losses", "sigmoid,dpo2"], "unknown loss 'dpo2'"),
+        (["gradients", "--losses", "robust", "--label-smoothing", "0.6"], "--label-smoothing"),
+        (["gradients", "--losses", "exo_pair", "--label-smoothing", "0"], "exo_pair"),
+        (["gradients", "--points", "1"], "--points"),
+        (["gradients", "--format", "pdf"], "--format"),
+    ])
+    func badOptionsFailClearly(args: [String], mentions: String) throws {
+        let r = try Self.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(mentions), "stderr: \(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    static let pairsCSV = """
+    chosen_logps,rejected_logps,ref_chosen_logps,ref_rejected_logps,score_chosen,score_rejected
+    -10.5,-12.25,-11,-11.5,3,1
+    -800,-850.5,-805,-820,0.5,0.25
+    -1e5,-2,-99990,-3,7,-2
+    """
+
+    @Test func lossesEvaluatesEveryRowAndLoss() throws {
+        let dir = try Self.tempDir()
+        let input = dir.appendingPathComponent("pairs.csv")
+        try Self.pairsCSV.write(to: input, atomically: true, encoding: .utf8)
+        let r = try Self.run(["losses", "--input", input.path, "--beta", "0.1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.table(r.stdout)
+        #expect(rows.count == 3 * 19)
+        #expect(Set(rows.map { $0["row"]! }) == ["0", "1", "2"])
+        // Row 1, sigmoid: -log sigma(beta h), h = (-800 + 805) - (-850.5 + 820) = 35.5.
+        let dpo = rows.first { $0["row"] == "1" && $0["loss"] == "sigmoid" }!
+        #expect(Double(dpo["h"]!)! == 35.5)
+        let x = 3.55
+        #expect(abs(Double(dpo["value"]!)! - Foundation.log1p(Foundation.exp(-x))) < 1e-15)
+        // Row 0, spo: (beta h - dr)^2 with dr = 2, h = 0.5 - (-0.75) = 1.25.
+        let spo = rows.first { $0["row"] == "0" && $0["loss"] == "spo" }!
+        let spoValue: Double = Double(spo["value"]!)!
+        let spoExpected: Double = (0.125 - 2.0) * (0.125 - 2.0)
+        #expect(abs(spoValue - spoExpected) < 1e-14)
+        #expect(!r.stdout.lowercased().contains("nan") && !r.stdout.contains("inf"))
+    }
+
+    @Test func lossesWithoutScoresSkipsRewardAwareLossesWithANote() throws {
+        let csv = "chosen_logps,rejected_logps,ref_chosen_logps,ref_rejected_logps\n-1,-2,-1.5,-1.5\n"
+        let r = try Self.run(["losses", "--input", "-"], stdin: csv)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("skipping rpo_sq"))
+        #expect(Self.table(r.stdout).count == 13)
+        let named = try Self.run(["losses", "--input", "-", "--losses", "sigmoid,spo"], stdin: csv)
+        #expect(named.status != 0)
+        #expect(named.stderr.contains("spo need a reward gap"))
+        let constant = try Self.run(["losses", "--input", "-", "--losses", "spo", "--reward-gap", "1"], stdin: csv)
+        #expect(constant.status == 0)
+        #expect(Self.table(constant.stdout).count == 1)
+    }
+
+    @Test func lossesBadInputNamesFileRowAndColumn() throws {
+        let dir = try Self.tempDir()
+        var lines = ["chosen_logps,rejected_logps,ref_chosen_logps,ref_rejected_logps"]
+        for i in 0..<20 { lines.append(i == 17 ? "-1,abc,-1,-1" : "-1,-2,-1,-1") }
+        let input = dir.appendingPathComponent("pairs.csv")
+        try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        let r = try Self.run(["losses", "--input", input.path, "--out", dir.appendingPathComponent("out").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("pairs.csv"))
+        #expect(r.stderr.contains("data row 17"))
+        #expect(r.stderr.contains("rejected_logps"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/losses.csv").path))
+
+        lines[18] = "-1,nan,-1,-1"
+        try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        let n = try Self.run(["losses", "--input", input.path])
+        #expect(n.status != 0 && n.stderr.contains("data row 17"))
+
+        let missing = try Self.run(["losses", "--input", "-"], stdin: "chosen_logps,rejected_logps,ref_chosen_logps\n-1,-2,-1\n")
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("ref_rejected_logps"))
+
+        let nofile = try Self.run(["losses", "--input", dir.appendingPathComponent("nope.csv").path])
+        #expect(nofile.status != 0 && nofile.stderr.contains("nope.csv"))
+    }
+
+    @Test func outputIntoAFileInsteadOfAFolderFailsWithoutDebris() throws {
+        let dir = try Self.tempDir()
+        let blocker = dir.appendingPathComponent("blocker")
+        try "x".write(to: blocker, atomically: true, encoding: .utf8)
+        let r = try Self.run(["gradients", "--out", blocker.appendingPathComponent("sub").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("blocker"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["blocker"])
+    }
+}
