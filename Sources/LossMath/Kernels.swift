@@ -53,11 +53,9 @@ public enum Kernels {
     /// `dl/dx = sigma(x) sigma(-x) (x - log((1-eps)/eps))`. Needs `0 < eps < 1`.
     @inlinable
     public static func exoPair(x: Double, eps: Double) -> (value: Double, dx: Double) {
-        let qW = LossMath.sigmoid(x), qL = LossMath.sigmoid(-x)
-        let logQW = -softplus(-x), logQL = -softplus(x)
-        let value = qW * (logQW - Double.log(onePlus: -eps)) + qL * (logQL - Double.log(eps))
+        // The target logit of (1-eps, eps); the value is KL(Bern(sigma(x)) || Bern(1-eps)).
         let target = Double.log(onePlus: -eps) - Double.log(eps)
-        return (value, sigmoidDensity(x) * (x - target))
+        return (bernoulliKL(logitP: x, logitQ: target), sigmoidDensity(x) * (x - target))
     }
 
     /// Robust DPO (TRL `robust`, Chowdhury et al. 2024):
@@ -114,18 +112,13 @@ public enum Kernels {
     /// entropy of `q`, so it has the same derivative `sigma(x) - sigma(dr)`.
     @inlinable
     public static func rpoBackwardKL(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
-        // log q+ - log p+ = softplus(-x) - softplus(-dr); log q- - log p- = softplus(x) - softplus(dr)
-        let value = LossMath.sigmoid(dr) * (softplus(-x) - softplus(-dr))
-            + LossMath.sigmoid(-dr) * (softplus(x) - softplus(dr))
-        return (value, sigmoidDifference(x, dr))
+        (bernoulliKL(logitP: dr, logitQ: x), sigmoidDifference(x, dr))
     }
 
     /// NeMo-Aligner's `rpo_fwd_kl`: `KL(p || q)`, `dl/dx = sigma(x) sigma(-x) (x - dr)`.
     @inlinable
     public static func rpoForwardKL(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
-        let value = LossMath.sigmoid(x) * (softplus(-dr) - softplus(-x))
-            + LossMath.sigmoid(-x) * (softplus(dr) - softplus(x))
-        return (value, sigmoidDensity(x) * (x - dr))
+        (bernoulliKL(logitP: x, logitQ: dr), sigmoidDensity(x) * (x - dr))
     }
 
     /// The principled loss's asymmetric form (`spo_asym`): with `z = x/dr`,
@@ -137,6 +130,14 @@ public enum Kernels {
     @inlinable
     public static func asymmetricTarget(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         let z = x / dr
+        if z > 700 {
+            // e^-z is subnormal or zero: keep the products in log space so that the
+            // (tiny but maybe representable) results round once, at the end.
+            let value = -Double.exp(Double.log(z) - z)
+            let c = (z - 1) / dr
+            let dx = (c > 0 ? 1.0 : -1.0) * Double.exp(Double.log(Swift.abs(c)) - z)
+            return (value, dx)
+        }
         let e = Double.exp(-z)
         return (-z * e, (z - 1) * e / dr)
     }
@@ -183,7 +184,20 @@ public enum Kernels {
     public static func apoDown(uW: Double, uL: Double, beta: Double) -> (value: Double, dW: Double, dL: Double) {
         let a = beta * uW, x = beta * (uW - uL)
         let dx = beta * sigmoidDensity(x)
-        return (LossMath.sigmoid(a) + LossMath.sigmoid(-x), beta * sigmoidDensity(a) - dx, dx)
+        // dl/du_w = beta (sigma'(a) - sigma'(x)) cancels when u_l ~ 0 (a ~ x). With
+        // sigma'(t) = 1/(4 cosh^2(t/2)) and cosh^2 P - cosh^2 Q = sinh(P+Q) sinh(P-Q):
+        // sigma'(a) - sigma'(x) = sinh((x+a)/2) sinh((x-a)/2) / (4 cosh^2(a/2) cosh^2(x/2)),
+        // where (x - a)/2 = -beta u_l / 2 is formed without subtraction.
+        let p = 0.5 * (a + x), q = -0.5 * beta * uL
+        let ha = 0.5 * a, hx = 0.5 * x
+        let dW: Double
+        if Swift.max(Swift.abs(p), Swift.abs(q), Swift.abs(ha), Swift.abs(hx)) < 300 {
+            let ca = Double.cosh(ha), cx = Double.cosh(hx)
+            dW = beta * Double.sinh(p) * Double.sinh(q) / (4 * ca * ca * cx * cx)
+        } else {
+            dW = beta * (sigmoidDensity(a) - sigmoidDensity(x))
+        }
+        return (LossMath.sigmoid(a) + LossMath.sigmoid(-x), dW, dx)
     }
 
     /// Bounded DPO (`bdpo`, Cho et al. 2025): DPO with `u_l` replaced by
