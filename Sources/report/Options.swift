@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Formats
 import LossMath
+import Synchronization
 
 /// Output formats a subcommand can print to standard output.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -71,6 +72,22 @@ struct OutputOptions: ParsableArguments {
 
     @Option(help: "Write every format as files into this folder (created if missing).")
     var out: String?
+
+    @Flag(help: "Silence notes and progress on standard error (errors are still printed).")
+    var quiet = false
+
+    func validate() throws { Verbosity.setQuiet(quiet) }
+
+    /// Whether to draw progress bars: standard error is a terminal and not --quiet.
+    var showsProgress: Bool { !quiet && isatty(2) != 0 }
+}
+
+/// The process-wide `--quiet` switch that ``note(_:)`` obeys. Set while the options are
+/// validated (ArgumentParser validates every option group before `run()`).
+enum Verbosity {
+    private static let quietFlag = Atomic<Bool>(false)
+    static var isQuiet: Bool { quietFlag.load(ordering: .relaxed) }
+    static func setQuiet(_ quiet: Bool) { if quiet { quietFlag.store(true, ordering: .relaxed) } }
 }
 
 /// A run-time failure with a clear message and exit code 1.
@@ -98,8 +115,9 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
-/// Prints a note to standard error.
+/// Prints a note to standard error, unless `--quiet` was given.
 func note(_ text: String) {
+    guard !Verbosity.isQuiet else { return }
     FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
 }
 
@@ -127,4 +145,9 @@ enum GradientColumns {
             mag(g.rejected), String(g.rejected.sign), finite(g.log10RatioRejectedToChosen),
         ]
     }
+}
+
+/// True when progress and notes should stay off stderr: `--quiet` (or QUIET=1 in the environment).
+func quietFlag(_ output: OutputOptions) -> Bool {
+    output.quiet || Verbosity.isQuiet || ProcessInfo.processInfo.environment["QUIET"] == "1"
 }

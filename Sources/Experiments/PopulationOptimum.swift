@@ -1,0 +1,183 @@
+import GSLKit
+import LossMath
+import RealModule
+
+/// Minimises a loss's full EXPECTED objective (infinite data) and reports where the
+/// minimiser sits relative to `pi*` (T5, T10).
+///
+/// The population objective of prompt `x` is the expected loss of one pair drawn as in the
+/// simulation: two distinct responses `(y, y')` from `pi_ref`, labelled by the TRUE reward,
+///
+///     L_x(theta) = sum over ordered pairs y != y' of  w(y, y') l(h_{y y'}; dr = r(y) - r(y')),
+///     w(y, y') = pi_ref(y) pi_ref(y') q(y, y') / sum_{a != b} pi_ref(a) pi_ref(b),
+///
+/// with `q = sigma(r(y) - r(y'))` for `.bt` labels and `q = [r(y) > r(y')]` (1/2 on a tie) for
+/// `.hard` labels; the objective is the mean of `L_x` over prompts. Reward-model noise and the
+/// number of pairs of the configuration are not used (there is no finite sample).
+///
+/// It is minimised with GSL's BFGS (`vector_bfgs2`) and the exact gradient of the trainer's
+/// engine, in two stages (gradient tolerance `1e-6`, then `1e-10` from there). A loss without
+/// a finite minimiser (DPO on hard labels, T5) still "converges" numerically once its
+/// gradient underflows the tolerance, so a fake optimum is possible; the two stages expose it:
+/// if tightening the tolerance moves some `h` by more than `0.5/beta` and the objective keeps
+/// falling along that move (at 2x and 5x its length), the status is ``Status/diverging``.
+///
+/// See also: ``Theory/bradleyTerryPopulationLoss(_:h:rewardGap:parameters:)``, ``GradientFlow``.
+public enum PopulationOptimum {
+
+    /// Where the minimisation ended.
+    public enum Status: String, Sendable, Hashable, Codable {
+        /// BFGS met the gradient tolerance and tightening it barely moved `h`.
+        case minimum
+        /// The objective keeps decreasing towards infinite `h`: no finite minimiser.
+        case diverging
+        /// BFGS stopped (line search could make no progress, or iteration limit) without
+        /// meeting the gradient tolerance, and no divergence was detected.
+        case notConverged = "not_converged"
+    }
+
+    /// The outcome for one loss.
+    public struct Result: Sendable, Hashable {
+        public var loss: Loss
+        public var status: Status
+        /// `beta KL(pi || pi*)` at the final point, mean over prompts (T2).
+        public var regret: Double
+        /// Max over ordered pairs with positive weight of `|h - h*|`, `h* = dr/beta`.
+        public var maxAbsHMinusTarget: Double
+        /// Max over those pairs of `|h|`.
+        public var maxAbsH: Double
+        /// The population objective at the final point.
+        public var objective: Double
+        /// Its gradient norm there.
+        public var gradientNorm: Double
+        /// BFGS iterations over both stages.
+        public var iterations: Int
+        /// Max over pairs of the change in `h` between the two stages.
+        public var drift: Double
+        /// The final parameters (tabular logits `P*K`, or `theta` in `R^d`).
+        public var parameters: [Double]
+        /// `h` of every weighted ordered pair at the final point.
+        public var pairs: [Pair]
+    }
+
+    /// One ordered pair of the population objective at the final point.
+    public struct Pair: Sendable, Hashable {
+        public var prompt: Int
+        public var chosen: Int
+        public var rejected: Int
+        /// The pair's weight in the objective (sums to 1 over all pairs).
+        public var weight: Double
+        /// `h = u_w - u_l` at the final point.
+        public var h: Double
+        /// `h* = (r(chosen) - r(rejected)) / beta`.
+        public var target: Double
+    }
+
+    /// Minimises the population objective of `training.loss` on the environment of
+    /// `simulation` (its reference, true rewards, features, labels and beta).
+    ///
+    /// Reward-aware losses use the true gap `r(y) - r(y')`, or `training.target`'s constant.
+    /// Optimiser fields of `training` (lr, steps, ...) are not used.
+    ///
+    /// - Throws: ``ExperimentError`` for invalid configurations, ``ExperimentError/gsl(_:)``
+    ///   when GSL fails.
+    public static func solve(_ simulation: SimulationConfig, training: TrainingConfig) throws(ExperimentError) -> Result {
+        let env = try Environment(simulation)
+        try training.validate(for: simulation)
+        let P = simulation.prompts, K = simulation.responses, beta = simulation.beta
+        var specs: [PolicyEngine.PairSpec] = []
+        var targets: [Double] = []
+        for x in 0..<P {
+            let row = x * K
+            var norm = 0.0
+            for a in 0..<K { for b in 0..<K where a != b { norm += Double.exp(env.logReference[row + a] + env.logReference[row + b]) } }
+            for a in 0..<K {
+                for b in 0..<K where a != b {
+                    let dr = env.rewards[row + a] - env.rewards[row + b]
+                    let q: Double
+                    switch simulation.labels {
+                    case .bt: q = LossMath.sigmoid(dr)
+                    case .hard: q = dr > 0 ? 1 : (dr == 0 ? 0.5 : 0)
+                    }
+                    if q == 0 { continue }
+                    let w = Double.exp(env.logReference[row + a] + env.logReference[row + b]) / norm * q / Double(P)
+                    var gap = dr
+                    if case .constant(let c) = training.target { gap = c }
+                    if training.loss == .spoAsym && gap == 0 {
+                        throw ExperimentError.invalidParameter(name: "reward gap for spo_asym", value: "0",
+                                                               requirement: "distinct rewards: spo_asym divides by dr")
+                    }
+                    specs.append(.init(prompt: x, chosen: a, rejected: b, gap: gap, weight: w))
+                    targets.append(dr / beta)
+                }
+            }
+        }
+        let engine = PolicyEngine(policy: simulation.policy, prompts: P, responses: K, featureCount: env.featureCount,
+                                  logReference: env.logReference, features: env.features,
+                                  initialParameters: env.referenceParameters, pairs: specs,
+                                  loss: training.loss, parameters: training.lossParameters(beta: beta))
+        func objective(_ x: [Double], _ g: inout [Double]) -> Double {
+            engine.setParameters(x)
+            let v = engine.fullLossAndGradient(scale: 1)
+            for j in 0..<engine.parameterCount { g[j] = engine.paramGrad[j] }
+            return v
+        }
+        func pairH(_ x: [Double]) -> [Double] {
+            var g = [Double](repeating: 0, count: x.count)
+            _ = objective(x, &g)
+            return (0..<engine.pairCount).map { i in
+                let row = engine.pairPrompt[i] * K, w = row + engine.pairChosen[i], l = row + engine.pairRejected[i]
+                return (engine.logPi[w] - engine.logRef[w]) - (engine.logPi[l] - engine.logRef[l])
+            }
+        }
+        let stage1: Minimizer.Result, stage2: Minimizer.Result
+        do {
+            stage1 = try Minimizer.bfgs(start: env.referenceParameters, initialStep: 0.1, lineTolerance: 0.1,
+                                        gradientTolerance: 1e-6, maxIterations: 20_000, valueAndGradient: objective)
+            stage2 = try Minimizer.bfgs(start: stage1.x, initialStep: 0.1, lineTolerance: 0.1,
+                                        gradientTolerance: 1e-10, maxIterations: 20_000, valueAndGradient: objective)
+        } catch { throw .gsl(error) }
+
+        let h1 = pairH(stage1.x), h2 = pairH(stage2.x)
+        var drift = 0.0
+        for i in h1.indices { drift = Swift.max(drift, Swift.abs(h2[i] - h1[i])) }
+        // Ray test: does the objective keep falling beyond stage 2 along the stage-1 -> 2 move?
+        var scratch = [Double](repeating: 0, count: engine.parameterCount)
+        let f2 = objective(stage2.x, &scratch)
+        func along(_ s: Double) -> Double {
+            let x = (0..<stage2.x.count).map { stage2.x[$0] + s * (stage2.x[$0] - stage1.x[$0]) }
+            return objective(x, &scratch)
+        }
+        let f3 = along(1), f6 = along(4)
+        let status: Status
+        if drift > 0.5 / beta && f3 < f2 && f6 < f3 {
+            status = .diverging
+        } else if stage2.converged {
+            status = .minimum
+        } else {
+            status = .notConverged
+        }
+
+        // Final point: metrics.
+        let value = objective(stage2.x, &scratch)
+        let gradNorm = engine.gradientNorm()
+        var regret = 0.0
+        for x in 0..<P {
+            let row = x * K
+            let logPi = (0..<K).map { engine.logPi[row + $0] }
+            regret += beta * Theory.klDivergence(logP: logPi, logQ: env.logOptimal(prompt: x))
+        }
+        var maxDev = 0.0, maxAbsH = 0.0
+        var pairs: [Pair] = []
+        for i in h2.indices {
+            maxDev = Swift.max(maxDev, Swift.abs(h2[i] - targets[i]))
+            maxAbsH = Swift.max(maxAbsH, Swift.abs(h2[i]))
+            pairs.append(Pair(prompt: specs[i].prompt, chosen: specs[i].chosen, rejected: specs[i].rejected,
+                              weight: specs[i].weight, h: h2[i], target: targets[i]))
+        }
+        return Result(loss: training.loss, status: status, regret: regret / Double(P), maxAbsHMinusTarget: maxDev,
+                      maxAbsH: maxAbsH, objective: value, gradientNorm: gradNorm,
+                      iterations: stage1.iterations + stage2.iterations, drift: drift,
+                      parameters: stage2.x, pairs: pairs)
+    }
+}

@@ -1,0 +1,313 @@
+import Dispatch
+import GSLKit
+import LossMath
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A grid of training runs: losses × betas × reward noises × seeds, on a base simulation
+/// and base training configuration.
+///
+/// Runs are enumerated in a fixed order (loss outermost, then beta, noise, seed, each in the
+/// order given) and numbered `0..<count`; the number is the run id. The same spec always
+/// gives the same ids, so shards, partial outputs and resumed sweeps can be merged by id.
+///
+/// Each run trains `training` with its loss on the environment of `simulation` with its beta,
+/// reward noise and seed. Runs that share a seed share the reference, the rewards and the
+/// pairs (the streams are independent, see ``RandomStream``), so comparisons across losses
+/// and betas are paired.
+///
+/// See also: ``Sweep``, ``SweepRun``, ``SweepRunResult``, ``SweepAggregate``.
+public struct SweepSpec: Sendable, Hashable, Codable {
+    public var losses: [Loss]
+    public var betas: [Double]
+    public var rewardNoises: [Double]
+    public var seeds: [UInt64]
+    /// The base simulation; its `beta`, `rewardNoise` and `seed` are replaced per run.
+    public var simulation: SimulationConfig
+    /// The base training configuration; its `loss` is replaced per run.
+    public var training: TrainingConfig
+
+    public init(losses: [Loss], betas: [Double], rewardNoises: [Double], seeds: [UInt64],
+                simulation: SimulationConfig = SimulationConfig(),
+                training: TrainingConfig = TrainingConfig(loss: .spo)) {
+        self.losses = losses
+        self.betas = betas
+        self.rewardNoises = rewardNoises
+        self.seeds = seeds
+        self.simulation = simulation
+        self.training = training
+    }
+
+    /// Number of runs, the product of the four list lengths.
+    public var runCount: Int { losses.count * betas.count * rewardNoises.count * seeds.count }
+
+    /// Checks the grid (non-empty lists without repeats, valid values) and every
+    /// (loss, beta, noise) combination's configuration, naming the first bad parameter.
+    public func validate() throws(ExperimentError) {
+        func distinct<T: Hashable>(_ xs: [T], _ name: String) throws(ExperimentError) {
+            try require(!xs.isEmpty, name, "[]", "at least one value")
+            var seen = Set<T>()
+            for x in xs { try require(seen.insert(x).inserted, name, "\(x) (repeated)", "distinct values") }
+        }
+        try distinct(losses, "losses")
+        try distinct(betas, "betas")
+        try distinct(rewardNoises, "reward noises")
+        try distinct(seeds, "seeds")
+        let (c1, o1) = losses.count.multipliedReportingOverflow(by: betas.count)
+        let (c2, o2) = c1.multipliedReportingOverflow(by: rewardNoises.count)
+        let (c3, o3) = c2.multipliedReportingOverflow(by: seeds.count)
+        try require(!(o1 || o2 || o3) && c3 <= 1 << 40, "sweep size", "\(losses.count) x \(betas.count) x \(rewardNoises.count) x \(seeds.count)", "at most 2^40 runs")
+        for beta in betas {
+            for noise in rewardNoises {
+                var sim = simulation
+                sim.beta = beta
+                sim.rewardNoise = noise
+                try sim.validate()
+                for loss in losses {
+                    var t = training
+                    t.loss = loss
+                    try t.validate(for: sim)
+                }
+            }
+        }
+    }
+
+    /// All runs in id order. Validates first.
+    public func runs() throws(ExperimentError) -> [SweepRun] {
+        try validate()
+        var out: [SweepRun] = []
+        out.reserveCapacity(runCount)
+        for loss in losses {
+            for beta in betas {
+                for noise in rewardNoises {
+                    for seed in seeds {
+                        out.append(SweepRun(id: out.count, loss: loss, beta: beta, rewardNoise: noise, seed: seed))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The simulation and training configuration of `run`.
+    public func configuration(for run: SweepRun) -> (simulation: SimulationConfig, training: TrainingConfig) {
+        var sim = simulation
+        sim.beta = run.beta
+        sim.rewardNoise = run.rewardNoise
+        sim.seed = run.seed
+        var t = training
+        t.loss = run.loss
+        return (sim, t)
+    }
+}
+
+/// One run of a sweep, identified by its id (its position in ``SweepSpec/runs()``).
+public struct SweepRun: Sendable, Hashable, Codable {
+    public var id: Int
+    public var loss: Loss
+    public var beta: Double
+    public var rewardNoise: Double
+    public var seed: UInt64
+
+    public init(id: Int, loss: Loss, beta: Double, rewardNoise: Double, seed: UInt64) {
+        self.id = id
+        self.loss = loss
+        self.beta = beta
+        self.rewardNoise = rewardNoise
+        self.seed = seed
+    }
+}
+
+/// A finished run: its identity and its summary. One row of the sweep's per-run CSV.
+public struct SweepRunResult: Sendable, Hashable, Codable {
+    public var run: SweepRun
+    public var summary: RunSummary
+
+    public init(run: SweepRun, summary: RunSummary) {
+        self.run = run
+        self.summary = summary
+    }
+
+    /// `run_id, loss, beta, reward_noise, seed`, then ``RunSummary/metricColumnNames``.
+    public static let columnNames: [String] = ["run_id", "loss", "beta", "reward_noise", "seed"] + RunSummary.metricColumnNames
+
+    /// The row in the order of ``columnNames``; every Double (beta and noise included) goes
+    /// through `format`, so the CLI controls the decimal rendering.
+    public func row(format: (Double) -> String) -> [String] {
+        [String(run.id), run.loss.rawValue, format(run.beta), format(run.rewardNoise), String(run.seed)]
+            + summary.metricValues.map(format)
+    }
+}
+
+/// Mean and 95% Student-t interval over seeds of one (loss, beta, noise) cell.
+public struct SweepAggregate: Sendable, Hashable, Codable {
+    public var loss: Loss
+    public var beta: Double
+    public var rewardNoise: Double
+    /// Number of seeds (runs) in the cell.
+    public var count: Int
+    /// Per metric of ``RunSummary/metricColumnNames``: the mean over seeds.
+    public var mean: [Double]
+    /// Per metric: the half-width `t_{0.975, n-1} s / sqrt(n)` of the 95% interval
+    /// `mean ± halfWidth`, with `s` the sample standard deviation. NaN when `n = 1`, and
+    /// non-finite when a run's value is.
+    public var halfWidth: [Double]
+
+    /// `loss, beta, reward_noise, seeds`, then `<metric>_mean, <metric>_ci95` per metric.
+    public static var columnNames: [String] {
+        ["loss", "beta", "reward_noise", "seeds"] + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
+    }
+
+    public func row(format: (Double) -> String) -> [String] {
+        var out = [loss.rawValue, format(beta), format(rewardNoise), String(count)]
+        for (m, h) in zip(mean, halfWidth) { out.append(format(m)); out.append(format(h)) }
+        return out
+    }
+}
+
+/// Running, sharding and aggregating sweeps. No files, no terminal: the CLI does those.
+public enum Sweep {
+
+    /// The runs `i, i+n, i+2n, ...` of `runs` (by position), for shard `i` of `n`. The `n`
+    /// shards partition `runs` exactly, and interleaving balances losses across shards.
+    ///
+    /// - Throws: ``ExperimentError/invalidParameter(name:value:requirement:)`` unless
+    ///   `n >= 1` and `0 <= i < n`.
+    public static func shard(_ runs: [SweepRun], index i: Int, count n: Int) throws(ExperimentError) -> [SweepRun] {
+        try require(n >= 1, "shard count n", "\(n)", "n >= 1 (shard i/n)")
+        try require(i >= 0 && i < n, "shard index i", "\(i)", "0 <= i < n = \(n) (shard i/n)")
+        return Swift.stride(from: i, to: runs.count, by: n).map { runs[$0] }
+    }
+
+    /// The number of online processors (at least 1).
+    public static var processorCount: Int {
+        Swift.max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Trains one run of `spec` (validated by ``SweepSpec/runs()``).
+    public static func run(_ run: SweepRun, of spec: SweepSpec) throws(ExperimentError) -> SweepRunResult {
+        let (sim, training) = spec.configuration(for: run)
+        let result = try Trainer.train(sim, training)
+        return SweepRunResult(run: run, summary: result.summary)
+    }
+
+    /// Trains `runs` on up to `workers` threads and returns their results ordered by run
+    /// id, whatever order they finish in, so the output is identical to a serial run.
+    ///
+    /// Each worker takes the next unstarted run, builds its own environment, generator and
+    /// trainer, and stores the result in that run's slot.
+    ///
+    /// - Parameters:
+    ///   - workers: threads to use; default ``processorCount``. 1 runs serially on the caller.
+    ///   - progress: called after each finished run with `(completed, total)`. Calls come
+    ///     from worker threads, one at a time (serialised by a lock), with `completed`
+    ///     increasing by one each call.
+    /// - Throws: validation errors of `spec`, before any run starts.
+    public static func run(_ spec: SweepSpec, runs: [SweepRun], workers: Int = Sweep.processorCount,
+                           progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil) throws(ExperimentError) -> [SweepRunResult] {
+        try spec.validate()
+        let ordered = runs.sorted { $0.id < $1.id }
+        let total = ordered.count
+        let state = SharedState(total: total)
+        let threads = Swift.max(1, Swift.min(workers, total))
+        let work: @Sendable (Int) -> Void = { _ in
+            while let k = state.claim() {
+                // Validation above covers every run's configuration, so a failure here would
+                // be a bug; it is recorded, not swallowed.
+                let outcome: Result<SweepRunResult, ExperimentError>
+                outcome = Result { () throws(ExperimentError) -> SweepRunResult in try Sweep.run(ordered[k], of: spec) }
+                state.finish(k, outcome, progress)
+            }
+        }
+        if threads == 1 {
+            work(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads, execute: work)
+        }
+        return try state.results()
+    }
+
+    /// Mean and 95% interval over seeds per (loss, beta, noise), in order of first appearance
+    /// in `results` sorted by run id. Uses GSL's Student-t quantile ``GSLKit/StudentT``.
+    public static func aggregate(_ results: [SweepRunResult]) -> [SweepAggregate] {
+        struct Key: Hashable { let loss: Loss; let beta: UInt64; let noise: UInt64 }
+        var order: [Key] = []
+        var groups: [Key: [SweepRunResult]] = [:]
+        for r in results.sorted(by: { $0.run.id < $1.run.id }) {
+            let k = Key(loss: r.run.loss, beta: r.run.beta.bitPattern, noise: r.run.rewardNoise.bitPattern)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(r)
+        }
+        return order.map { k in
+            let g = groups[k]!
+            let n = g.count
+            let columns = RunSummary.metricColumnNames.count
+            var mean = [Double](repeating: 0, count: columns)
+            var half = [Double](repeating: .nan, count: columns)
+            let t = n >= 2 ? StudentT.quantile(0.975, degreesOfFreedom: Double(n - 1)) : .nan
+            for c in 0..<columns {
+                let xs = g.map { $0.summary.metricValues[c] }
+                let m = xs.reduce(0, +) / Double(n)
+                mean[c] = m
+                if n >= 2 {
+                    // Two-pass variance (no E[x^2] - E[x]^2 cancellation).
+                    let ss = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+                    let s = (ss / Double(n - 1)).squareRoot()
+                    half[c] = t * s / Double(n).squareRoot()
+                }
+            }
+            return SweepAggregate(loss: g[0].run.loss, beta: g[0].run.beta, rewardNoise: g[0].run.rewardNoise,
+                                  count: n, mean: mean, halfWidth: half)
+        }
+    }
+}
+
+/// Work queue, result slots and progress counter of a parallel sweep, behind one lock.
+private final class SharedState: Sendable {
+    struct Inner {
+        var next = 0
+        var completed = 0
+        var slots: [Result<SweepRunResult, ExperimentError>?]
+    }
+    let total: Int
+    let inner: Mutex<Inner>
+
+    init(total: Int) {
+        self.total = total
+        inner = Mutex(Inner(slots: Array(repeating: nil, count: total)))
+    }
+
+    func claim() -> Int? {
+        inner.withLock { s in
+            guard s.next < total else { return nil }
+            defer { s.next += 1 }
+            return s.next
+        }
+    }
+
+    func finish(_ k: Int, _ r: Result<SweepRunResult, ExperimentError>,
+                _ progress: (@Sendable (Int, Int) -> Void)?) {
+        inner.withLock { s in
+            s.slots[k] = r
+            s.completed += 1
+            progress?(s.completed, total)
+        }
+    }
+
+    func results() throws(ExperimentError) -> [SweepRunResult] {
+        let slots = inner.withLock { $0.slots }
+        var out: [SweepRunResult] = []
+        out.reserveCapacity(slots.count)
+        for s in slots {
+            switch s! {
+            case .success(let r): out.append(r)
+            case .failure(let e): throw e
+            }
+        }
+        return out
+    }
+}

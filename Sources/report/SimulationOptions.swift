@@ -1,0 +1,109 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import LossMath
+
+extension SimulationConfig.Policy: ExpressibleByArgument {}
+extension SimulationConfig.Labels: ExpressibleByArgument {}
+extension SimulationConfig.PairSampling: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
+
+/// Where reward-aware losses get their target gap, as a command-line choice.
+enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
+    case `true`, model, constant
+}
+
+/// The simulated environment's options (THEORY.md "Simulation"), shared by train and sweep.
+/// Defaults are Experiments' default tabular problem.
+struct SimulationOptions: ParsableArguments {
+    @Option(help: "Policy family: tabular or loglinear.")
+    var policy: SimulationConfig.Policy = SimulationConfig().policy
+    @Option(help: "Prompts P.")
+    var prompts: Int = SimulationConfig().prompts
+    @Option(help: "Candidate responses per prompt K (>= 2).")
+    var responses: Int = SimulationConfig().responses
+    @Option(help: "Distinct pairs per prompt n (<= K(K-1)/2).")
+    var pairsPerPrompt: Int = SimulationConfig().pairsPerPrompt
+    @Option(help: "Feature dimension d (loglinear only).")
+    var features: Int = SimulationConfig().features
+    @Option(help: "Spread s_ref of the reference logits.")
+    var referenceSpread: Double = SimulationConfig().referenceSpread
+    @Option(help: "Spread s_r of the true rewards.")
+    var rewardSpread: Double = SimulationConfig().rewardSpread
+    @Option(help: "Labels: bt (Bradley-Terry sampling) or hard (by reward-model score).")
+    var labels: SimulationConfig.Labels = SimulationConfig().labels
+    @Option(help: "Pair sampling: reference (from pi_ref) or uniform.")
+    var pairSampling: SimulationConfig.PairSampling = SimulationConfig().pairSampling
+    @Option(help: "Seed of every random stream (GSL MT19937).")
+    var seed: UInt64 = SimulationConfig().seed
+
+    func simulation(beta: Double, rewardNoise: Double) -> SimulationConfig {
+        SimulationConfig(policy: policy, prompts: prompts, responses: responses, pairsPerPrompt: pairsPerPrompt,
+                         features: features, referenceSpread: referenceSpread, rewardSpread: rewardSpread,
+                         rewardNoise: rewardNoise, labels: labels, pairSampling: pairSampling, beta: beta, seed: seed)
+    }
+}
+
+/// The optimiser's options, shared by train and sweep.
+struct OptimizerOptions: ParsableArguments {
+    @Option(help: "Optimizer steps.")
+    var steps: Int = TrainingConfig(loss: .sigmoid).steps
+    @Option(name: .customLong("lr"), help: "Learning rate.")
+    var learningRate: Double = TrainingConfig(loss: .sigmoid).learningRate
+    @Option(help: "Optimizer: sgd or adam.")
+    var optimizer: Optimizer = TrainingConfig(loss: .sigmoid).optimizer
+    @Option(help: "Minibatch size (default: full batch).")
+    var batchSize: Int?
+    @Option(help: "Clip the gradient to this Euclidean norm (what practitioners use to hide DPO's blow-up).")
+    var clip: Double?
+    @Option(help: "Log metrics every k steps.")
+    var logEvery: Int = TrainingConfig(loss: .sigmoid).logEvery
+    @Option(help: "TRL label_smoothing for cdpo, robust, exo_pair (default 0; exo_pair 1e-3).")
+    var labelSmoothing: Double?
+    @Option(help: "Target gap of rpo_*/spo*: true (oracle reward), model (noisy reward model), or constant.")
+    var target: TargetChoice = .model
+    @Option(help: "The gap used with --target constant.")
+    var constantGap: Double = 1
+
+    func training(loss: Loss) -> TrainingConfig {
+        let source: RewardGapSource
+        switch target {
+        case .true: source = .trueReward
+        case .model: source = .rewardModel
+        case .constant: source = .constant(constantGap)
+        }
+        return TrainingConfig(loss: loss, labelSmoothing: labelSmoothing, target: source, optimizer: optimizer,
+                              learningRate: learningRate, steps: steps, batchSize: batchSize, clipNorm: clip,
+                              logEvery: logEvery)
+    }
+}
+
+/// Maps an experiment's configuration error to a message that names the option.
+func optionError(_ error: ExperimentError) -> ValidationError {
+    let names: [String: String] = [
+        "prompts P": "--prompts", "responses K": "--responses", "pairs per prompt n": "--pairs-per-prompt",
+        "features d": "--features", "reference spread s_ref": "--reference-spread", "reward spread s_r": "--reward-spread",
+        "reward noise s_noise": "--reward-noise", "beta": "--beta", "steps": "--steps", "learning rate": "--lr",
+        "batch size": "--batch-size", "clip norm": "--clip", "log every": "--log-every",
+        "shard count n": "--shard", "shard index i": "--shard", "constant reward gap": "--constant-gap",
+    ]
+    if let name = error.parameterName {
+        let option = names[name] ?? names.first { name.hasPrefix($0.key) }?.value
+        if let option { return ValidationError("\(option): \(error)") }
+    }
+    return ValidationError("\(error)")
+}
+
+/// Parses a comma list of numbers for an option, naming it on failure.
+func parseNumbers(_ text: String, option: String) throws -> [Double] {
+    var out: [Double] = []
+    for part in text.split(separator: ",") {
+        let s = part.trimmingCharacters(in: .whitespaces)
+        guard let x = Double(s), x.isFinite else {
+            throw ValidationError("\(option): '\(s)' is not a finite number (expected a comma list such as 0.1,0.5)")
+        }
+        out.append(x)
+    }
+    if out.isEmpty { throw ValidationError("\(option): empty list") }
+    return out
+}

@@ -1,0 +1,257 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Formats
+import LossMath
+
+extension Report {
+    /// `report sweep`: a grid of runs, in parallel, shardable and resumable.
+    struct SweepCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sweep",
+            abstract: "Run a grid of losses x beta x reward noise x seeds and aggregate over seeds.",
+            discussion: """
+            One summary row per run (runs.csv) and an aggregate with the mean and a 95% \
+            Student-t interval over seeds per (loss, beta, noise) (aggregate.csv, sweep.md). \
+            Runs go in parallel on all cores (--jobs).
+
+            Scale-out: --shard i/n runs every n-th run starting at i, an independent, \
+            deterministic piece; run the n pieces anywhere (a Slurm job array with \
+            --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT, GNU parallel, Kubernetes \
+            indexed jobs), then `report merge` joins their folders into exactly the bytes one \
+            machine would write. With --out, finished runs are journalled as they complete: \
+            rerunning the same command after an interruption skips them.
+
+            Example:
+              report sweep --losses sigmoid,spo --betas 0.1,0.5 --reward-noises 0,0.5,1 --seeds 5 --out sweep/
+              report sweep --shard 0/4 --out sweep-0 ...   # and 1/4, 2/4, 3/4 elsewhere
+              report merge sweep-0 sweep-1 sweep-2 sweep-3 --out sweep
+            """
+        )
+
+        @Option(help: "Comma-separated losses (TRL names), or all.")
+        var losses: String = "sigmoid,ipo,spo,spo_bt"
+        @Option(help: "Comma list of beta values.")
+        var betas: String = "0.5"
+        @Option(help: "Comma list of reward-model noise levels s_noise.")
+        var rewardNoises: String = "0,0.5,1"
+        @Option(help: "Number of seeds per cell (seeds 1...N), each a different data set.")
+        var seeds: Int = 5
+        @Option(help: "Run only shard i of n (i in 0..<n), written i/n.")
+        var shard: String?
+        @Option(help: "Parallel worker threads (default: all cores).")
+        var jobs: Int = Sweep.processorCount
+        /// For testing resume: stop (exit 3) once at least this many runs are journalled.
+        @Option(help: .hidden)
+        var stopAfter: Int?
+        @OptionGroup var simulation: SimulationOptions
+        @OptionGroup var optimizer: OptimizerOptions
+        @OptionGroup var output: OutputOptions
+
+        func spec() throws -> SweepSpec {
+            let list: [Loss]
+            do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
+            guard seeds >= 1 && seeds <= 1_000_000 else { throw ValidationError("--seeds must be between 1 and 1000000, got \(seeds)") }
+            let s = SweepSpec(losses: list, betas: try parseNumbers(betas, option: "--betas"),
+                              rewardNoises: try parseNumbers(rewardNoises, option: "--reward-noises"),
+                              seeds: (1...seeds).map { UInt64($0) },
+                              simulation: simulation.simulation(beta: 1, rewardNoise: 0),
+                              training: optimizer.training(loss: list[0]))
+            do { try s.validate() } catch { throw optionError(error) }
+            return s
+        }
+
+        func shardIndex() throws -> (Int, Int)? {
+            guard let shard else { return nil }
+            let parts = shard.split(separator: "/")
+            guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+                throw ValidationError("--shard must be written i/n, such as 0/4, got '\(shard)'")
+            }
+            guard n >= 1, i >= 0, i < n else { throw ValidationError("--shard \(shard): needs n >= 1 and 0 <= i < n") }
+            return (i, n)
+        }
+
+        func validate() throws {
+            _ = try spec()
+            _ = try shardIndex()
+            guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1, got \(jobs)") }
+        }
+
+        func run() throws {
+            let spec = try spec()
+            var runs: [SweepRun]
+            do { runs = try spec.runs() } catch { throw optionError(error) }
+            if let (i, n) = try shardIndex() {
+                do { runs = try Sweep.shard(runs, index: i, count: n) } catch { throw optionError(error) }
+            }
+            let manifest = SweepFiles.manifest(spec: spec, shard: shard)
+            var results: [SweepRunResult] = []
+            var journal: SweepJournal? = nil
+            if let folder = output.out {
+                journal = try SweepJournal(folder: folder, manifest: manifest)
+                results = journal!.completed.filter { r in runs.contains { $0.id == r.run.id } }
+                let done = Set(results.map(\.run.id))
+                if !done.isEmpty && !quietFlag(output) {
+                    note("resuming: \(done.count) of \(runs.count) runs already finished in \(folder)")
+                }
+                runs.removeAll { done.contains($0.id) }
+            }
+            let total = runs.count + results.count
+            let bar = ProgressBar(total: total, label: "sweep", enabled: isatty(2) != 0 && !quietFlag(output))
+            bar.advance(by: results.count)
+            // Batches of a few runs per worker: each batch runs in parallel, then its results
+            // are journalled, so an interruption loses at most one batch.
+            let batchSize = Swift.max(1, jobs * 4)
+            var start = 0
+            while start < runs.count {
+                let batch = Array(runs[start..<Swift.min(start + batchSize, runs.count)])
+                let done: [SweepRunResult]
+                do {
+                    done = try Sweep.run(spec, runs: batch, workers: jobs) { _, _ in bar.advance() }
+                } catch { throw ReportError("\(error)") }
+                try journal?.append(done)
+                results += done
+                start += batchSize
+                if let stop = stopAfter, results.count >= stop, start < runs.count {
+                    note("stopping after \(results.count) runs (--stop-after); rerun the same command to resume")
+                    throw ExitCode(3)
+                }
+            }
+            bar.finish()
+            results.sort { $0.run.id < $1.run.id }
+            let files = SweepFiles.files(manifest: manifest, results: results)
+            if let folder = output.out {
+                try writeFiles(files.map { ($0.name, $0.text) }, into: folder)
+                journal?.remove()
+            }
+            let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
+            switch output.format {
+            case .csv?: emit(byName["aggregate.csv"]!)
+            case .markdown?, .plot?: emit(byName["sweep.md"]!)
+            case nil: if output.out == nil { emit(byName["sweep.md"]!) }
+            }
+        }
+    }
+}
+
+/// The files a sweep (or a merge) writes. Both build them with this one function from the
+/// run results sorted by id, so a merge of shards is byte-identical to a single run.
+enum SweepFiles {
+    struct File { let name: String; let text: String }
+
+    /// A text that identifies the sweep's grid and settings (not the shard), stored in
+    /// manifest.txt so that merge can refuse shards of different sweeps.
+    static func manifest(spec: SweepSpec, shard: String?) -> String {
+        var lines: [String] = []
+        lines.append("losses=\(spec.losses.map(\.rawValue).joined(separator: ","))")
+        lines.append("betas=\(spec.betas.map(CSVWriter.format).joined(separator: ","))")
+        lines.append("reward_noises=\(spec.rewardNoises.map(CSVWriter.format).joined(separator: ","))")
+        lines.append("seeds=\(spec.seeds.map(String.init).joined(separator: ","))")
+        let sim = spec.simulation
+        lines.append("simulation=\(sim.policy.rawValue) P=\(sim.prompts) K=\(sim.responses) n=\(sim.pairsPerPrompt) d=\(sim.features) s_ref=\(CSVWriter.format(sim.referenceSpread)) s_r=\(CSVWriter.format(sim.rewardSpread)) labels=\(sim.labels.rawValue) pairs=\(sim.pairSampling.rawValue) seed=\(sim.seed)")
+        let t = spec.training
+        lines.append("training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) batch=\(t.batchSize.map(String.init) ?? "full") clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") target=\(t.target) log_every=\(t.logEvery)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func cell(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
+
+    static func files(manifest: String, results: [SweepRunResult]) -> [File] {
+        var runs = CSVWriter(header: SweepRunResult.columnNames)
+        for r in results { runs.appendRow(r.row(format: cell)) }
+        let aggregates = Sweep.aggregate(results)
+        var agg = CSVWriter(header: SweepAggregate.columnNames)
+        for a in aggregates { agg.appendRow(a.row(format: cell)) }
+        return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs.text),
+                File(name: "aggregate.csv", text: agg.text), File(name: "sweep.md", text: markdown(aggregates))]
+    }
+
+    static func g4(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "-" }
+
+    static func markdown(_ aggregates: [SweepAggregate]) -> String {
+        var s = "# Sweep: mean and 95% interval over seeds\n\n"
+        let names = RunSummary.metricColumnNames
+        let show = ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
+        let idx = show.compactMap { names.firstIndex(of: $0) }
+        s += MarkdownTable(
+            headers: ["loss", "beta", "noise", "seeds"] + show.map { $0.replacingOccurrences(of: "_", with: " ") },
+            alignments: [.left, .right, .right, .right] + Array(repeating: .right, count: show.count),
+            rows: aggregates.map { a in
+                [a.loss.rawValue, g4(a.beta), g4(a.rewardNoise), String(a.count)]
+                    + idx.map { k in g4(a.mean[k]) + (a.halfWidth[k].isFinite ? " ± " + g4(a.halfWidth[k]) : "") }
+            }).render()
+        // DPO against spo at each (beta, noise).
+        var lines: [String] = []
+        for a in aggregates where a.loss == .sigmoid {
+            guard let b = aggregates.first(where: { $0.loss == .spo && $0.beta == a.beta && $0.rewardNoise == a.rewardNoise }),
+                  let k = names.firstIndex(of: "final_regret") else { continue }
+            lines.append("- beta \(g4(a.beta)), reward-model noise \(g4(a.rewardNoise)): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) (ratio \(g4(a.mean[k] / b.mean[k])))")
+        }
+        if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
+        return s
+    }
+}
+
+/// The resume journal: `.sweep-journal.csv` in the output folder, one line per finished run,
+/// appended and flushed as runs finish. It starts with the manifest, so a journal from a
+/// different sweep is never reused.
+struct SweepJournal {
+    let url: URL
+    let completed: [SweepRunResult]
+    private let handle: FileHandle
+
+    init(folder: String, manifest: String) throws {
+        let dir = URL(fileURLWithPath: folder)
+        do { try AtomicFile.createDirectory(dir) } catch { throw ReportError("\(error)") }
+        url = dir.appendingPathComponent(".sweep-journal.csv")
+        let header = manifest.split(separator: "\n").map { "# " + $0 }.joined(separator: "\n") + "\n"
+            + SweepRunResult.columnNames.joined(separator: ",") + "\n"
+        var completed: [SweepRunResult] = []
+        if let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8),
+           text.hasPrefix(header) {
+            // Only whole lines count: a line cut short by the interruption is dropped.
+            let body = text.dropFirst(header.count)
+            for line in body.split(separator: "\n", omittingEmptySubsequences: true) where body.contains(line + "\n") {
+                if let r = SweepRows.parse(String(line)) { completed.append(r) }
+            }
+            let keep = header + completed.map { $0.row(format: SweepFiles.cell).joined(separator: ",") + "\n" }.joined()
+            do { try AtomicFile.write(keep, to: url) } catch { throw ReportError("\(error)") }
+        } else {
+            do { try AtomicFile.write(header, to: url) } catch { throw ReportError("\(error)") }
+        }
+        self.completed = completed
+        guard let h = FileHandle(forWritingAtPath: url.path) else { throw ReportError("\(url.path): cannot open the sweep journal for appending") }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    func append(_ results: [SweepRunResult]) throws {
+        let text = results.map { $0.row(format: SweepFiles.cell).joined(separator: ",") + "\n" }.joined()
+        do {
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.synchronize()
+        } catch { throw ReportError("\(url.path): cannot append to the sweep journal: \(error.localizedDescription)") }
+    }
+
+    func remove() {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: url)
+    }
+}
+
+/// Reads a runs.csv row back into a result (for resume and merge). Numbers are written at
+/// round-trip precision, so the values read back are bit-identical.
+enum SweepRows {
+    static func parse(_ line: String) -> SweepRunResult? {
+        let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard cells.count == SweepRunResult.columnNames.count,
+              let id = Int(cells[0]), let loss = Loss(rawValue: cells[1]),
+              let beta = Double(cells[2]), let noise = Double(cells[3]), let seed = UInt64(cells[4]) else { return nil }
+        let values = cells[5...].map { $0.isEmpty ? Double.nan : (Double($0) ?? .nan) }
+        guard values.count == RunSummary.metricColumnNames.count else { return nil }
+        let s = RunSummary(loss: loss, finalRegret: values[0], finalKLRef: values[1], finalExpectedReward: values[2],
+                           minLogpRejected: values[3], meanAbsHMinusTarget: values[4], maxH: values[5],
+                           unseenMass: values[6], maxGradNorm: values[7], maxLog10AbsDPRejected: values[8])
+        return SweepRunResult(run: SweepRun(id: id, loss: loss, beta: beta, rewardNoise: noise, seed: seed), summary: s)
+    }
+}
