@@ -1,0 +1,92 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Formats
+import LossMath
+
+extension Report {
+    /// `report flow`: T11's gradient flow h(t) for each loss.
+    struct Flow: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Integrate the two-response gradient flow h'(t) (T11) with GSL's rk8pd.",
+            discussion: """
+            One prompt, two responses, tabular logits, uniform reference, continuous-time \
+            gradient descent. DPO's h grows like (1/beta) log t without end; a target loss \
+            converges exponentially to h* = dr/beta. Times are log-spaced.
+
+            Example:
+              report flow
+              report flow --losses sigmoid,spo,ipo --beta 0.5 --t-end 1e8 --format csv
+            """
+        )
+
+        @Option(help: "Comma-separated losses (TRL names), or all.")
+        var losses: String = "sigmoid,ipo,spo,spo_bt,spo_asym"
+        @Option(help: "KL strength beta > 0.")
+        var beta: Double = 0.5
+        @Option(help: "The pair's reward gap dr (target h* = dr/beta).")
+        var rewardGap: Double = 1
+        @Option(help: "Initial h.")
+        var h0: Double = 0
+        @Option(help: "First time > 0 of the log-spaced grid.")
+        var tStart: Double = 1e-2
+        @Option(help: "Last time.")
+        var tEnd: Double = 1e6
+        @Option(help: "Number of times.")
+        var points: Int = 60
+        @OptionGroup var output: OutputOptions
+
+        func lossList() throws -> [Loss] {
+            do { return try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
+        }
+
+        func validate() throws {
+            guard beta.isFinite && beta > 0 else { throw ValidationError("--beta must be a finite number > 0, got \(beta)") }
+            guard rewardGap.isFinite, h0.isFinite else { throw ValidationError("--reward-gap and --h0 must be finite") }
+            guard tStart > 0 && tEnd > tStart && tEnd.isFinite else { throw ValidationError("need 0 < --t-start < --t-end, got \(tStart), \(tEnd)") }
+            guard points >= 2 && points <= 100_000 else { throw ValidationError("--points must be between 2 and 100000, got \(points)") }
+            for loss in try lossList() {
+                let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
+                do { try loss.validate(p) } catch { throw ValidationError("\(error)") }
+            }
+        }
+
+        func run() throws {
+            let times = GradientFlow.logSpacedTimes(from: tStart, to: tEnd, count: points)
+            var curves: [GradientFlow.Curve] = []
+            for loss in try lossList() {
+                let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
+                do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times)) } catch {
+                    note("\(loss.rawValue): the integrator stopped (\(error)); left out")
+                }
+            }
+            var csv = CSVWriter(header: ["loss", "beta", "reward_gap", "t", "log10_t", "h", "target_h"])
+            for c in curves {
+                for (t, h) in zip(c.times, c.h) {
+                    csv.appendRow([c.loss.rawValue, CSVWriter.format(beta), CSVWriter.format(rewardGap), CSVWriter.format(t),
+                                   CSVWriter.format(Foundation.log10(t)), CSVWriter.format(h), CSVWriter.format(c.target)])
+                }
+            }
+            let plot = ASCIIPlot(title: "h(t) under gradient flow (h* = \(String(format: "%.4g", rewardGap / beta)))",
+                                 xLabel: "log10 t", yLabel: "h (nats)",
+                                 series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) }).render()
+            var md = "# Gradient flow (T11)\n\nbeta = \(String(format: "%.4g", beta)), dr = \(String(format: "%.4g", rewardGap)), h(0) = \(String(format: "%.4g", h0)); h* = dr/beta = \(String(format: "%.4g", rewardGap / beta)).\n\n"
+            md += MarkdownTable(headers: ["loss", "h(t_end)", "h(t_end) - h*", "h(t_end) - h(t_end/10)"],
+                                alignments: [.left, .right, .right, .right],
+                                rows: curves.map { c in
+                                    let n = c.h.count
+                                    let k = c.times.lastIndex { $0 <= c.times[n - 1] / 10 } ?? 0
+                                    return [c.loss.rawValue, String(format: "%.6g", c.h[n - 1]), String(format: "%.3g", c.h[n - 1] - c.target),
+                                            String(format: "%.3g", c.h[n - 1] - c.h[k])]
+                                }).render()
+            md += "\nA loss that keeps growing by about (1/beta) log 10 = \(String(format: "%.4g", Foundation.log(10) / beta)) per decade of t has no finite target.\n"
+            if let folder = output.out { try writeFiles([("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot)], into: folder) }
+            switch output.format {
+            case .csv?: emit(csv.text)
+            case .markdown?: emit(md)
+            case .plot?: emit(plot)
+            case nil: if output.out == nil { emit(md + "\n" + plot) }
+            }
+        }
+    }
+}
