@@ -8,7 +8,10 @@ import PackageDescription
 //                root finding, numerical derivatives, least squares, ODEs, minimisers.
 //   LossMath     Pure math: the loss catalogue, exact gradients, theory functions (T1-T10).
 //   Experiments  The simulated-policy mini-trainer; knows nothing of files or terminals.
-//   Formats      CSV (RFC 4180) reading/writing, Markdown tables, ASCII plots, atomic writes.
+//   _CZlib       C shim over zlib (pkg-config `zlib`, Debian's zlib1g-dev): inflateInit2 and
+//                deflateInit2 are macros Swift cannot call.
+//   Formats      CSV (RFC 4180) reading/writing, JSON Lines, gzip, Markdown tables, ASCII and
+//                SVG plots, atomic writes.
 //   report       The command line: parses, calls, formats.
 let package = Package(
     name: "PrincipledLoss",
@@ -29,6 +32,12 @@ let package = Package(
             pkgConfig: "gsl",
             providers: [.apt(["libgsl-dev"])]
         ),
+        .systemLibrary(
+            name: "_CZlib",
+            path: "Sources/_CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "GSLKit",
             dependencies: ["_CGSL"]
@@ -46,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "Formats",
-            dependencies: []
+            dependencies: ["_CZlib"]
         ),
         .executableTarget(
             name: "report",

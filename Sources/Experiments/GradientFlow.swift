@@ -54,6 +54,20 @@ public enum GradientFlow {
         return -2 * (e.dChosen * LossMath.sigmoid(-h) - e.dRejected * LossMath.sigmoid(h))
     }
 
+    /// The velocity handed to the integrator: ``velocity(_:h:parameters:)`` limited to
+    /// `|v| <= 1e100`.
+    ///
+    /// An adaptive Runge–Kutta step evaluates trial stages far from the trajectory. For
+    /// spo_asym, `l' ~ |z| e^{|z|}` overflows there; an infinite or NaN stage poisons GSL's
+    /// error estimate and the step controller never recovers (the integration hangs). A huge
+    /// but finite velocity makes the error estimate huge instead, so the step is rejected and
+    /// shrunk. No trajectory started at a moderate `h0` comes near this limit.
+    static func integrationVelocity(_ loss: Loss, h: Double, parameters: LossParameters) -> Double {
+        let v = velocity(loss, h: h, parameters: parameters)
+        if v.isNaN { return h.isNaN ? v : 0 }
+        return Swift.min(1e100, Swift.max(-1e100, v))
+    }
+
     /// Integrates `h' = velocity(h)` from `h(0) = h0` and samples it at `times` (increasing, `>= 0`).
     ///
     /// - Parameters:
@@ -75,7 +89,7 @@ public enum GradientFlow {
             states = try ODESolver.integrate(y0: [h0], t0: 0, times: times,
                                              absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
                                              initialStep: 1e-6) { _, y, dydt in
-                dydt[0] = velocity(loss, h: y[0], parameters: frozen)
+                dydt[0] = integrationVelocity(loss, h: y[0], parameters: frozen)
             }
         } catch { throw .gsl(error) }
         return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: states.map { $0[0] })

@@ -16,11 +16,19 @@ import RealModule
 /// number of pairs of the configuration are not used (there is no finite sample).
 ///
 /// It is minimised with GSL's BFGS (`vector_bfgs2`) and the exact gradient of the trainer's
-/// engine, in two stages (gradient tolerance `1e-6`, then `1e-10` from there). A loss without
+/// engine, in two stages (gradient tolerance `1e-5`, then `1e-8` from there). A loss without
 /// a finite minimiser (DPO on hard labels, T5) still "converges" numerically once its
-/// gradient underflows the tolerance, so a fake optimum is possible; the two stages expose it:
-/// if tightening the tolerance moves some `h` by more than `0.5/beta` and the objective keeps
-/// falling along that move (at 2x and 5x its length), the status is ``Status/diverging``.
+/// gradient falls below the tolerance, so a fake optimum is possible. The solver therefore
+/// probes the objective beyond the last iterate, along the stage-1 -> stage-2 move and along
+/// `-grad f`, at distances `1/beta, 4/beta, 16/beta, 64/beta`. If it keeps falling at every
+/// probe along either ray, or if tightening the tolerance moved some `h` by more than `2/beta`
+/// (or by more than `0.5/beta` with the objective still falling one probe further along that
+/// move), or if some `|h|` exceeds `10 max|h*| + 100/beta` (where every loss term is flat in
+/// double precision), the status is
+/// ``Status/diverging`` and the reported point is just where BFGS stopped, not a minimiser.
+/// (A heuristic, not a proof.) When BFGS stalls
+/// without meeting its tolerance and no divergence is seen (hinge's kinks), GSL's
+/// Nelder–Mead simplex is tried from the last point.
 ///
 /// See also: ``Theory/bradleyTerryPopulationLoss(_:h:rewardGap:parameters:)``, ``GradientFlow``.
 public enum PopulationOptimum {
@@ -52,8 +60,11 @@ public enum PopulationOptimum {
         public var gradientNorm: Double
         /// BFGS iterations over both stages.
         public var iterations: Int
-        /// Max over pairs of the change in `h` between the two stages.
+        /// Max over pairs of the change in `h` between the two BFGS stages.
         public var drift: Double
+        /// True when BFGS stalled (a kink, as hinge's) and GSL's Nelder–Mead simplex found the
+        /// reported minimum.
+        public var usedNelderMead: Bool
         /// The final parameters (tabular logits `P*K`, or `theta` in `R^d`).
         public var parameters: [Double]
         /// `h` of every weighted ordered pair at the final point.
@@ -133,34 +144,83 @@ public enum PopulationOptimum {
         let stage1: Minimizer.Result, stage2: Minimizer.Result
         do {
             stage1 = try Minimizer.bfgs(start: env.referenceParameters, initialStep: 0.1, lineTolerance: 0.1,
-                                        gradientTolerance: 1e-6, maxIterations: 20_000, valueAndGradient: objective)
+                                        gradientTolerance: 1e-5, maxIterations: 5_000, valueAndGradient: objective)
             stage2 = try Minimizer.bfgs(start: stage1.x, initialStep: 0.1, lineTolerance: 0.1,
-                                        gradientTolerance: 1e-10, maxIterations: 20_000, valueAndGradient: objective)
+                                        gradientTolerance: 1e-8, maxIterations: 5_000, valueAndGradient: objective)
         } catch { throw .gsl(error) }
 
         let h1 = pairH(stage1.x), h2 = pairH(stage2.x)
         var drift = 0.0
         for i in h1.indices { drift = Swift.max(drift, Swift.abs(h2[i] - h1[i])) }
-        // Ray test: does the objective keep falling beyond stage 2 along the stage-1 -> 2 move?
+
+        // Divergence probes. Along the stage-1 -> stage-2 move and along the final descent
+        // direction -grad f, step out 1/beta, 4/beta, 16/beta, 64/beta (in parameter norm)
+        // from the final point. At a finite minimiser the first probe already rises (or, on
+        // a flat region, stays level). A loss whose infimum is only approached at infinity
+        // either keeps falling at every probe, or (when only some coordinates escape, and the
+        // far probes are spoiled by the others' finite optimum) the tighter tolerance moved
+        // some h by more than 2/beta, or by more than 0.5/beta with the objective still
+        // falling a step further along that move. All are reported as diverging. Over the
+        // whole catalogue (both label models, both policies) genuine minima moved h by
+        // < 0.01/beta between the stages and divergent losses by > 4/beta.
         var scratch = [Double](repeating: 0, count: engine.parameterCount)
         let f2 = objective(stage2.x, &scratch)
-        func along(_ s: Double) -> Double {
-            let x = (0..<stage2.x.count).map { stage2.x[$0] + s * (stage2.x[$0] - stage1.x[$0]) }
-            return objective(x, &scratch)
+        let descent = scratch.map { -$0 }
+        let move = (0..<stage2.x.count).map { stage2.x[$0] - stage1.x[$0] }
+        func probes(along d: [Double]) -> [Double]? {
+            let norm = d.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0, norm.isFinite else { return nil }
+            return [1.0, 4, 16, 64].map { s in
+                objective((0..<d.count).map { stage2.x[$0] + s / beta * d[$0] / norm }, &scratch)
+            }
         }
-        let f3 = along(1), f6 = along(4)
+        func strictlyFalling(_ fs: [Double]?) -> Bool {
+            guard let fs else { return false }
+            return zip([f2] + fs, fs).allSatisfy { $1 < $0 }
+        }
+        let moveProbes = probes(along: move)
+        let firstProbeFalls = moveProbes.map { $0[0] <= f2 } ?? false
+        // An iterate far beyond every target (|h| > 10 max|h*| + 100/beta, where sigma(-beta h)
+        // < e^-100 and the objective is flat in double precision) is not a credible finite
+        // minimiser either: BFGS ran out there and stopped.
+        let maxTarget = targets.reduce(0) { Swift.max($0, Swift.abs($1)) }
+        let ranAway = h2.contains { Swift.abs($0) > 10 * maxTarget + 100 / beta }
+        let diverging = strictlyFalling(moveProbes) || strictlyFalling(probes(along: descent))
+            || drift > 2 / beta || (drift > 0.5 / beta && firstProbeFalls) || ranAway
+
+        var finalX = stage2.x
+        var iterations = stage1.iterations + stage2.iterations
+        var usedNelderMead = false
+        var value = objective(finalX, &scratch)
+        var gradNorm = engine.gradientNorm()
         let status: Status
-        if drift > 0.5 / beta && f3 < f2 && f6 < f3 {
+        if diverging {
             status = .diverging
-        } else if stage2.converged {
+        } else if stage2.converged || gradNorm <= 1e-7 {
+            // BFGS's line search may stop a little above the 1e-8 tolerance (no further
+            // progress in double precision); 1e-7 still pins h to ~1e-7 / curvature.
             status = .minimum
         } else {
-            status = .notConverged
+            // A kink (hinge) defeats BFGS's line search: retry without derivatives.
+            let nm: Minimizer.Result
+            do {
+                nm = try Minimizer.nelderMead(start: stage2.x, stepSize: 0.5 / beta, sizeTolerance: 1e-9,
+                                              maxIterations: 200_000) { x in objective(x, &scratch) }
+            } catch { throw .gsl(error) }
+            iterations += nm.iterations
+            if nm.converged && nm.value <= value {
+                usedNelderMead = true
+                finalX = nm.x
+                value = objective(finalX, &scratch)
+                gradNorm = engine.gradientNorm()
+                status = .minimum
+            } else {
+                status = .notConverged
+            }
         }
+        let hFinal = pairH(finalX)
+        _ = objective(finalX, &scratch)   // leave log pi at the final point for the metrics below
 
-        // Final point: metrics.
-        let value = objective(stage2.x, &scratch)
-        let gradNorm = engine.gradientNorm()
         var regret = 0.0
         for x in 0..<P {
             let row = x * K
@@ -169,15 +229,15 @@ public enum PopulationOptimum {
         }
         var maxDev = 0.0, maxAbsH = 0.0
         var pairs: [Pair] = []
-        for i in h2.indices {
-            maxDev = Swift.max(maxDev, Swift.abs(h2[i] - targets[i]))
-            maxAbsH = Swift.max(maxAbsH, Swift.abs(h2[i]))
+        for i in hFinal.indices {
+            maxDev = Swift.max(maxDev, Swift.abs(hFinal[i] - targets[i]))
+            maxAbsH = Swift.max(maxAbsH, Swift.abs(hFinal[i]))
             pairs.append(Pair(prompt: specs[i].prompt, chosen: specs[i].chosen, rejected: specs[i].rejected,
-                              weight: specs[i].weight, h: h2[i], target: targets[i]))
+                              weight: specs[i].weight, h: hFinal[i], target: targets[i]))
         }
         return Result(loss: training.loss, status: status, regret: regret / Double(P), maxAbsHMinusTarget: maxDev,
                       maxAbsH: maxAbsH, objective: value, gradientNorm: gradNorm,
-                      iterations: stage1.iterations + stage2.iterations, drift: drift,
-                      parameters: stage2.x, pairs: pairs)
+                      iterations: iterations, drift: drift, usedNelderMead: usedNelderMead,
+                      parameters: finalX, pairs: pairs)
     }
 }

@@ -10,9 +10,15 @@ import LossMath
 /// the sampled pairs unchanged, and runs that differ only in `beta` or in the loss train on
 /// exactly the same data.
 ///
-/// The defaults (``init(policy:prompts:responses:pairsPerPrompt:features:referenceSpread:rewardSpread:rewardNoise:labels:pairSampling:beta:seed:)``
-/// with no arguments) are the project's default tabular problem; see ``TrainingConfig`` for
-/// the matching optimiser defaults and the README of issue 3 for what they show.
+/// **The default problem** (the initialiser with no arguments): tabular, `P = 8` prompts,
+/// `K = 6` responses, `n = 6` of the 15 distinct pairs per prompt drawn from `pi_ref`,
+/// `s_ref = s_r = 1`, no reward-model noise, hard labels, `beta = 0.5`, seed 1. With
+/// ``TrainingConfig``'s defaults (Adam, lr 0.05, 2000 full-batch steps) it shows the paper's
+/// point with no options: DPO (`sigmoid`) ends at regret 0.431 with min `log pi_l` still
+/// falling (-23.6, -31.8, -37.2, -41.3 at steps 500..2000), while `spo` ends at regret
+/// 0.0046 with every pair at `h* = dr/beta` (mean `|h - h*|` ~ 3e-16). spo's remaining regret
+/// is the mass it cannot place: responses in no pair, or in a different connected group of
+/// pairs, keep their reference log-ratio. Each run takes ~5 ms in a release build.
 ///
 /// See also: ``Environment``, ``TrainingConfig``, ``validate()``.
 public struct SimulationConfig: Sendable, Hashable, Codable {

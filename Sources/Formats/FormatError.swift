@@ -16,16 +16,20 @@ import Darwin
 /// - ``line``: the 1-based physical line in the source, if known;
 /// - ``dataRow``: the 0-based data row (the first row after the header is
 ///   row 0), if the error concerns a data row;
-/// - ``column``: the column (header) name, if the error concerns one cell.
+/// - ``column``: the column (header) name, if the error concerns one cell;
+/// - ``field``: the field name, if the error concerns one value of a JSON
+///   Lines record (the JSON counterpart of a column).
 ///
 /// ``description`` assembles these into one line, for example:
 ///
 /// ```
 /// pairs.csv: line 19 (data row 17), column 'rejected_logps': "abc" is not a number
+/// pairs.jsonl: line 4 (data row 3), field 'chosen_logps': expected a number, found null
+/// pairs.csv.gz: truncated gzip stream (the file ends inside the compressed data)
 /// /out/run1/loss.csv: cannot create temporary file: No such file or directory
 /// ```
 ///
-/// See also: ``CSVDocument``, ``AtomicFile``.
+/// See also: ``CSVDocument``, ``JSONLinesDocument``, ``Gzip``, ``AtomicFile``.
 public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What went wrong, independent of where.
     public enum Kind: Equatable, Sendable {
@@ -59,6 +63,25 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         case notANumber(String)
         /// A cell parses as NaN or ±infinity (or overflows to infinity); payload: the cell.
         case nonFiniteNumber(String)
+        /// A JSON number does not fit in a `Double` (it overflows, or underflows
+        /// below the smallest subnormal); payload: the number's text, if known.
+        case numberOutOfRange(String)
+        /// A JSON Lines line is not valid JSON; payload: the parser's diagnosis.
+        case malformedJSON(String)
+        /// A JSON Lines line holds valid JSON that is not an object; payload:
+        /// what it is (e.g. `"an array"`).
+        case notAnObject(found: String)
+        /// A JSON Lines record lacks a required field; payload: its name and
+        /// the names the record does have.
+        case missingField(name: String, available: [String])
+        /// A JSON value has the wrong type; payloads describe the expected and
+        /// the found value (e.g. `"a number"`, `"a string \"abc\""`).
+        case wrongType(expected: String, found: String)
+        /// A gzip (or zlib) stream ends before its end-of-stream marker and
+        /// checksum: the file was cut short.
+        case truncatedCompressedData
+        /// A gzip (or zlib) stream is corrupt; payload: zlib's message.
+        case corruptCompressedData(String)
         /// A caller-defined problem with a value (see ``CSVDocument/error(_:row:column:)``).
         case invalidValue(String)
         /// A system call failed. `operation` says what was being attempted
@@ -77,16 +100,20 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     public let dataRow: Int?
     /// The name of the column concerned, if any.
     public let column: String?
+    /// The name of the JSON field concerned, if any.
+    public let field: String?
 
     /// Creates an error. Most code receives these rather than making them;
     /// see ``CSVDocument/error(_:row:column:)`` to report a bad value with
     /// its location.
-    public init(_ kind: Kind, source: String, line: Int? = nil, dataRow: Int? = nil, column: String? = nil) {
+    public init(_ kind: Kind, source: String, line: Int? = nil, dataRow: Int? = nil, column: String? = nil,
+                field: String? = nil) {
         self.kind = kind
         self.source = source
         self.line = line
         self.dataRow = dataRow
         self.column = column
+        self.field = field
     }
 
     /// Creates an ``Kind/io(operation:code:reason:)`` error for `path` from an
@@ -107,6 +134,7 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
             location.append("data row \(dataRow)")
         }
         if let column { location.append("column '\(column)'") }
+        if let field { location.append("field '\(field)'") }
         if !location.isEmpty { s += ": " + location.joined(separator: ", ") }
         return s + ": " + message
     }
@@ -138,6 +166,21 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\"\(text)\" is not a number"
         case .nonFiniteNumber(let text):
             return "\"\(text)\" is not a finite number"
+        case .numberOutOfRange(let text):
+            return "\(text.isEmpty ? "a number" : text) does not fit in a double (overflow or underflow)"
+        case .malformedJSON(let detail):
+            return "malformed JSON: \(detail)"
+        case .notAnObject(let found):
+            return "expected a JSON object (JSON Lines holds one object per line), found \(found)"
+        case .missingField(let name, let available):
+            let shown = available.prefix(12).map { "'\($0)'" } + (available.count > 12 ? ["…"] : [])
+            return "no field '\(name)' (the record has: \(available.isEmpty ? "no fields" : shown.joined(separator: ", ")))"
+        case .wrongType(let expected, let found):
+            return "expected \(expected), found \(found)"
+        case .truncatedCompressedData:
+            return "truncated gzip stream (the file ends inside the compressed data)"
+        case .corruptCompressedData(let detail):
+            return "corrupt gzip data: \(detail)"
         case .invalidValue(let text):
             return text
         case .io(let operation, _, let reason):

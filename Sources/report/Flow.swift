@@ -80,11 +80,18 @@ extension Report {
                                             String(format: "%.3g", c.h[n - 1] - c.h[k])]
                                 }).render()
             md += "\nA loss that keeps growing by about (1/beta) log 10 = \(String(format: "%.4g", Foundation.log(10) / beta)) per decade of t has no finite target.\n"
-            if let folder = output.out { try writeFiles([("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot)], into: folder) }
+            let svg = SVGPlot(title: "h(t) under gradient flow, h* = dr/beta = \(String(format: "%.4g", rewardGap / beta))",
+                              xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
+                              series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
+                              xIsLog10: true).render()
+            if let folder = output.out {
+                try writeFiles([("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)], into: folder)
+            }
             switch output.format {
             case .csv?: emit(csv.text)
             case .markdown?: emit(md)
             case .plot?: emit(plot)
+            case .json?: emit(jsonRecords(fromCSV: csv.text))
             case nil: if output.out == nil { emit(md + "\n" + plot) }
             }
         }

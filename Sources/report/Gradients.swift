@@ -17,7 +17,8 @@ extension Report {
             Example:
               report gradients --beta 0.1 --reward-gap 1 --losses sigmoid,ipo,spo,spo_bt
               report gradients --format csv > gradients.csv
-              report gradients --out results/
+              report gradients --format json > gradients.json
+              report gradients --out results/     # csv, md, json, ASCII plot and SVG figure
             """
         )
 
@@ -78,14 +79,17 @@ extension Report {
             let csv = GradientReport.csv(study)
             let markdown = GradientReport.markdown(study)
             let plot = GradientReport.plot(study)
+            let json = GradientReport.json(study)
             if let folder = output.out {
-                try writeFiles([("gradients.csv", csv), ("gradients.md", markdown), ("gradients-plot.txt", plot)],
+                try writeFiles([("gradients.csv", csv), ("gradients.md", markdown), ("gradients.json", json),
+                                ("gradients-plot.txt", plot), ("gradients.svg", GradientReport.svg(study))],
                                into: folder)
             }
             switch output.format {
             case .csv?: emit(csv)
             case .markdown?: emit(markdown)
             case .plot?: emit(plot)
+            case .json?: emit(json)
             case nil:
                 if output.out == nil { emit(markdown + "\n" + plot) }
             }
@@ -169,15 +173,75 @@ enum GradientReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func plot(_ study: GradientStudy) -> String {
+    /// Per loss, (log10 pi_l, log10 |dl/dpi_l|) over the sweep; points where the gradient is exactly 0
+    /// (no logarithm) are left out.
+    static func plotSeries(_ study: GradientStudy) -> [(name: String, points: [(Double, Double)])] {
         let n = study.configuration.points
-        let series: [(name: String, points: [(Double, Double)])] = study.losses.enumerated().map { k, loss in
+        return study.losses.enumerated().map { k, loss in
             let rows = study.rows[(k * n)..<((k + 1) * n)]
             return (loss.rawValue, rows.compactMap { r in
                 r.gradients.rejected.isZero ? nil : (r.pair.rejected / ln10, r.gradients.rejected.log10Magnitude)
             })
         }
-        return ASCIIPlot(title: "log10 |dl/dpi_l| against log10 pi_l (beta = \(g4(study.configuration.parameters.beta)))",
-                         xLabel: "log10 pi_l", yLabel: "log10 |dl/dpi_l|", series: series).render()
+    }
+
+    static func plot(_ study: GradientStudy) -> String {
+        ASCIIPlot(title: "log10 |dl/dpi_l| against log10 pi_l (beta = \(g4(study.configuration.parameters.beta)))",
+                  xLabel: "log10 pi_l", yLabel: "log10 |dl/dpi_l|", series: plotSeries(study)).render()
+    }
+
+    /// The same figure as ``plot(_:)`` as SVG, both axes logarithmic with ticks at powers of ten.
+    static func svg(_ study: GradientStudy) -> String {
+        SVGPlot(title: "|dl/dpi_l| against pi_l (beta = \(g4(study.configuration.parameters.beta)), pi_w fixed)",
+                xLabel: "pi_l, probability of the rejected response",
+                yLabel: "|dl/dpi_l|, per unit probability",
+                series: plotSeries(study), xIsLog10: true, yIsLog10: true).render()
+    }
+
+    /// The per-loss summary and the configuration as pretty-printed JSON (sorted keys; values
+    /// that are absent or not finite are null). `stationary_points` lists {h, kind}; `flat_from`
+    /// is the h from which the loss is flat, if any.
+    static func json(_ study: GradientStudy) -> String {
+        let c = study.configuration
+        let p = c.parameters
+        let configuration: JSONValue = .object([
+            "beta": .number(p.beta),
+            "label_smoothing": .number(p.labelSmoothing),
+            "reward_gap": .number(p.rewardGap),
+            "target_h": .number(p.rewardGap.map { $0 / p.beta }),
+            "logp_chosen": .number(c.logpChosen),
+            "ref_logp_chosen": .number(c.refChosen),
+            "ref_logp_rejected": .number(c.refRejected),
+            "log10_p_rejected_start": .number(c.log10Start),
+            "log10_p_rejected_end": .number(c.log10End),
+            "points": .integer(c.points),
+            "tail_fraction": .number(c.tailFraction),
+            "losses": .array(study.losses.map { .string($0.rawValue) }),
+        ])
+        let summaries: [JSONValue] = study.summaries.map { sm in
+            let lp = c.parameters(for: sm.loss)
+            return .object([
+                "loss": .string(sm.loss.rawValue),
+                "beta": .number(lp.beta),
+                "label_smoothing": .number(lp.labelSmoothing),
+                "reward_gap": .number(lp.rewardGap),
+                "slope": .number(sm.slope),
+                "slope_standard_error": .number(sm.slopeStandardError),
+                "far_end_direction": .string(sm.direction.rawValue),
+                "stationary_points": .array(sm.stationary.points.map {
+                    .object(["h": .number($0.h), "kind": .string($0.kind.rawValue)])
+                }),
+                "flat_from": .number(sm.stationary.flatFrom),
+                "log10_dpo_over_loss_at_end": .number(sm.log10DPOOverLossAtEnd),
+                "log10_max_collapse_force": .number(sm.log10MaxCollapseForce),
+                "log10_collapse_force_at_end": .number(sm.log10CollapseForceAtEnd),
+            ])
+        }
+        return JSONValue.object([
+            "command": .string("gradients"),
+            "configuration": configuration,
+            "expected_dpo_slope": .number(p.beta - 1),
+            "summaries": .array(summaries),
+        ]).rendered(pretty: true)
     }
 }

@@ -10,23 +10,28 @@ extension Report {
             commandName: "losses",
             abstract: "Evaluate every loss and its exact gradients on your own preference pairs.",
             discussion: """
-            The input is CSV with TRL's column names: chosen_logps, rejected_logps, \
-            ref_chosen_logps, ref_rejected_logps (sequence log-probabilities, summed over \
-            tokens). Optional: score_chosen and score_rejected (the reward gap is their \
-            difference, as in UltraFeedback), and chosen_length / rejected_length (token \
-            counts; ipo averages its log-ratios over them, as TRL does).
+            The input is CSV or JSON Lines (one object per line, as datasets' to_json writes) \
+            with TRL's names: chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps \
+            (sequence log-probabilities, summed over tokens). Optional: score_chosen and \
+            score_rejected (the reward gap is their difference, as in UltraFeedback), and \
+            chosen_length / rejected_length (token counts; ipo averages its log-ratios over \
+            them, as TRL does). Other JSON fields are ignored. Gzip-compressed input \
+            (pairs.jsonl.gz) is read directly. The format comes from the name (.csv, .jsonl, \
+            .json) or, for standard input, from the first character.
 
-            Output: CSV, one row per input row per loss; `row` is the input's 0-based data row.
-            The rpo_* and spo* losses need a reward gap: without scores or --reward-gap they are \
-            skipped with a note (or rejected, if you named them in --losses).
+            Output: CSV (or JSON Lines with --format json, same names, null for empty cells), \
+            one row per input row per loss; `row` is the input's 0-based data row (JSON Lines: \
+            record). The rpo_* and spo* losses need a reward gap: without scores or --reward-gap \
+            they are skipped with a note (or rejected, if you named them in --losses).
 
             Example:
               report losses --input pairs.csv --beta 0.1 --losses sigmoid,ipo,spo > out.csv
+              report losses --input pairs.jsonl.gz --format json > out.jsonl
               report losses --input pairs.csv --reward-gap 1 --out results/
             """
         )
 
-        @Option(name: .long, help: "Input CSV file, or - for standard input.")
+        @Option(name: .long, help: "Input file (CSV or JSON Lines, optionally gzipped), or - for standard input.")
         var input: String
 
         @OptionGroup var lossOptions: LossOptions
@@ -34,10 +39,17 @@ extension Report {
         @Option(help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
 
-        @Option(help: "Write losses.csv into this folder (created if missing) instead of standard output.")
+        @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.")
         var out: String?
 
+        @Option(help: "Output format: csv or json (JSON Lines, one object per row).")
+        var format: RowFormat = .csv
+
+        @Flag(help: "Silence notes on standard error (errors are still printed).")
+        var quiet = false
+
         func validate() throws {
+            Verbosity.setQuiet(quiet)
             if let g = rewardGap, !g.isFinite { throw ValidationError("--reward-gap must be finite, got \(g)") }
             let losses = try lossOptions.selectedLosses()
             // Check parameters that do not depend on the data now, before reading anything.
@@ -62,7 +74,7 @@ extension Report {
                     losses.removeAll(where: \.needsRewardGap)
                 }
             }
-            var w = CSVWriter(header: ["row", "loss"] + GradientColumns.header)
+            var w = RowWriter(format: format, header: ["row", "loss"] + GradientColumns.header)
             var overflowed = 0
             for (r, item) in pairs.enumerated() {
                 let gap = rewardGap ?? item.rewardGap
@@ -80,10 +92,46 @@ extension Report {
                 note("\(overflowed) value(s) exceed the double range (spo_asym far below its target) and are left empty")
             }
             if let folder = out {
-                try writeFiles([("losses.csv", w.text)], into: folder)
+                try writeFiles([(format == .csv ? "losses.csv" : "losses.jsonl", w.text)], into: folder)
             } else {
                 emit(w.text)
             }
         }
     }
+}
+
+/// The row formats of `report losses`.
+enum RowFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, json
+}
+
+/// Rows of already-formatted CSV cells, written as CSV or as JSON Lines. In JSON, `loss` is a
+/// string, an empty cell is null, and every other cell is a number (an integer when it reads
+/// as one), so the values are exactly those of the CSV.
+struct RowWriter {
+    let format: RowFormat
+    let header: [String]
+    private var csv: CSVWriter?
+    private var json: JSONLinesWriter?
+
+    init(format: RowFormat, header: [String]) {
+        self.format = format
+        self.header = header
+        switch format {
+        case .csv: csv = CSVWriter(header: header)
+        case .json: json = JSONLinesWriter(keys: header)
+        }
+    }
+
+    mutating func appendRow(_ cells: [String]) {
+        if csv != nil { csv!.appendRow(cells); return }
+        json!.appendRecord(zip(header, cells).map { name, cell -> JSONValue in
+            if name == "loss" { return .string(cell) }
+            if cell.isEmpty { return .null }
+            if let i = Int(cell) { return .integer(i) }
+            return .number(Double(cell)!)
+        })
+    }
+
+    var text: String { csv?.text ?? json!.text }
 }

@@ -68,6 +68,7 @@ extension Report {
             switch output.format {
             case .csv?: emit(csv.text)
             case .markdown?, .plot?: emit(md)
+            case .json?: emit(jsonRecords(fromCSV: csv.text))
             case nil: if output.out == nil { emit(md) }
             }
         }

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Output formats a subcommand can print to standard output.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case csv, markdown, plot
+    case csv, markdown, plot, json
 }
 
 /// Options shared by every subcommand that evaluates losses, named as in TRL's DPOConfig.
@@ -67,7 +67,7 @@ struct LossOptions: ParsableArguments {
 
 /// Where output goes.
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Print one format to standard output: csv, markdown or plot.")
+    @Option(help: "Print one format to standard output: csv, markdown, plot or json (a summary for scripts).")
     var format: OutputFormat?
 
     @Option(help: "Write every format as files into this folder (created if missing).")
@@ -147,7 +147,19 @@ enum GradientColumns {
     }
 }
 
-/// True when progress and notes should stay off stderr: `--quiet` (or QUIET=1 in the environment).
-func quietFlag(_ output: OutputOptions) -> Bool {
-    output.quiet || Verbosity.isQuiet || ProcessInfo.processInfo.environment["QUIET"] == "1"
+/// A summary CSV as a JSON array of objects, for `--format json`: numeric cells become
+/// numbers (round-trip), empty cells null, the rest strings. Keys are the CSV's columns.
+func jsonRecords(fromCSV text: String) -> String {
+    guard let doc = try? CSVDocument.parse(text, source: "summary") else { return "[]\n" }
+    let records: [JSONValue] = doc.rows.map { row in
+        var object: [String: JSONValue] = [:]
+        for (k, name) in doc.header.enumerated() {
+            let cell = row[k]
+            if cell.isEmpty { object[name] = .null }
+            else if let x = Double(cell), x.isFinite, cell.first.map({ $0.isNumber || $0 == "-" || $0 == "." }) == true { object[name] = .number(x) }
+            else { object[name] = .string(cell) }
+        }
+        return .object(object)
+    }
+    return JSONValue.array(records).rendered(pretty: true)
 }

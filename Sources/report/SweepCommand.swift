@@ -91,13 +91,13 @@ extension Report {
                 journal = try SweepJournal(folder: folder, manifest: manifest)
                 results = journal!.completed.filter { r in runs.contains { $0.id == r.run.id } }
                 let done = Set(results.map(\.run.id))
-                if !done.isEmpty && !quietFlag(output) {
+                if !done.isEmpty {
                     note("resuming: \(done.count) of \(runs.count) runs already finished in \(folder)")
                 }
                 runs.removeAll { done.contains($0.id) }
             }
             let total = runs.count + results.count
-            let bar = ProgressBar(total: total, label: "sweep", enabled: isatty(2) != 0 && !quietFlag(output))
+            let bar = ProgressBar(total: total, label: "sweep", enabled: output.showsProgress)
             bar.advance(by: results.count)
             // Batches of a few runs per worker: each batch runs in parallel, then its results
             // are journalled, so an interruption loses at most one batch.
@@ -128,6 +128,7 @@ extension Report {
             switch output.format {
             case .csv?: emit(byName["aggregate.csv"]!)
             case .markdown?, .plot?: emit(byName["sweep.md"]!)
+            case .json?: emit(jsonRecords(fromCSV: byName["aggregate.csv"]!))
             case nil: if output.out == nil { emit(byName["sweep.md"]!) }
             }
         }

@@ -43,6 +43,7 @@ extension Report {
             switch output.format {
             case .csv?: emit(csv)
             case .markdown?, .plot?: emit(md)
+            case .json?: emit(jsonRecords(fromCSV: csv))
             case nil: if output.out == nil { emit(md) }
             }
             if checks.contains(where: { $0.verdict == .contradicted }) {

@@ -56,7 +56,7 @@ extension Report {
 
         func run() throws {
             let (sim, trainings) = try configurations()
-            let progress = ProgressBar(total: trainings.count, label: "train", enabled: isatty(2) != 0 && !quietFlag(output))
+            let progress = ProgressBar(total: trainings.count, label: "train", enabled: output.showsProgress)
             var results: [TrainingResult] = []
             for t in trainings {
                 do { results.append(try Trainer.train(sim, t)) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
@@ -70,6 +70,7 @@ extension Report {
             case .csv?: emit(byName["summary.csv"]!)
             case .markdown?: emit(byName["summary.md"]!)
             case .plot?: emit(byName["plots.txt"]!)
+            case .json?: emit(jsonRecords(fromCSV: byName["summary.csv"]!))
             case nil: if output.out == nil { emit(byName["summary.md"]! + "\n" + byName["plots.txt"]!) }
             }
         }
@@ -90,7 +91,11 @@ enum TrainReport {
         var summary = CSVWriter(header: RunSummary.columnNames)
         for r in results { summary.appendRow(r.summary.row(format: cell)) }
         return [File(name: "metrics.csv", text: metrics.text), File(name: "summary.csv", text: summary.text),
-                File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results))]
+                File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results)),
+                File(name: "regret.svg", text: SVGPlot(title: "Regret beta KL(pi || pi*) during training", xLabel: "optimizer step",
+                                                       yLabel: "regret (reward units)", series: regretSeries(results), yIsLog10: true).render()),
+                File(name: "min-logp-rejected.svg", text: SVGPlot(title: "Smallest log-probability of a rejected response", xLabel: "optimizer step",
+                                                                  yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render())]
     }
 
     /// A CSV cell: round-trip number, empty for a non-finite value.
@@ -136,14 +141,21 @@ enum TrainReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Per loss, (step, log10 regret); steps with regret exactly 0 have no logarithm and are left out.
+    static func regretSeries(_ results: [TrainingResult]) -> [(name: String, points: [(Double, Double)])] {
+        results.map { r in (r.summary.loss.rawValue, r.metrics.compactMap { m in
+            m.regret > 0 ? (Double(m.step), Foundation.log10(m.regret)) : nil }) }
+    }
+
+    static func minLogpSeries(_ results: [TrainingResult]) -> [(name: String, points: [(Double, Double)])] {
+        results.map { r in (r.summary.loss.rawValue, r.metrics.map { (Double($0.step), $0.minLogpRejected) }) }
+    }
+
     static func plots(_ sim: SimulationConfig, _ results: [TrainingResult]) -> String {
-        let regret = ASCIIPlot(
-            title: "log10 regret beta KL(pi||pi*) against step", xLabel: "step", yLabel: "log10 regret",
-            series: results.map { r in (r.summary.loss.rawValue, r.metrics.compactMap { m in
-                m.regret > 0 ? (Double(m.step), Foundation.log10(m.regret)) : nil }) }).render()
-        let minLogp = ASCIIPlot(
-            title: "min log pi_l over the rejected responses against step", xLabel: "step", yLabel: "min log pi_l (nats)",
-            series: results.map { r in (r.summary.loss.rawValue, r.metrics.map { (Double($0.step), $0.minLogpRejected) }) }).render()
+        let regret = ASCIIPlot(title: "log10 regret beta KL(pi||pi*) against step", xLabel: "step", yLabel: "log10 regret",
+                               series: regretSeries(results)).render()
+        let minLogp = ASCIIPlot(title: "min log pi_l over the rejected responses against step", xLabel: "step",
+                                yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render()
         return regret + "\n" + minLogp
     }
 }

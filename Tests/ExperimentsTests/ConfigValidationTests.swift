@@ -1,6 +1,6 @@
 import Testing
 import LossMath
-@testable import Experiments
+import Experiments
 
 /// Bad input gets a clear error naming the parameter, before any work.
 @Suite struct ConfigValidationTests {

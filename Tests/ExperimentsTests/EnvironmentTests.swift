@@ -5,7 +5,7 @@ import Glibc
 import GSLKit
 import LossMath
 import PropertyBased
-@testable import Experiments
+import Experiments
 
 @Suite struct EnvironmentTests {
 

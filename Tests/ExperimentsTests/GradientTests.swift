@@ -1,7 +1,7 @@
 import Testing
 import GSLKit
 import LossMath
-@testable import Experiments
+import Experiments
 
 /// The trainer's exact gradient against GSL's numerical derivative of the mean loss, one
 /// parameter at a time, and a trainer step against that gradient.

@@ -1,6 +1,6 @@
 import GSLKit
 import LossMath
-@testable import Experiments
+import Experiments
 
 /// The bit patterns of every field of every record, so equality is bit-for-bit
 /// (NaN == NaN, +0 != -0) rather than IEEE equality.

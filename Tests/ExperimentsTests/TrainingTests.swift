@@ -4,7 +4,7 @@ import Glibc
 #endif
 import GSLKit
 import LossMath
-@testable import Experiments
+import Experiments
 
 @Suite struct TrainingTests {
 
@@ -59,6 +59,15 @@ import LossMath
         let c = try Trainer.train(other, cfg)
         #expect(bitPatterns(a.metrics) != bitPatterns(c.metrics))
         #expect(a.summary != c.summary)
+    }
+
+    /// Recording metrics reads the state but never changes the trajectory.
+    @Test func loggingDoesNotChangeTheTrajectory() throws {
+        let sim = SimulationConfig(prompts: 4, responses: 5, pairsPerPrompt: 4, seed: 12)
+        let every = try Trainer.train(sim, TrainingConfig(loss: .ncaPair, steps: 50, batchSize: 3, logEvery: 1))
+        let once = try Trainer.train(sim, TrainingConfig(loss: .ncaPair, steps: 50, batchSize: 3, logEvery: 50))
+        #expect(bitPatterns([every.metrics.last!]) == bitPatterns([once.metrics.last!]))
+        #expect(every.metrics.count == 51 && once.metrics.count == 2)
     }
 
     /// Minibatches change the trajectory (so the shuffle is really used) but stay

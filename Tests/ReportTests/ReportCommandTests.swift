@@ -99,7 +99,7 @@ import Testing
         let r = try Self.run(["gradients", "--out", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        #expect(names == ["gradients-plot.txt", "gradients.csv", "gradients.md"])
+        #expect(names == ["gradients-plot.txt", "gradients.csv", "gradients.json", "gradients.md", "gradients.svg"])
         let again = try Self.run(["gradients", "--format", "csv"])
         #expect(try String(contentsOf: dir.appendingPathComponent("gradients.csv"), encoding: .utf8) == again.stdout)
     }

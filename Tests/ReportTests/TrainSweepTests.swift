@@ -22,7 +22,7 @@ import Testing
         let mins = metrics.map { Double($0["min_logp_rejected"]!)! }
         #expect(mins.count > 10)
         #expect(mins.last! < mins[mins.count / 2] - 1, "DPO's min log pi_l must still be falling late in training")
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["metrics.csv", "summary.csv", "summary.md", "plots.txt"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["metrics.csv", "summary.csv", "summary.md", "plots.txt", "regret.svg", "min-logp-rejected.svg"])
     }
 
     @Test func trainIsDeterministic() throws {
