@@ -2,7 +2,7 @@
 # # 05 · Gradient flow (T11)
 #
 # On the smallest problem (two responses, continuous-time gradient descent) the ODE for h
-# is integrated with GSL's rk8pd. DPO's h grows like (1/beta) log t for ever; a target loss
+# is integrated with GSL's implicit BDF stepper (msbdf). DPO's h grows like (1/beta) log t for ever; a target loss
 # converges exponentially to h* = dr/beta; IPO converges to 1/(2 beta) whatever dr is.
 #
 # Run: bash notebooks/05-gradient-flow.sh   (QUICK=1 for a fast run)

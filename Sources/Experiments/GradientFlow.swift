@@ -19,7 +19,7 @@ import RealModule
 /// - spo `(beta h - dr)^2`: `h' = -4 beta (beta h - dr)`, so
 ///   `h(t) = h* + (h0 - h*) e^{-4 beta^2 t}` (``spoClosedForm(beta:rewardGap:h0:time:)``).
 ///
-/// The ODE is integrated with GSL's rk8pd (``GSLKit/ODESolver``).
+/// The ODE is integrated with GSL's implicit BDF stepper (msbdf) (``GSLKit/ODESolver``).
 ///
 /// See also: ``PopulationOptimum``, ``Trainer``.
 public enum GradientFlow {
@@ -72,7 +72,7 @@ public enum GradientFlow {
     ///
     /// - Parameters:
     ///   - parameters: the loss parameters; `rewardGap` is the pair's `dr` (0 when `nil`).
-    ///   - relativeTolerance, absoluteTolerance: rk8pd's per-step error control.
+    ///   - relativeTolerance, absoluteTolerance: per-step error control of both steppers.
     /// - Throws: ``ExperimentError/loss(_:)`` for invalid loss parameters,
     ///   ``ExperimentError/gsl(_:)`` when the integrator fails (e.g. a step-size underflow at a
     ///   kink such as hinge's).
@@ -84,12 +84,28 @@ public enum GradientFlow {
         try require(zip(times, times.dropFirst()).allSatisfy { $0 < $1 } && (times.first ?? 0) >= 0,
                     "times", "\(times.prefix(3))...", "increasing times >= 0")
         let frozen = p
-        let states: [[Double]]
+        // Explicit rk8pd is accurate from the start; but near an attracting target the flow
+        // is stiff (rate 4 beta^2 for spo) and an explicit stepper's step stays ~1/rate, so
+        // t = 1e8 would cost ~1e8 steps. So: rk8pd up to t = switchTime, then GSL's implicit
+        // BDF stepper, whose steps grow with t, from the state reached there.
+        let switchTime = 1e3
+        let early = times.filter { $0 <= switchTime }
+        let late = times.filter { $0 > switchTime }
+        var states: [[Double]] = []
+        let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { _, y, dydt in
+            dydt[0] = integrationVelocity(loss, h: y[0], parameters: frozen)
+        }
         do {
-            states = try ODESolver.integrate(y0: [h0], t0: 0, times: times,
-                                             absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
-                                             initialStep: 1e-6) { _, y, dydt in
-                dydt[0] = integrationVelocity(loss, h: y[0], parameters: frozen)
+            let firstLeg = try ODESolver.integrate(y0: [h0], t0: 0, times: late.isEmpty ? early : early + [switchTime],
+                                                   absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
+                                                   initialStep: 1e-6, maxSteps: 10_000_000, derivative: f)
+            states = Array(firstLeg.prefix(early.count))
+            if !late.isEmpty {
+                let start = firstLeg.last!
+                states += try ODESolver.integrate(y0: start, t0: switchTime, times: late,
+                                                  absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
+                                                  initialStep: 1e-3, method: .backwardDifferentiation,
+                                                  maxSteps: 10_000_000, derivative: f)
             }
         } catch { throw .gsl(error) }
         return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: states.map { $0[0] })

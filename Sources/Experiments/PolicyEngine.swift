@@ -1,3 +1,4 @@
+import Dispatch
 import LossMath
 import RealModule
 
@@ -44,6 +45,24 @@ final class PolicyEngine {
     var touchedCount = 0
     var markId = 0
 
+    // Fused tabular path (see `Fused passes` below).
+    /// `pairStart[x] ..< pairStart[x+1]` are the pairs of prompt `x` when the pairs are
+    /// grouped by prompt in nondecreasing order (always so for `Environment`); else empty.
+    let pairStart: UnsafeMutableBufferPointer<Int>
+    /// True for the tabular policy with pairs grouped by prompt: the per-prompt fused passes
+    /// apply, and they give results bit-identical to the generic path.
+    let canFuse: Bool
+    /// Per pair, from the last ``fullLossAndGradient(scale:)``: `scale * w_i * l_i` and the
+    /// unweighted `dl/d log pi_l` (fused path only; empty otherwise).
+    let pairValue: UnsafeMutableBufferPointer<Double>
+    let pairDRejected: UnsafeMutableBufferPointer<Double>
+    /// Per-chunk gradient rows of length K for the fused step (grown on demand).
+    var rowScratch: UnsafeMutableBufferPointer<Double>
+    /// Maximum worker threads for the fused passes; 1 = serial. Results do not depend on it.
+    var threads = 1
+    /// Work units (`P*(K + n)` cells) per thread below which a pass stays serial.
+    var parallelGrain = 1 << 15
+
     struct PairSpec {
         var prompt: Int, chosen: Int, rejected: Int, gap: Double, weight: Double
     }
@@ -86,6 +105,26 @@ final class PolicyEngine {
         paramGrad = buffer(parameterCount, 0.0)
         stamp = buffer(P, -1)
         touched = buffer(P, 0)
+
+        var grouped = true
+        for i in 1..<Swift.max(1, pairCount) where pairs[i].prompt < pairs[i - 1].prompt { grouped = false; break }
+        canFuse = policy == .tabular && grouped
+        if canFuse {
+            pairStart = buffer(P + 1, 0)
+            var i = 0
+            for x in 0..<P {
+                pairStart[x] = i
+                while i < pairCount && pairs[i].prompt == x { i += 1 }
+            }
+            pairStart[P] = pairCount
+            pairValue = buffer(pairCount, 0.0)
+            pairDRejected = buffer(pairCount, 0.0)
+        } else {
+            pairStart = buffer(0, 0)
+            pairValue = buffer(0, 0.0)
+            pairDRejected = buffer(0, 0.0)
+        }
+        rowScratch = buffer(K, 0.0)
     }
 
     deinit {
@@ -94,6 +133,7 @@ final class PolicyEngine {
         pairGap.deallocate(); pairWeight.deallocate()
         theta.deallocate(); logPi.deallocate(); logitGrad.deallocate(); promptSum.deallocate()
         paramGrad.deallocate(); stamp.deallocate(); touched.deallocate()
+        pairStart.deallocate(); pairValue.deallocate(); pairDRejected.deallocate(); rowScratch.deallocate()
     }
 
     // MARK: - Touched prompts
@@ -214,6 +254,7 @@ final class PolicyEngine {
     /// The weighted mean loss `sum_i scale*w_i*l_i` over all pairs, with `paramGrad` set to its
     /// gradient. Refreshes every prompt.
     func fullLossAndGradient(scale: Double) -> Double {
+        if canFuse { return fusedFullLossAndGradient(scale: scale) }
         clearGradient()
         touchAll()
         refreshLogPolicy()
@@ -239,4 +280,219 @@ final class PolicyEngine {
 
     var parameters: [Double] { Array(theta) }
     var gradient: [Double] { Array(paramGrad) }
+}
+
+// MARK: - Fused passes (tabular policy, pairs grouped by prompt)
+//
+// The generic path above makes four sweeps over P*K-sized buffers per step (refresh,
+// accumulate, finish, copy) and evaluates each pair through `Loss.evaluate` (a switch per
+// pair, and the loss value, which a step discards). For the tabular policy every prompt is
+// independent, so a step is done prompt by prompt instead: refresh the prompt's log pi,
+// accumulate its pairs' derivatives into a K-long row (in the same pair order), finish the
+// row and apply the optimiser to the prompt's K parameters while they are in L1. The loss
+// switch is hoisted out (`Loss.withKernel`), and the step uses the derivative-only kernels.
+//
+// **Determinism.** Each prompt's arithmetic is exactly the generic path's, in the same
+// order (every sum that crosses prompts, such as the mean loss, is formed afterwards,
+// serially, in pair order), so the results are bit-identical to the generic path and to
+// each other for ANY thread count. Threads get contiguous ranges of prompts.
+
+/// How the fused step updates a prompt's parameters from its gradient row.
+enum RowUpdate {
+    /// Adam with bias corrections `c1 = 1 - b1^t`, `c2 = 1 - b2^t`.
+    case adam(learningRate: Double, c1: Double, c2: Double, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>)
+    case sgd(learningRate: Double)
+}
+
+/// Base addresses handed to worker threads. Each worker writes only the rows of its own
+/// prompts (disjoint ranges), so sharing them is safe.
+struct EngineBuffers: @unchecked Sendable {
+    let K: Int
+    let theta: UnsafeMutablePointer<Double>
+    let logPi: UnsafeMutablePointer<Double>
+    let logRef: UnsafeMutablePointer<Double>
+    let logitGrad: UnsafeMutablePointer<Double>
+    let paramGrad: UnsafeMutablePointer<Double>
+    let chosen: UnsafeMutablePointer<Int>
+    let rejected: UnsafeMutablePointer<Int>
+    let gap: UnsafeMutablePointer<Double>
+    let weight: UnsafeMutablePointer<Double>
+    let start: UnsafeMutablePointer<Int>
+    let pairValue: UnsafeMutablePointer<Double>
+    let pairDRejected: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Double>
+
+    /// `log pi(.|x) = z - logsumexp(z)` for one prompt's row, exactly as
+    /// ``PolicyEngine/refreshLogPolicy()`` computes it.
+    @inline(__always)
+    func refreshRow(_ row: Int) {
+        let z = theta + row, lp = logPi + row
+        var m = -Double.infinity
+        for y in 0..<K { let v = z[y]; lp[y] = v; if v > m { m = v } }
+        var s = 0.0
+        for y in 0..<K { s += Double.exp(lp[y] - m) }
+        let lse = m + Double.log(s)
+        for y in 0..<K { lp[y] -= lse }
+    }
+}
+
+/// A static partition of `0..<count` into `chunks` contiguous ranges, run on up to `chunks`
+/// threads. `body` gets the range and the chunk index.
+func forEachChunk(_ count: Int, chunks: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+    if chunks <= 1 { body(0..<count, 0); return }
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        body(count * c / chunks ..< count * (c + 1) / chunks, c)
+    }
+}
+
+extension PolicyEngine {
+    /// Threads to use for a pass over all prompts: at most ``threads``, at most one per
+    /// ``parallelGrain`` work units, at most one per prompt.
+    var chunkCount: Int {
+        let work = P * K + pairCount
+        return Swift.max(1, Swift.min(threads, work / Swift.max(1, parallelGrain), P))
+    }
+
+    var buffers: EngineBuffers {
+        EngineBuffers(K: K, theta: theta.baseAddress!, logPi: logPi.baseAddress!, logRef: logRef.baseAddress!,
+                      logitGrad: logitGrad.baseAddress!, paramGrad: paramGrad.baseAddress!,
+                      chosen: pairChosen.baseAddress ?? pairStart.baseAddress!, rejected: pairRejected.baseAddress ?? pairStart.baseAddress!,
+                      gap: pairGap.baseAddress ?? logRef.baseAddress!, weight: pairWeight.baseAddress ?? logRef.baseAddress!,
+                      start: pairStart.baseAddress!, pairValue: pairValue.baseAddress ?? logRef.baseAddress!,
+                      pairDRejected: pairDRejected.baseAddress ?? logRef.baseAddress!, scratch: rowScratch.baseAddress!)
+    }
+
+    private func ensureScratch(chunks: Int) {
+        if rowScratch.count < chunks * K {
+            rowScratch.deallocate()
+            rowScratch = .allocate(capacity: chunks * K)
+            rowScratch.initialize(repeating: 0)
+        }
+    }
+
+    /// One full-batch step of `update` on the mean loss (`scale = 1/pairCount`): the same
+    /// parameters, bit for bit, as `clearGradient`, `touchAll`, `refreshLogPolicy`,
+    /// `accumulate` over all pairs, `finishGradient` and the update applied to `paramGrad`.
+    /// Leaves `logPi` refreshed at the old parameters (as the generic step does) and does not
+    /// touch `logitGrad`/`paramGrad`. Requires ``canFuse``.
+    func fusedStep(scale: Double, update: RowUpdate) {
+        precondition(canFuse)
+        let chunks = chunkCount
+        ensureScratch(chunks: chunks)
+        loss.withKernel(baseParameters, StepVisitor(b: buffers, count: P, chunks: chunks, scale: scale, update: update))
+    }
+
+    /// ``fullLossAndGradient(scale:)`` for the fused path: sets `logPi` on every prompt,
+    /// `logitGrad = paramGrad = G`, ``pairValue`` and ``pairDRejected``; returns the sum of
+    /// ``pairValue`` in pair order (the generic path's order).
+    func fusedFullLossAndGradient(scale: Double) -> Double {
+        precondition(canFuse)
+        touchAll()
+        loss.withKernel(baseParameters, FullVisitor(b: buffers, count: P, chunks: chunkCount, scale: scale))
+        var v = 0.0
+        for i in 0..<pairCount { v += pairValue[i] }
+        return v
+    }
+
+    /// The gradient of ``fullLossAndGradient(scale:)`` without the values, into `logitGrad`
+    /// and `paramGrad` (for a clipped step).
+    func fusedGradient(scale: Double) {
+        precondition(canFuse)
+        touchAll()
+        loss.withKernel(baseParameters, FullVisitor(b: buffers, count: P, chunks: chunkCount, scale: scale, values: false))
+    }
+}
+
+private struct StepVisitor: PairLossKernelVisitor {
+    let b: EngineBuffers, count: Int, chunks: Int, scale: Double, update: RowUpdate
+
+    func visit<L: PairLossKernel>(_ kernel: L) {
+        let b = self.b, scale = self.scale, update = self.update
+        // RowUpdate holds pointers; copy it into a Sendable box for the workers.
+        let u = UncheckedSendable(update)
+        forEachChunk(count, chunks: chunks) { range, c in
+            let K = b.K
+            let g = b.scratch + c * K
+            for x in range {
+                let row = x * K
+                b.refreshRow(row)
+                let lp = b.logPi + row, ref = b.logRef + row
+                for y in 0..<K { g[y] = 0 }
+                var s = 0.0
+                for i in b.start[x] ..< b.start[x + 1] {
+                    let w = b.chosen[i], l = b.rejected[i]
+                    let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
+                    let wt = scale * b.weight[i]
+                    let a = wt * d.dChosen, bb = wt * d.dRejected
+                    g[w] += a
+                    g[l] += bb
+                    s += a + bb
+                }
+                if s != 0 {
+                    for y in 0..<K { g[y] -= s * Double.exp(lp[y]) }
+                }
+                let th = b.theta + row
+                switch u.value {
+                case .sgd(let lr):
+                    for y in 0..<K { th[y] -= lr * g[y] }
+                case .adam(let lr, let c1, let c2, let mm, let vv):
+                    let m = mm + row, v = vv + row
+                    let b1 = 0.9, b2 = 0.999, eps = 1e-8
+                    for y in 0..<K {
+                        let gy = g[y]
+                        m[y] = b1 * m[y] + (1 - b1) * gy
+                        v[y] = b2 * v[y] + (1 - b2) * gy * gy
+                        th[y] -= lr * (m[y] / c1) / ((v[y] / c2).squareRoot() + eps)
+                    }
+                }
+            }
+        }
+    }
+}
+
+private struct FullVisitor: PairLossKernelVisitor {
+    let b: EngineBuffers, count: Int, chunks: Int, scale: Double
+    var values = true
+
+    func visit<L: PairLossKernel>(_ kernel: L) {
+        let b = self.b, scale = self.scale, values = self.values
+        forEachChunk(count, chunks: chunks) { range, _ in
+            let K = b.K
+            for x in range {
+                let row = x * K
+                b.refreshRow(row)
+                let lp = b.logPi + row, ref = b.logRef + row, g = b.logitGrad + row
+                for y in 0..<K { g[y] = 0 }
+                var s = 0.0
+                for i in b.start[x] ..< b.start[x + 1] {
+                    let w = b.chosen[i], l = b.rejected[i]
+                    let wt = scale * b.weight[i]
+                    let a: Double, bb: Double
+                    if values {
+                        let e = kernel.evaluate(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
+                        a = wt * e.dChosen; bb = wt * e.dRejected
+                        b.pairValue[i] = wt * e.value
+                        b.pairDRejected[i] = e.dRejected
+                    } else {
+                        let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
+                        a = wt * d.dChosen; bb = wt * d.dRejected
+                    }
+                    g[w] += a
+                    g[l] += bb
+                    s += a + bb
+                }
+                if s != 0 {
+                    for y in 0..<K { g[y] -= s * Double.exp(lp[y]) }
+                }
+                let pg = b.paramGrad + row
+                for y in 0..<K { pg[y] = g[y] }
+            }
+        }
+    }
+}
+
+/// Wraps a value that is safe to share for the duration of one pass (pointers to disjoint rows).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

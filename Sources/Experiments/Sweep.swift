@@ -190,9 +190,16 @@ public enum Sweep {
 
     /// Trains one run of `spec` (validated by ``SweepSpec/runs()``).
     public static func run(_ run: SweepRun, of spec: SweepSpec) throws(ExperimentError) -> SweepRunResult {
+        try Self.run(run, of: spec, threads: Sweep.processorCount)
+    }
+
+    /// ``run(_:of:)`` with at most `threads` threads inside the training (results do not
+    /// depend on it; see ``Trainer/threads``).
+    static func run(_ run: SweepRun, of spec: SweepSpec, threads: Int) throws(ExperimentError) -> SweepRunResult {
         let (sim, training) = spec.configuration(for: run)
-        let result = try Trainer.train(sim, training)
-        return SweepRunResult(run: run, summary: result.summary)
+        let trainer = try Trainer(environment: try Environment(sim), config: training)
+        trainer.threads = threads
+        return SweepRunResult(run: run, summary: trainer.run().summary)
     }
 
     /// Trains `runs` on up to `workers` threads and returns their results ordered by run
@@ -214,12 +221,14 @@ public enum Sweep {
         let total = ordered.count
         let state = SharedState(total: total)
         let threads = Swift.max(1, Swift.min(workers, total))
+        // Runs side by side each train on one thread; a lone worker may split its training.
+        let inner = threads == 1 ? Swift.max(1, workers) : 1
         let work: @Sendable (Int) -> Void = { _ in
             while let k = state.claim() {
                 // Validation above covers every run's configuration, so a failure here would
                 // be a bug; it is recorded, not swallowed.
                 let outcome: Result<SweepRunResult, ExperimentError>
-                outcome = Result { () throws(ExperimentError) -> SweepRunResult in try Sweep.run(ordered[k], of: spec) }
+                outcome = Result { () throws(ExperimentError) -> SweepRunResult in try Sweep.run(ordered[k], of: spec, threads: inner) }
                 state.finish(k, outcome, progress)
             }
         }

@@ -26,6 +26,20 @@ public final class Trainer {
     public let config: TrainingConfig
     /// Optimiser steps taken so far.
     public private(set) var stepCount = 0
+    /// The most threads one training may use (default: every online processor). Only the
+    /// full-batch tabular trainer splits its work, over prompts, and only on problems large
+    /// enough to pay for it (about 2^15 cells per thread; the default problem stays serial).
+    /// **Results are bit-identical for every value**: each prompt's arithmetic is done in
+    /// the same order whatever thread runs it, and every sum across prompts is formed
+    /// serially afterwards. ``Sweep`` sets 1 when it runs trainings side by side.
+    public var threads: Int = Sweep.processorCount {
+        didSet { threads = Swift.max(1, threads) }
+    }
+    /// Work units per thread below which a pass stays serial (tests lower it).
+    var parallelGrain: Int {
+        get { engine.parallelGrain }
+        set { engine.parallelGrain = Swift.max(1, newValue) }
+    }
 
     let engine: PolicyEngine
     // Optimiser state (Adam moments) and the minibatch permutation.
@@ -39,6 +53,8 @@ public final class Trainer {
     var scratchRef: [Double]
     var scratchStar: [Double]
     var scratchReward: [Double]
+    // Buffers of the fused metrics pass (tabular), allocated on first use.
+    var metricScratch: MetricScratch?
 
     /// Prepares a run: validates `config` against the environment (throwing a message that
     /// names the parameter), copies the data into contiguous buffers, and sets the policy
@@ -136,6 +152,10 @@ public final class Trainer {
     /// One optimiser step on the next batch.
     public func step() {
         let e = engine
+        if e.canFuse && (config.batchSize ?? e.pairCount) >= e.pairCount {
+            fusedStep()
+            return
+        }
         e.clearGradient()
         let batchSize: Int
         if let b = config.batchSize, b < e.pairCount {
@@ -183,6 +203,49 @@ public final class Trainer {
         }
     }
 
+    /// The full-batch step of the tabular policy through the engine's fused per-prompt pass:
+    /// bit-identical to the generic path above (same operations in the same order).
+    private func fusedStep() {
+        let e = engine
+        e.threads = threads
+        let scale = 1 / Double(e.pairCount)
+        let lr = config.learningRate
+        let update: RowUpdate
+        switch config.optimizer {
+        case .sgd: update = .sgd(learningRate: lr)
+        case .adam:
+            let b1 = 0.9, b2 = 0.999
+            let t = Double(stepCount + 1)
+            update = .adam(learningRate: lr, c1: -Double.expMinusOne(t * Double.log(b1)),
+                           c2: -Double.expMinusOne(t * Double.log(b2)), m: m.baseAddress!, v: v.baseAddress!)
+        }
+        if let c = config.clipNorm {
+            // The norm needs the whole gradient first: gradient pass, serial norm, then the update.
+            e.fusedGradient(scale: scale)
+            let norm = e.gradientNorm()
+            if norm > c {
+                let s = c / norm
+                for j in 0..<e.parameterCount { e.paramGrad[j] *= s }
+            }
+            stepCount += 1
+            switch update {
+            case .sgd(let lr):
+                for j in 0..<e.parameterCount { e.theta[j] -= lr * e.paramGrad[j] }
+            case .adam(let lr, let c1, let c2, _, _):
+                let b1 = 0.9, b2 = 0.999, eps = 1e-8
+                for j in 0..<e.parameterCount {
+                    let g = e.paramGrad[j]
+                    m[j] = b1 * m[j] + (1 - b1) * g
+                    v[j] = b2 * v[j] + (1 - b2) * g * g
+                    e.theta[j] -= lr * (m[j] / c1) / ((v[j] / c2).squareRoot() + eps)
+                }
+            }
+            return
+        }
+        e.fusedStep(scale: scale, update: update)
+        stepCount += 1
+    }
+
     private func shuffle() {
         let n = engine.pairCount
         if n < 2 { return }
@@ -215,6 +278,7 @@ public final class Trainer {
 
     /// The exact metrics at the current parameters, on the full data set (see ``StepMetrics``).
     public func metrics() -> StepMetrics {
+        if engine.canFuse { return fusedMetrics() }
         let e = engine
         let env = environment
         let P = e.P, K = e.K, beta = env.config.beta
@@ -263,5 +327,122 @@ public final class Trainer {
                            minLogpRejected: minL, meanAbsHMinusTarget: sumAbs / np, maxH: maxH,
                            fractionWithinTolerance: Double(within) / np, unseenMass: unseen / pp,
                            gradientNorm: gradNorm, maxLog10AbsDPRejected: maxLogDP)
+    }
+
+    /// ``metrics()`` for the fused tabular path: the same values bit for bit. The per-prompt
+    /// sums (KLs, expected reward) and each pair's `log10 |dl/dpi_l|` are computed in
+    /// parallel into buffers; every sum over prompts or pairs is then formed serially in the
+    /// generic path's order. The pairs' derivatives come from the full-batch pass instead of
+    /// a second evaluation.
+    private func fusedMetrics() -> StepMetrics {
+        let e = engine
+        e.threads = threads
+        let env = environment
+        let P = e.P, K = e.K, beta = env.config.beta
+        let nPairs = e.pairCount
+        let meanLoss = e.fullLossAndGradient(scale: 1 / Double(nPairs))
+        let gradNorm = e.gradientNorm()
+        let ms = metricScratch ?? MetricScratch(engine: e, seen: env.seen)
+        metricScratch = ms
+
+        let b = e.buffers
+        let out = UncheckedSendable(ms)
+        env.logOptimal.withUnsafeBufferPointer { opt in
+            env.rewards.withUnsafeBufferPointer { rew in
+                let src = UncheckedSendable((opt.baseAddress!, rew.baseAddress!))
+                forEachChunk(P, chunks: e.chunkCount) { range, _ in
+                    let (opt, rew) = src.value
+                    let ms = out.value
+                    for x in range {
+                        let row = x * K
+                        let lp = b.logPi + row, ref = b.logRef + row, star = opt + row, r = rew + row
+                        var klStar = 0.0, klRef = 0.0, reward = 0.0
+                        for y in 0..<K {
+                            let l = lp[y]
+                            let p = Double.exp(l)
+                            ms.cellProbability[row + y] = p
+                            // Theory.klDivergence skips log p = -inf; expectedReward does not.
+                            if l > -.infinity {
+                                klStar += p * (l - star[y])
+                                klRef += p * (l - ref[y])
+                            }
+                            reward += p * r[y]
+                        }
+                        ms.promptKLStar[x] = klStar
+                        ms.promptKLRef[x] = klRef
+                        ms.promptReward[x] = reward
+                        for i in b.start[x] ..< b.start[x + 1] {
+                            let g = SignedLogMagnitude.probabilityGradient(logDerivative: b.pairDRejected[i],
+                                                                           logProbability: lp[b.rejected[i]])
+                            ms.pairLog10DP[i] = g.log10Magnitude
+                        }
+                    }
+                }
+            }
+        }
+
+        var regret = 0.0, klRef = 0.0, reward = 0.0, unseen = 0.0
+        for x in 0..<P {
+            regret += beta * ms.promptKLStar[x]
+            klRef += ms.promptKLRef[x]
+            reward += ms.promptReward[x]
+        }
+        for c in ms.unseenCells { unseen += ms.cellProbability[c] }
+
+        var sumW = 0.0, sumL = 0.0, minL = Double.infinity, sumAbs = 0.0, maxH = -Double.infinity
+        var within = 0, maxLogDP = -Double.infinity
+        let tol = config.relativeTolerance
+        env.pairs.withUnsafeBufferPointer { pairs in
+            for i in 0..<nPairs {
+                let pair = pairs[i]
+                let row = pair.prompt * K
+                let lw = b.logPi[row + pair.chosen], ll = b.logPi[row + pair.rejected]
+                let h = (lw - b.logRef[row + pair.chosen]) - (ll - b.logRef[row + pair.rejected])
+                let hStar = pair.trueRewardGap / beta
+                let dev = Swift.abs(h - hStar)
+                sumW += lw; sumL += ll
+                if ll < minL || ll.isNaN { minL = ll }
+                sumAbs += dev
+                if h > maxH || h.isNaN { maxH = h }
+                if dev <= tol * Swift.max(1, Swift.abs(hStar)) { within += 1 }
+                let g = ms.pairLog10DP[i]
+                if g > maxLogDP || g.isNaN { maxLogDP = g }
+            }
+        }
+        let np = Double(nPairs), pp = Double(P)
+        return StepMetrics(step: stepCount, meanLoss: meanLoss, regret: regret / pp, klReference: klRef / pp,
+                           expectedReward: reward / pp, meanLogpChosen: sumW / np, meanLogpRejected: sumL / np,
+                           minLogpRejected: minL, meanAbsHMinusTarget: sumAbs / np, maxH: maxH,
+                           fractionWithinTolerance: Double(within) / np, unseenMass: unseen / pp,
+                           gradientNorm: gradNorm, maxLog10AbsDPRejected: maxLogDP)
+    }
+}
+
+/// Buffers of the fused metrics pass, allocated on the first ``Trainer/metrics()`` call.
+final class MetricScratch {
+    let promptKLStar: UnsafeMutableBufferPointer<Double>
+    let promptKLRef: UnsafeMutableBufferPointer<Double>
+    let promptReward: UnsafeMutableBufferPointer<Double>
+    /// `pi(y|x)` per cell, P*K.
+    let cellProbability: UnsafeMutableBufferPointer<Double>
+    let pairLog10DP: UnsafeMutableBufferPointer<Double>
+    /// Cells `x*K + y` of responses in no pair, in increasing order.
+    let unseenCells: [Int]
+
+    init(engine e: PolicyEngine, seen: [Bool]) {
+        func buffer(_ n: Int) -> UnsafeMutableBufferPointer<Double> {
+            let b = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+            b.initialize(repeating: 0)
+            return b
+        }
+        promptKLStar = buffer(e.P); promptKLRef = buffer(e.P); promptReward = buffer(e.P)
+        cellProbability = buffer(e.P * e.K)
+        pairLog10DP = buffer(e.pairCount)
+        unseenCells = seen.indices.filter { !seen[$0] }
+    }
+
+    deinit {
+        promptKLStar.deallocate(); promptKLRef.deallocate(); promptReward.deallocate()
+        cellProbability.deallocate(); pairLog10DP.deallocate()
     }
 }

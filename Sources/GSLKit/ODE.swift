@@ -3,6 +3,18 @@ import _CGSL
 /// Integration of `dy/dt = f(t, y)` with GSL's adaptive Runge–Kutta–Prince–Dormand (8,9)
 /// stepper (`gsl_odeiv2_step_rk8pd`) driven by `gsl_odeiv2_driver`.
 public enum ODESolver {
+    /// The stepper.
+    public enum Method: Sendable {
+        /// Explicit embedded Runge–Kutta–Prince–Dormand (8,9), `gsl_odeiv2_step_rk8pd`: accurate
+        /// and cheap for non-stiff problems.
+        case rungeKuttaPrinceDormand
+        /// Variable-order backward differentiation (`gsl_odeiv2_step_msbdf`), implicit, for
+        /// stiff problems: near an attracting equilibrium an explicit method's step is capped
+        /// by its stability region (about 1/rate), so integrating to t = 1e8 would take ~1e8
+        /// steps; BDF's steps grow with t. The Jacobian is formed by central differences.
+        case backwardDifferentiation
+    }
+
     final class Box {
         let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
         let n: Int
@@ -17,11 +29,16 @@ public enum ODESolver {
     /// - Parameters:
     ///   - derivative: writes `dy/dt` at `(t, y)` into its third argument.
     ///   - absoluteTolerance, relativeTolerance: per-step error control.
+    ///   - method: the stepper (see ``Method``).
+    ///   - maxSteps: a cap on the driver's steps per output interval (`gsl_odeiv2_driver_set_nmax`);
+    ///     0 means no cap. Past it the driver fails with `GSL_EMAXITER`, thrown as ``GSLError``.
     /// - Throws: ``GSLError`` when the driver fails (e.g. the step size underflows).
     public static func integrate(
         y0: [Double], t0: Double, times: [Double],
         absoluteTolerance: Double = 1e-10, relativeTolerance: Double = 1e-10,
         initialStep: Double = 1e-6,
+        method: Method = .rungeKuttaPrinceDormand,
+        maxSteps: Int = 0,
         derivative: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
     ) throws(GSLError) -> [[Double]] {
         GSL.ensureInitialized()
@@ -32,14 +49,39 @@ public enum ODESolver {
             b.f(t, UnsafeBufferPointer(start: y, count: b.n), UnsafeMutableBufferPointer(start: dydt, count: b.n))
             return Int32(GSL_SUCCESS)
         }
-        var system = gsl_odeiv2_system(function: function, jacobian: nil, dimension: n,
+        // Central-difference Jacobian for the implicit stepper; df/dt = 0 is not assumed but
+        // estimated the same way.
+        let jacobian: @convention(c) (Double, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutableRawPointer?) -> Int32 = { t, y, dfdy, dfdt, params in
+            let b = Unmanaged<Box>.fromOpaque(params!).takeUnretainedValue()
+            let n = b.n
+            var yy = Array(UnsafeBufferPointer(start: y, count: n))
+            var fp = [Double](repeating: 0, count: n), fm = fp
+            for j in 0..<n {
+                let y0 = yy[j]
+                let step = 1e-7 * Swift.max(1, Swift.abs(y0))
+                yy[j] = y0 + step
+                yy.withUnsafeBufferPointer { yb in fp.withUnsafeMutableBufferPointer { b.f(t, yb, $0) } }
+                yy[j] = y0 - step
+                yy.withUnsafeBufferPointer { yb in fm.withUnsafeMutableBufferPointer { b.f(t, yb, $0) } }
+                yy[j] = y0
+                for i in 0..<n { dfdy![i * n + j] = (fp[i] - fm[i]) / (2 * step) }
+            }
+            let ts = 1e-7 * Swift.max(1, Swift.abs(t))
+            yy.withUnsafeBufferPointer { yb in fp.withUnsafeMutableBufferPointer { b.f(t + ts, yb, $0) } }
+            yy.withUnsafeBufferPointer { yb in fm.withUnsafeMutableBufferPointer { b.f(t - ts, yb, $0) } }
+            for i in 0..<n { dfdt![i] = (fp[i] - fm[i]) / (2 * ts) }
+            return Int32(GSL_SUCCESS)
+        }
+        var system = gsl_odeiv2_system(function: function, jacobian: jacobian, dimension: n,
                                        params: Unmanaged.passUnretained(box).toOpaque())
         return try withExtendedLifetime(box) { () throws(GSLError) -> [[Double]] in
-            guard let driver = gsl_odeiv2_driver_alloc_y_new(&system, cgsl_odeiv2_step_rk8pd(),
+            let stepper = method == .rungeKuttaPrinceDormand ? cgsl_odeiv2_step_rk8pd() : cgsl_odeiv2_step_msbdf()
+            guard let driver = gsl_odeiv2_driver_alloc_y_new(&system, stepper,
                                                              initialStep, absoluteTolerance, relativeTolerance) else {
                 throw GSLError(code: Int32(GSL_ENOMEM), context: "allocating the ODE driver")
             }
             defer { gsl_odeiv2_driver_free(driver) }
+            if maxSteps > 0 { _ = gsl_odeiv2_driver_set_nmax(driver, UInt(maxSteps)) }
             var y = y0
             var t = t0
             var out: [[Double]] = []

@@ -8,7 +8,7 @@ extension Report {
     /// `report flow`: T11's gradient flow h(t) for each loss.
     struct Flow: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Integrate the two-response gradient flow h'(t) (T11) with GSL's rk8pd.",
+            abstract: "Integrate the two-response gradient flow h'(t) (T11) with GSL's implicit BDF stepper (msbdf).",
             discussion: """
             One prompt, two responses, tabular logits, uniform reference, continuous-time \
             gradient descent. DPO's h grows like (1/beta) log t without end; a target loss \
@@ -53,47 +53,55 @@ extension Report {
 
         func run() throws {
             let times = GradientFlow.logSpacedTimes(from: tStart, to: tEnd, count: points)
-            var curves: [GradientFlow.Curve] = []
-            for loss in try lossList() {
-                let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
-                do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times)) } catch {
-                    note("\(loss.rawValue): the integrator stopped (\(error)); left out")
-                }
-            }
-            var csv = CSVWriter(header: ["loss", "beta", "reward_gap", "t", "log10_t", "h", "target_h"])
-            for c in curves {
-                for (t, h) in zip(c.times, c.h) {
-                    csv.appendRow([c.loss.rawValue, CSVWriter.format(beta), CSVWriter.format(rewardGap), CSVWriter.format(t),
-                                   CSVWriter.format(Foundation.log10(t)), CSVWriter.format(h), CSVWriter.format(c.target)])
-                }
-            }
-            let plot = ASCIIPlot(title: "h(t) under gradient flow (h* = \(String(format: "%.4g", rewardGap / beta)))",
-                                 xLabel: "log10 t", yLabel: "h (nats)",
-                                 series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) }).render()
-            var md = "# Gradient flow (T11)\n\nbeta = \(String(format: "%.4g", beta)), dr = \(String(format: "%.4g", rewardGap)), h(0) = \(String(format: "%.4g", h0)); h* = dr/beta = \(String(format: "%.4g", rewardGap / beta)).\n\n"
-            md += MarkdownTable(headers: ["loss", "h(t_end)", "h(t_end) - h*", "h(t_end) - h(t_end/10)"],
-                                alignments: [.left, .right, .right, .right],
-                                rows: curves.map { c in
-                                    let n = c.h.count
-                                    let k = c.times.lastIndex { $0 <= c.times[n - 1] / 10 } ?? 0
-                                    return [c.loss.rawValue, String(format: "%.6g", c.h[n - 1]), String(format: "%.3g", c.h[n - 1] - c.target),
-                                            String(format: "%.3g", c.h[n - 1] - c.h[k])]
-                                }).render()
-            md += "\nA loss that keeps growing by about (1/beta) log 10 = \(String(format: "%.4g", Foundation.log(10) / beta)) per decade of t has no finite target.\n"
-            let svg = SVGPlot(title: "h(t) under gradient flow, h* = dr/beta = \(String(format: "%.4g", rewardGap / beta))",
-                              xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
-                              series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
-                              xIsLog10: true).render()
-            if let folder = output.out {
-                try writeFiles([("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)], into: folder)
-            }
+            let files = FlowReport.files(losses: try lossList(), beta: beta, rewardGap: rewardGap, h0: h0, times: times)
+            let byName = Dictionary(uniqueKeysWithValues: files)
+            if let folder = output.out { try writeFiles(files, into: folder) }
+            let (csvText, md, plot) = (byName["flow.csv"]!, byName["flow.md"]!, byName["flow-plot.txt"]!)
             switch output.format {
-            case .csv?: emit(csv.text)
+            case .csv?: emit(csvText)
             case .markdown?: emit(md)
             case .plot?: emit(plot)
-            case .json?: emit(jsonRecords(fromCSV: csv.text))
+            case .json?: emit(jsonRecords(fromCSV: csvText))
             case nil: if output.out == nil { emit(md + "\n" + plot) }
             }
         }
+    }
+}
+
+/// The files of `report flow` (also used by `report all`).
+enum FlowReport {
+    static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double]) -> [(String, String)] {
+        var curves: [GradientFlow.Curve] = []
+        for loss in losses {
+            let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
+            do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times)) } catch {
+                note("\(loss.rawValue): the integrator stopped (\(error)); left out")
+            }
+        }
+        var csv = CSVWriter(header: ["loss", "beta", "reward_gap", "t", "log10_t", "h", "target_h"])
+        for c in curves {
+            for (t, h) in zip(c.times, c.h) {
+                csv.appendRow([c.loss.rawValue, CSVWriter.format(beta), CSVWriter.format(rewardGap), CSVWriter.format(t),
+                               CSVWriter.format(Foundation.log10(t)), CSVWriter.format(h), CSVWriter.format(c.target)])
+            }
+        }
+        let plot = ASCIIPlot(title: "h(t) under gradient flow (h* = \(String(format: "%.4g", rewardGap / beta)))",
+                             xLabel: "log10 t", yLabel: "h (nats)",
+                             series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) }).render()
+        var md = "# Gradient flow (T11)\n\nbeta = \(String(format: "%.4g", beta)), dr = \(String(format: "%.4g", rewardGap)), h(0) = \(String(format: "%.4g", h0)); h* = dr/beta = \(String(format: "%.4g", rewardGap / beta)).\n\n"
+        md += MarkdownTable(headers: ["loss", "h(t_end)", "h(t_end) - h*", "h(t_end) - h(t_end/10)"],
+                            alignments: [.left, .right, .right, .right],
+                            rows: curves.map { c in
+                                let n = c.h.count
+                                let k = c.times.lastIndex { $0 <= c.times[n - 1] / 10 } ?? 0
+                                return [c.loss.rawValue, String(format: "%.6g", c.h[n - 1]), String(format: "%.3g", c.h[n - 1] - c.target),
+                                        String(format: "%.3g", c.h[n - 1] - c.h[k])]
+                            }).render()
+        md += "\nA loss that keeps growing by about (1/beta) log 10 = \(String(format: "%.4g", Foundation.log(10) / beta)) per decade of t has no finite target.\n"
+        let svg = SVGPlot(title: "h(t) under gradient flow, h* = dr/beta = \(String(format: "%.4g", rewardGap / beta))",
+                          xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
+                          series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
+                          xIsLog10: true).render()
+        return [("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)]
     }
 }

@@ -49,28 +49,38 @@ extension Report {
 
         func run() throws {
             let (sim, trainings) = try setup()
-            var rows: [[String]] = []
-            var csv = CSVWriter(header: ["loss", "status", "regret", "max_abs_h_minus_target", "max_abs_h", "objective", "gradient_norm", "iterations"])
-            for t in trainings {
-                let r: PopulationOptimum.Result
-                do { r = try PopulationOptimum.solve(sim, training: t) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
-                func c(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
-                csv.appendRow([t.loss.rawValue, r.status.rawValue, c(r.regret), c(r.maxAbsHMinusTarget), c(r.maxAbsH), c(r.objective), c(r.gradientNorm), String(r.iterations)])
-                rows.append([t.loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
-                             String(format: "%.4g", r.maxAbsH)])
-            }
-            var md = "# Population optimum\n\nTabular, P = \(prompts), K = \(responses), \(labels.rawValue) labels, beta = \(String(format: "%.4g", beta)), seed \(seed); "
-            md += "every ordered pair weighted by pi_ref(y) pi_ref(y') and its label probability; reward-aware losses use the true gap.\n\n"
-            md += MarkdownTable(headers: ["loss", "status", "regret at minimiser", "max abs(h - h*)", "max abs(h)"],
-                                alignments: [.left, .left, .right, .right, .right], rows: rows).render()
-            md += "\nregret 0 and h = h* mean the loss's population minimiser is pi* itself. Under Bradley-Terry labels DPO's is too (T5); under hard labels it has none.\n"
-            if let folder = output.out { try writeFiles([("optimum.csv", csv.text), ("optimum.md", md)], into: folder) }
+            let files = try OptimumReport.files(simulation: sim, trainings: trainings)
+            if let folder = output.out { try writeFiles(files, into: folder) }
+            let byName = Dictionary(uniqueKeysWithValues: files)
+            let (csvText, md) = (byName["optimum.csv"]!, byName["optimum.md"]!)
             switch output.format {
-            case .csv?: emit(csv.text)
+            case .csv?: emit(csvText)
             case .markdown?, .plot?: emit(md)
-            case .json?: emit(jsonRecords(fromCSV: csv.text))
+            case .json?: emit(jsonRecords(fromCSV: csvText))
             case nil: if output.out == nil { emit(md) }
             }
         }
+    }
+}
+
+/// The files of `report optimum` (also used by `report all`).
+enum OptimumReport {
+    static func files(simulation sim: SimulationConfig, trainings: [TrainingConfig]) throws -> [(String, String)] {
+        var rows: [[String]] = []
+        var csv = CSVWriter(header: ["loss", "status", "regret", "max_abs_h_minus_target", "max_abs_h", "objective", "gradient_norm", "iterations"])
+        for t in trainings {
+            let r: PopulationOptimum.Result
+            do { r = try PopulationOptimum.solve(sim, training: t) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
+            func c(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
+            csv.appendRow([t.loss.rawValue, r.status.rawValue, c(r.regret), c(r.maxAbsHMinusTarget), c(r.maxAbsH), c(r.objective), c(r.gradientNorm), String(r.iterations)])
+            rows.append([t.loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
+                         String(format: "%.4g", r.maxAbsH)])
+        }
+        var md = "# Population optimum\n\nTabular, P = \(sim.prompts), K = \(sim.responses), \(sim.labels.rawValue) labels, beta = \(String(format: "%.4g", sim.beta)), seed \(sim.seed); "
+        md += "every ordered pair weighted by pi_ref(y) pi_ref(y') and its label probability; reward-aware losses use the true gap.\n\n"
+        md += MarkdownTable(headers: ["loss", "status", "regret at minimiser", "max abs(h - h*)", "max abs(h)"],
+                            alignments: [.left, .left, .right, .right, .right], rows: rows).render()
+        md += "\nregret 0 and h = h* mean the loss's population minimiser is pi* itself. Under Bradley-Terry labels DPO's is too (T5); under hard labels it has none.\n"
+        return [("optimum.csv", csv.text), ("optimum.md", md)]
     }
 }

@@ -103,7 +103,9 @@ func writeFiles(_ files: [(String, String)], into folder: String) throws {
     do {
         try AtomicFile.createDirectory(dir)
         for (name, text) in files {
-            try AtomicFile.write(text, to: dir.appendingPathComponent(name))
+            let url = dir.appendingPathComponent(name)
+            if name.contains("/") { try AtomicFile.createDirectory(url.deletingLastPathComponent()) }
+            try AtomicFile.write(text, to: url)
         }
     } catch {
         throw ReportError("\(error)")
