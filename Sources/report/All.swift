@@ -14,7 +14,7 @@ extension Report {
             training curves, the sweep over reward-model noise, the gradient flow and the \
             population optimum, and gives each claim of the paper a verdict from these numbers: \
             reproduced, qualified or contradicted. Deterministic: the same --seed gives the same \
-            bytes. About a minute with the release build on 2 cores; --quick takes seconds.
+            bytes. A few seconds with the release build on 2 cores; --quick is a smoke test.
 
             Example:
               swift run -c release report all
