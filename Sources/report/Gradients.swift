@@ -130,8 +130,8 @@ enum GradientReport {
              sm.direction.rawValue,
              sm.stationary.summary,
              sm.log10DPOOverLossAtEnd.map { g4($0) } ?? "(loss gradient 0)",
-             sm.log10MaxCollapseForce.map { g4($0) } ?? "0",
-             sm.log10CollapseForceAtEnd.map { g4($0) } ?? "0"]
+             sm.log10MaxCollapseForce.map { g4($0) } ?? "none",
+             sm.log10CollapseForceAtEnd.map { g4($0) } ?? "none"]
         }
         s += MarkdownTable(
             headers: ["loss", "slope", "far end", "stationary point", "log10 DPO/loss at min pi_l",
@@ -141,7 +141,7 @@ enum GradientReport {
         s += "\n"
         s += "- **slope**: d log10|dl/dpi_l| / d log10 pi_l on the tail. T7 predicts beta - 1 = \(g4(beta - 1)) for DPO (sigmoid).\n"
         s += "- **far end**: at the smallest pi_l a descent step lowers pi_l (collapse) or raises it (restoring).\n"
-        s += "- **collapse**: the collapse force max(0, dl/dpi_l) of T8, log10; 0 means never positive.\n\n"
+        s += "- **collapse**: log10 of the collapse force max(0, dl/dpi_l) of T8; \"none\" means it is 0 (the gradient never pushes pi_l down there).\n\n"
         s += checks(study)
         return s
     }
