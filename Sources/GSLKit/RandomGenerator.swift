@@ -34,10 +34,15 @@ public final class RandomGenerator {
     @inline(__always)
     public func uniformPositive() -> Double { gsl_rng_uniform_pos(rng) }
 
-    /// A uniform integer in 0..<n (`gsl_rng_uniform_int`). Requires 0 < n <= 2^32.
+    /// The generator's next raw output (`gsl_rng_get`), in 0...2^32-1 for MT19937.
+    @inline(__always)
+    public func raw() -> UInt { gsl_rng_get(rng) }
+
+    /// A uniform integer in 0..<n (`gsl_rng_uniform_int`). Requires 0 < n < 2^32 (GSL
+    /// rejects n above the generator's range; with its handler off it would return 0).
     @inline(__always)
     public func uniformInt(below n: Int) -> Int {
-        precondition(n > 0, "uniformInt(below:) needs n > 0")
+        precondition(n > 0 && n <= 4_294_967_295, "uniformInt(below:) needs 0 < n < 2^32")
         return Int(gsl_rng_uniform_int(rng, UInt(n)))
     }
 
