@@ -56,8 +56,14 @@ final class PolicyEngine {
     /// unweighted `dl/d log pi_l` (fused path only; empty otherwise).
     let pairValue: UnsafeMutableBufferPointer<Double>
     let pairDRejected: UnsafeMutableBufferPointer<Double>
-    /// Per-chunk gradient rows of length K for the fused step (grown on demand).
+    /// Per-chunk scratch of the fused step (grown on demand): see ``EngineBuffers/scratchStride``.
     var rowScratch: UnsafeMutableBufferPointer<Double>
+    /// The most pairs of any prompt, computed once.
+    var maxPairsCached = 0
+    /// ``buffers``, built on first use and again when the scratch grows.
+    var cachedBuffers: EngineBuffers?
+    /// False forces the generic path (tests compare the two).
+    var allowFusion = true
     /// Maximum worker threads for the fused passes; 1 = serial. Results do not depend on it.
     var threads = 1
     /// Work units (`P*(K + n)` cells) per thread below which a pass stays serial.
@@ -117,6 +123,9 @@ final class PolicyEngine {
                 while i < pairCount && pairs[i].prompt == x { i += 1 }
             }
             pairStart[P] = pairCount
+            var mp = 0
+            for x in 0..<P { mp = Swift.max(mp, pairStart[x + 1] - pairStart[x]) }
+            maxPairsCached = mp
             pairValue = buffer(pairCount, 0.0)
             pairDRejected = buffer(pairCount, 0.0)
         } else {
@@ -124,7 +133,8 @@ final class PolicyEngine {
             pairValue = buffer(0, 0.0)
             pairDRejected = buffer(0, 0.0)
         }
-        rowScratch = buffer(K, 0.0)
+        rowScratch = buffer(0, 0.0)
+        ensureScratch(chunks: 1)
     }
 
     deinit {
@@ -254,7 +264,7 @@ final class PolicyEngine {
     /// The weighted mean loss `sum_i scale*w_i*l_i` over all pairs, with `paramGrad` set to its
     /// gradient. Refreshes every prompt.
     func fullLossAndGradient(scale: Double) -> Double {
-        if canFuse { return fusedFullLossAndGradient(scale: scale) }
+        if canFuse && allowFusion { return fusedFullLossAndGradient(scale: scale) }
         clearGradient()
         touchAll()
         refreshLogPolicy()
@@ -285,12 +295,13 @@ final class PolicyEngine {
 // MARK: - Fused passes (tabular policy, pairs grouped by prompt)
 //
 // The generic path above makes four sweeps over P*K-sized buffers per step (refresh,
-// accumulate, finish, copy) and evaluates each pair through `Loss.evaluate` (a switch per
-// pair, and the loss value, which a step discards). For the tabular policy every prompt is
-// independent, so a step is done prompt by prompt instead: refresh the prompt's log pi,
-// accumulate its pairs' derivatives into a K-long row (in the same pair order), finish the
-// row and apply the optimiser to the prompt's K parameters while they are in L1. The loss
-// switch is hoisted out (`Loss.withKernel`), and the step uses the derivative-only kernels.
+// accumulate, finish, copy), evaluates each pair through `Loss.evaluate` (a switch per pair,
+// and the loss value, which a step discards: most of its log1p calls) and then a fifth sweep
+// for the optimiser. For the tabular policy every prompt is independent, so the fused step
+// works on blocks of a few prompts (about 256 cells, in L1): log pi, the pairs' derivatives
+// (derivative-only kernels, the loss switch hoisted out by `Loss.withKernel`), the gradient
+// rows and the optimiser update of the block's parameters, phase by phase so that the
+// prompts' independent work overlaps (see StepVisitor).
 //
 // **Determinism.** Each prompt's arithmetic is exactly the generic path's, in the same
 // order (every sum that crosses prompts, such as the mean loss, is formed afterwards,
@@ -321,6 +332,13 @@ struct EngineBuffers: @unchecked Sendable {
     let pairValue: UnsafeMutablePointer<Double>
     let pairDRejected: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
+    /// Doubles of scratch per chunk: gradient rows (blockPrompts*K), two derivative arrays
+    /// (blockPrompts*maxPairs each) and two per-row arrays (blockPrompts each).
+    let scratchStride: Int
+    /// Prompts per block of the fused step.
+    let blockPrompts: Int
+    /// The most pairs of any prompt.
+    let maxPairs: Int
 
     /// `log pi(.|x) = z - logsumexp(z)` for one prompt's row, exactly as
     /// ``PolicyEngine/refreshLogPolicy()`` computes it.
@@ -349,24 +367,39 @@ extension PolicyEngine {
     /// Threads to use for a pass over all prompts: at most ``threads``, at most one per
     /// ``parallelGrain`` work units, at most one per prompt.
     var chunkCount: Int {
+        if threads <= 1 { return 1 }
         let work = P * K + pairCount
         return Swift.max(1, Swift.min(threads, work / Swift.max(1, parallelGrain), P))
     }
 
     var buffers: EngineBuffers {
+        if let b = cachedBuffers { return b }
+        let b = makeBuffers()
+        cachedBuffers = b
+        return b
+    }
+
+    private func makeBuffers() -> EngineBuffers {
         EngineBuffers(K: K, theta: theta.baseAddress!, logPi: logPi.baseAddress!, logRef: logRef.baseAddress!,
                       logitGrad: logitGrad.baseAddress!, paramGrad: paramGrad.baseAddress!,
                       chosen: pairChosen.baseAddress ?? pairStart.baseAddress!, rejected: pairRejected.baseAddress ?? pairStart.baseAddress!,
                       gap: pairGap.baseAddress ?? logRef.baseAddress!, weight: pairWeight.baseAddress ?? logRef.baseAddress!,
                       start: pairStart.baseAddress!, pairValue: pairValue.baseAddress ?? logRef.baseAddress!,
-                      pairDRejected: pairDRejected.baseAddress ?? logRef.baseAddress!, scratch: rowScratch.baseAddress!)
+                      pairDRejected: pairDRejected.baseAddress ?? logRef.baseAddress!, scratch: rowScratch.baseAddress!,
+                      scratchStride: scratchStride, blockPrompts: blockPrompts, maxPairs: maxPairsCached)
     }
 
-    private func ensureScratch(chunks: Int) {
-        if rowScratch.count < chunks * K {
+    /// Prompts per block of the fused step: about 256 cells, so that a block's rows of theta,
+    /// log pi, the gradient and Adam's moments stay in L1.
+    var blockPrompts: Int { Swift.max(1, Swift.min(P, 256 / K)) }
+    var scratchStride: Int { blockPrompts * (K + 2 * maxPairsCached + 2) }
+
+    func ensureScratch(chunks: Int) {
+        if rowScratch.count < chunks * scratchStride {
             rowScratch.deallocate()
-            rowScratch = .allocate(capacity: chunks * K)
+            rowScratch = .allocate(capacity: chunks * scratchStride)
             rowScratch.initialize(repeating: 0)
+            cachedBuffers = nil
         }
     }
 
@@ -406,45 +439,88 @@ extension PolicyEngine {
 private struct StepVisitor: PairLossKernelVisitor {
     let b: EngineBuffers, count: Int, chunks: Int, scale: Double, update: RowUpdate
 
+    /// Blocks of ``EngineBuffers/blockPrompts`` prompts (about 256 cells, so a block's rows
+    /// stay in L1), each in phases: row maxima, sums of exponentials, log pi, the pairs'
+    /// derivatives, the scatter into the gradient rows, the update. Within a prompt the
+    /// operations and their order are those of the generic path; across the prompts of a
+    /// block they are independent, and the phases let the processor overlap them (one
+    /// prompt's work is a long dependency chain: max, exp, sum, log, exp, division, square
+    /// root, division).
     func visit<L: PairLossKernel>(_ kernel: L) {
-        let b = self.b, scale = self.scale, update = self.update
+        let b = self.b, scale = self.scale
         // RowUpdate holds pointers; copy it into a Sendable box for the workers.
         let u = UncheckedSendable(update)
         forEachChunk(count, chunks: chunks) { range, c in
-            let K = b.K
-            let g = b.scratch + c * K
-            for x in range {
-                let row = x * K
-                b.refreshRow(row)
-                let lp = b.logPi + row, ref = b.logRef + row
-                for y in 0..<K { g[y] = 0 }
-                var s = 0.0
-                for i in b.start[x] ..< b.start[x + 1] {
-                    let w = b.chosen[i], l = b.rejected[i]
-                    let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
-                    let wt = scale * b.weight[i]
-                    let a = wt * d.dChosen, bb = wt * d.dRejected
-                    g[w] += a
-                    g[l] += bb
-                    s += a + bb
+            let K = b.K, B = b.blockPrompts
+            let g = b.scratch + c * b.scratchStride
+            let dw = g + B * K, dl = dw + B * b.maxPairs
+            let rowMax = dl + B * b.maxPairs, rowSum = rowMax + B
+            var x0 = range.lowerBound
+            while x0 < range.upperBound {
+                let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
+                let cell0 = x0 * K, cells = nb * K
+                let lp = b.logPi + cell0, th = b.theta + cell0, ref = b.logRef + cell0
+                // log pi = z - logsumexp(z), per row (as refreshRow).
+                for r in 0..<nb {
+                    let o = r * K
+                    var m = -Double.infinity
+                    for y in 0..<K { let v = th[o + y]; lp[o + y] = v; if v > m { m = v } }
+                    rowMax[r] = m
                 }
-                if s != 0 {
-                    for y in 0..<K { g[y] -= s * Double.exp(lp[y]) }
+                // The exponentials first (independent calls, nothing live across them), into
+                // g (zeroed below), then each row's sum in the same order as refreshRow.
+                for r in 0..<nb {
+                    let o = r * K, m = rowMax[r]
+                    for y in 0..<K { g[o + y] = Double.exp(lp[o + y] - m) }
                 }
-                let th = b.theta + row
-                switch u.value {
-                case .sgd(let lr):
-                    for y in 0..<K { th[y] -= lr * g[y] }
-                case .adam(let lr, let c1, let c2, let mm, let vv):
-                    let m = mm + row, v = vv + row
-                    let b1 = 0.9, b2 = 0.999, eps = 1e-8
-                    for y in 0..<K {
-                        let gy = g[y]
-                        m[y] = b1 * m[y] + (1 - b1) * gy
-                        v[y] = b2 * v[y] + (1 - b2) * gy * gy
-                        th[y] -= lr * (m[y] / c1) / ((v[y] / c2).squareRoot() + eps)
+                for r in 0..<nb {
+                    let o = r * K
+                    var s = 0.0
+                    for y in 0..<K { s += g[o + y] }
+                    rowSum[r] = s
+                }
+                for r in 0..<nb {
+                    let o = r * K
+                    let lse = rowMax[r] + Double.log(rowSum[r])
+                    for y in 0..<K { lp[o + y] -= lse }
+                }
+                // The pairs' derivatives.
+                var j = 0
+                for r in 0..<nb {
+                    let o = r * K
+                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
+                        let w = o + b.chosen[i], l = o + b.rejected[i]
+                        let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
+                        dw[j] = d.dChosen
+                        dl[j] = d.dRejected
+                        j += 1
                     }
                 }
+                // G = sum of the pairs' coefficients - s pi, per row.
+                for k in 0..<cells { g[k] = 0 }
+                j = 0
+                for r in 0..<nb {
+                    let o = r * K
+                    var s = 0.0
+                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
+                        let wt = scale * b.weight[i]
+                        let a = wt * dw[j], bb = wt * dl[j]
+                        g[o + b.chosen[i]] += a
+                        g[o + b.rejected[i]] += bb
+                        s += a + bb
+                        j += 1
+                    }
+                    if s != 0 {
+                        for y in 0..<K { g[o + y] -= s * Double.exp(lp[o + y]) }
+                    }
+                }
+                switch u.value {
+                case .sgd(let lr):
+                    for k in 0..<cells { th[k] -= lr * g[k] }
+                case .adam(let lr, let c1, let c2, let mm, let vv):
+                    adamRow(g: g, theta: th, m: mm + cell0, v: vv + cell0, count: cells, lr: lr, c1: c1, c2: c2)
+                }
+                x0 = x1
             }
         }
     }
@@ -495,4 +571,45 @@ private struct FullVisitor: PairLossKernelVisitor {
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// LLVM's `sqrt` intrinsic on two lanes (SSE2 `sqrtpd`): the correctly rounded square
+/// root, like `Double.squareRoot()`. On Linux `squareRoot()` is emitted as `sqrtsd` with a
+/// fallback call to libm's `sqrt` for negative inputs (to set errno), which keeps LLVM from
+/// vectorising the update; the intrinsic has no such fallback. (Adam's argument `v/c2` is
+/// never negative.)
+@_silgen_name("llvm.sqrt.v2f64")
+func vectorSquareRoot(_ x: SIMD2<Double>) -> SIMD2<Double>
+
+/// Adam on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
+/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`, two lanes at a time. SIMD lanes are IEEE
+/// operations like the scalar ones, in the same order, so the results are bit-identical to
+/// the scalar loop of ``Trainer/step()``; the pairs of divisions and square roots simply
+/// issue together (division and square root dominate the cost of the update).
+@inline(__always)
+func adamRow(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>,
+             v: UnsafeMutablePointer<Double>, count: Int, lr: Double, c1: Double, c2: Double) {
+    typealias V = SIMD2<Double>
+    let b1 = 0.9, b2 = 0.999, eps = 1e-8
+    let b1v = V(repeating: b1), b2v = V(repeating: b2), ob1 = V(repeating: 1 - b1), ob2 = V(repeating: 1 - b2)
+    let lrv = V(repeating: lr), c1v = V(repeating: c1), c2v = V(repeating: c2), epsv = V(repeating: eps)
+    @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
+    var y = 0
+    while y + 2 <= count {
+        let gy = load(g + y)
+        let mv = b1v * load(m + y) + ob1 * gy
+        let vv = b2v * load(v + y) + ob2 * gy * gy
+        store(mv, m + y)
+        store(vv, v + y)
+        store(load(theta + y) - lrv * (mv / c1v) / (vectorSquareRoot(vv / c2v) + epsv), theta + y)
+        y += 2
+    }
+    while y < count {
+        let gy = g[y]
+        m[y] = b1 * m[y] + (1 - b1) * gy
+        v[y] = b2 * v[y] + (1 - b2) * gy * gy
+        theta[y] -= lr * (m[y] / c1) / ((v[y] / c2).squareRoot() + eps)
+        y += 1
+    }
 }

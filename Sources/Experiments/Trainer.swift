@@ -35,6 +35,11 @@ public final class Trainer {
     public var threads: Int = Sweep.processorCount {
         didSet { threads = Swift.max(1, threads) }
     }
+    /// False forces the generic (pre-fusion) path everywhere; the tests compare the two bit
+    /// for bit.
+    var useFusedPath = true {
+        didSet { engine.allowFusion = useFusedPath }
+    }
     /// Work units per thread below which a pass stays serial (tests lower it).
     var parallelGrain: Int {
         get { engine.parallelGrain }
@@ -53,6 +58,8 @@ public final class Trainer {
     var scratchRef: [Double]
     var scratchStar: [Double]
     var scratchReward: [Double]
+    /// `log(0.9)`, `log(0.999)`: Adam's bias corrections are `1 - b^t = -expm1(t log b)`.
+    let logBeta1 = Double.log(0.9), logBeta2 = Double.log(0.999)
     // Buffers of the fused metrics pass (tabular), allocated on first use.
     var metricScratch: MetricScratch?
 
@@ -152,7 +159,7 @@ public final class Trainer {
     /// One optimiser step on the next batch.
     public func step() {
         let e = engine
-        if e.canFuse && (config.batchSize ?? e.pairCount) >= e.pairCount {
+        if e.canFuse && useFusedPath && (config.batchSize ?? e.pairCount) >= e.pairCount {
             fusedStep()
             return
         }
@@ -214,10 +221,11 @@ public final class Trainer {
         switch config.optimizer {
         case .sgd: update = .sgd(learningRate: lr)
         case .adam:
-            let b1 = 0.9, b2 = 0.999
+            // log(0.9) and log(0.999) are computed once (the same values the generic step
+            // computes every step).
             let t = Double(stepCount + 1)
-            update = .adam(learningRate: lr, c1: -Double.expMinusOne(t * Double.log(b1)),
-                           c2: -Double.expMinusOne(t * Double.log(b2)), m: m.baseAddress!, v: v.baseAddress!)
+            update = .adam(learningRate: lr, c1: -Double.expMinusOne(t * logBeta1),
+                           c2: -Double.expMinusOne(t * logBeta2), m: m.baseAddress!, v: v.baseAddress!)
         }
         if let c = config.clipNorm {
             // The norm needs the whole gradient first: gradient pass, serial norm, then the update.
@@ -278,7 +286,7 @@ public final class Trainer {
 
     /// The exact metrics at the current parameters, on the full data set (see ``StepMetrics``).
     public func metrics() -> StepMetrics {
-        if engine.canFuse { return fusedMetrics() }
+        if engine.canFuse && useFusedPath { return fusedMetrics() }
         let e = engine
         let env = environment
         let P = e.P, K = e.K, beta = env.config.beta

@@ -46,25 +46,32 @@ public enum PairKernels {
     /// `softplus(-x)`, `softplus(x)`, `sigma(-x)`, `sigma(x)` from the one exponential
     /// `e = exp(-|x|)` that each of them evaluates (see ``softplus(_:)``, ``sigmoid(_:)``),
     /// with `l = log1p(e)`. Each function below reproduces its scalar counterpart's branches.
-    @inline(__always) @usableFromInline
+    //
+    // They are written as selects rather than branches: the sign of x is random in a batch,
+    // and a mispredicted branch costs more than the arithmetic. `(c ? a : 0) + l` equals the
+    // branch `c ? a + l : l` because `l = log1p(e) >= +0` (or NaN, which propagates either way).
+    @inlinable @inline(__always)
     static func softplusNeg(_ x: Double, _ e: Double, _ l: Double) -> Double {
         // softplus(t), t = -x: t > 0 -> t + log1p(exp(-t)); else log1p(exp(t)).
-        -x > 0 ? -x + l : l
+        (-x > 0 ? -x : 0) + l
     }
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func softplusPos(_ x: Double, _ e: Double, _ l: Double) -> Double {
-        x > 0 ? x + l : l
+        (x > 0 ? x : 0) + l
     }
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func sigmoidNeg(_ x: Double, _ e: Double) -> Double {
         // sigmoid(t), t = -x: t >= 0 -> 1/(1 + exp(-t)); else exp(t)/(1 + exp(t)).
-        -x >= 0 ? 1 / (1 + e) : e / (1 + e)
+        (-x >= 0 ? 1 : e) / (1 + e)
     }
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func sigmoidPos(_ x: Double, _ e: Double) -> Double {
-        x >= 0 ? 1 / (1 + e) : e / (1 + e)
+        (x >= 0 ? 1 : e) / (1 + e)
     }
-    @inline(__always) @usableFromInline
+    /// `sigmoid(t)` as ``sigmoid(_:)`` computes it, without a branch.
+    @inlinable @inline(__always)
+    static func sigmoidSelect(_ t: Double) -> Double { sigmoidPos(t, expNegAbs(t)) }
+    @inlinable @inline(__always)
     static func expNegAbs(_ x: Double) -> Double { Double.exp(-Swift.abs(x)) }
 
     // MARK: Losses of h alone
@@ -82,7 +89,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let dh = beta * -LossMath.sigmoid(-x)
+            let dh = beta * -sigmoidSelect(-x)
             return (dh, -dh)
         }
     }
@@ -318,7 +325,7 @@ public enum PairKernels {
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let a = beta * uW, b = beta * uL
             let ea = expNegAbs(a)
-            return (beta * (0.5 * sigmoidPos(a, ea) - sigmoidNeg(a, ea)), beta * 0.5 * LossMath.sigmoid(b))
+            return (beta * (0.5 * sigmoidPos(a, ea) - sigmoidNeg(a, ea)), beta * 0.5 * sigmoidSelect(b))
         }
     }
 
@@ -335,7 +342,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let a = beta * uW - delta, b = beta * uL - delta
-            return (-beta * LossMath.sigmoid(-a), beta * LossMath.sigmoid(b))
+            return (-beta * sigmoidSelect(-a), beta * sigmoidSelect(b))
         }
     }
 
@@ -396,7 +403,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         func mixed(_ uL: Double) -> (uL: Double, weight: Double) {
             if lambda >= 1 { return (uL, 1) }
-            return (logAddExp(logLam + uL, log1mLam), LossMath.sigmoid(uL + logLam - log1mLam))
+            return (logAddExp(logLam + uL, log1mLam), sigmoidSelect(uL + logLam - log1mLam))
         }
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
@@ -409,7 +416,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let (uLMixed, weight) = mixed(uL)
-            let s = LossMath.sigmoid(-(beta * (uW - uLMixed)))
+            let s = sigmoidSelect(-(beta * (uW - uLMixed)))
             return (-beta * s, beta * s * weight)
         }
     }

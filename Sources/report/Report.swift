@@ -11,6 +11,6 @@ struct Report: ParsableCommand {
         DPO's loss rewards pushing the logits difference h to infinity; the principled loss \
         (spo) aims at the finite target h* = dr/beta. Start with `report gradients`.
         """,
-        subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self]
+        subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
     )
 }

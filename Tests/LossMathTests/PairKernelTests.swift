@@ -1,0 +1,118 @@
+import GSLKit
+import LossMath
+import Testing
+
+/// The monomorphic kernels and the batch API must give exactly `Loss.evaluate`'s bits: the
+/// trainer's fast path relies on it, and so does the claim that it changed no result.
+@Suite struct PairKernelTests {
+    /// Inputs that exercise every branch: ordinary values, both signs of x, huge
+    /// log-ratios (exp underflow and overflow), exact zeros of both signs, NaN, infinities.
+    static func inputs() -> [(PairLogProbs, Double)] {
+        var out: [(PairLogProbs, Double)] = []
+        let rng = RandomGenerator(seed: 4242)
+        let scales: [Double] = [0.01, 1, 5, 30, 300, 3000, 1e5]
+        for scale in scales {
+            for _ in 0..<300 {
+                let refW = -80 * rng.uniform(), refL = -80 * rng.uniform()
+                let pair = PairLogProbs(chosen: refW + rng.gaussian(sigma: scale), rejected: refL + rng.gaussian(sigma: scale),
+                                        refChosen: refW, refRejected: refL)
+                out.append((pair, rng.gaussian(sigma: scale < 100 ? 2 : 50)))
+            }
+        }
+        let specials: [Double] = [0, -0.0, 1, -1, 2, 10, -10, 709.5, -709.5, 745.2, -745.2, 1e300, -1e300,
+                                  .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNonzeroMagnitude]
+        for a in specials {
+            for b in specials {
+                out.append((PairLogProbs(chosen: a, rejected: b, refChosen: 0, refRejected: 0), 1))
+                out.append((PairLogProbs(chosen: a, rejected: 0, refChosen: 0, refRejected: b), a == 0 ? 0.5 : -a))
+            }
+        }
+        return out
+    }
+
+    static func parameterSets(_ loss: Loss) -> [LossParameters] {
+        var ps: [LossParameters] = []
+        for beta in [0.1, 0.5, 2.0] {
+            let eps = loss == .exoPair ? 1e-3 : (loss.usesLabelSmoothing ? 0.1 : 0)
+            ps.append(LossParameters(beta: beta, labelSmoothing: eps, bcoDelta: loss == .bcoPair ? 0.3 : 0,
+                                     bdpoLambda: 0.5, discopopTau: 0.05))
+        }
+        if loss == .bdpo { ps.append(LossParameters(beta: 0.1, bdpoLambda: 1)) }
+        if loss == .cdpo || loss == .robust { ps.append(LossParameters(beta: 0.1, labelSmoothing: 0)) }
+        return ps
+    }
+
+    /// Bit equality that treats every NaN as equal (NaN payloads are not part of the contract).
+    static func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+
+    @Test(arguments: Loss.allCases)
+    func batchEqualsPerPairBitForBit(loss: Loss) {
+        let data = Self.inputs().filter { loss != .spoAsym || $0.1 != 0 }
+        for p in Self.parameterSets(loss) {
+            let batch = loss.evaluateBatch(data.map(\.0), rewardGaps: data.map(\.1), parameters: p)
+            var mismatches = 0
+            for (k, (pair, gap)) in data.enumerated() {
+                var q = p
+                q.rewardGap = gap
+                let e = loss.evaluate(pair, q)
+                if !(Self.same(batch.values[k], e.value) && Self.same(batch.dChosen[k], e.dChosen) && Self.same(batch.dRejected[k], e.dRejected)) {
+                    mismatches += 1
+                    if mismatches <= 3 {
+                        Issue.record("\(loss.rawValue) beta \(p.beta): pair \(pair), gap \(gap): batch (\(batch.values[k]), \(batch.dChosen[k]), \(batch.dRejected[k])) vs evaluate (\(e.value), \(e.dChosen), \(e.dRejected))")
+                    }
+                }
+            }
+            #expect(mismatches == 0, "\(loss.rawValue): \(mismatches) of \(data.count) pairs differ")
+        }
+    }
+
+    /// Checks `derivatives` against `evaluate` of the same kernel and against `Loss.evaluate`.
+    struct DerivativeCheck: PairLossKernelVisitor {
+        let loss: Loss
+        let p: LossParameters
+        let data: [(PairLogProbs, Double)]
+        func visit<K: PairLossKernel>(_ k: K) -> Int {
+            var bad = 0
+            for (pair, gap) in data {
+                let uW = pair.chosen - pair.refChosen, uL = pair.rejected - pair.refRejected
+                let d = k.derivatives(uW: uW, uL: uL, rewardGap: gap)
+                let full = k.evaluate(uW: uW, uL: uL, rewardGap: gap)
+                var q = p
+                q.rewardGap = gap
+                let e = loss.evaluate(pair, q)
+                if !(PairKernelTests.same(d.dChosen, e.dChosen) && PairKernelTests.same(d.dRejected, e.dRejected)
+                     && PairKernelTests.same(full.dChosen, e.dChosen) && PairKernelTests.same(full.value, e.value)) {
+                    bad += 1
+                }
+            }
+            return bad
+        }
+    }
+
+    @Test(arguments: Loss.allCases)
+    func derivativesEqualEvaluateBitForBit(loss: Loss) {
+        let data = Self.inputs().filter { loss != .spoAsym || $0.1 != 0 }
+        for p in Self.parameterSets(loss) {
+            let bad = loss.withKernel(p, DerivativeCheck(loss: loss, p: p, data: data))
+            #expect(bad == 0, "\(loss.rawValue) beta \(p.beta): \(bad) of \(data.count) derivative pairs differ from Loss.evaluate")
+        }
+    }
+
+    @Test func batchWithoutValuesOrGapsMatches() {
+        let data = Self.inputs().prefix(500).map(\.0)
+        let p = LossParameters(beta: 0.2, rewardGap: 0.7)
+        let n = data.count
+        let c = data.map(\.chosen), r = data.map(\.rejected), rc = data.map(\.refChosen), rr = data.map(\.refRejected)
+        var dw = [Double](repeating: 0, count: n), dl = dw
+        c.withUnsafeBufferPointer { c in r.withUnsafeBufferPointer { r in rc.withUnsafeBufferPointer { rc in rr.withUnsafeBufferPointer { rr in
+            dw.withUnsafeMutableBufferPointer { dw in dl.withUnsafeMutableBufferPointer { dl in
+                Loss.spoBT.evaluateBatch(chosen: c, rejected: r, refChosen: rc, refRejected: rr, rewardGaps: nil,
+                                         parameters: p, values: nil, dChosen: dw, dRejected: dl)
+            } }
+        } } } }
+        for k in 0..<n {
+            let e = Loss.spoBT.evaluate(data[k], p)
+            #expect(Self.same(dw[k], e.dChosen) && Self.same(dl[k], e.dRejected))
+        }
+    }
+}

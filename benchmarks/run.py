@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Runs `report bench` and the numpy baseline side by side, in one go, and prints the ratios.
+
+    python3 benchmarks/run.py                 # full run (about 5 minutes on 2 cores)
+    python3 benchmarks/run.py --quick         # smaller sizes, a smoke test (ratios are noisier)
+    python3 benchmarks/run.py --out BENCH.md  # also write the Markdown report to a file
+
+Steps: (1) `report bench --format json` measures the Swift side (machine peaks, loss kernels,
+trainer, sweep, scaling, command wall times); (2) `report bench --export-environment` writes
+the default and the large tabular problems with Swift's own training of them; (3)
+`benchmarks/baseline.py` times numpy's loss kernels on the same kind of random pairs and
+numpy's trainer on the exported data, and checks that its metrics and parameters agree with
+Swift's; (4) the ratios are printed as Markdown. Build first: `swift build -c release`
+(benchmarks/run.sh does both).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run_json(cmd, check=True):
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, check=check, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out)
+
+
+def fmt(x, digits=1):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--report", default=os.path.join(ROOT, ".build", "release", "report"), help="the report binary")
+    ap.add_argument("--pairs", type=int, default=10_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--default-steps", type=int, default=20_000)
+    ap.add_argument("--large-steps", type=int, default=40)
+    ap.add_argument("--large-prompts", type=int, default=10_000)
+    ap.add_argument("--skip-all", action="store_true", help="do not time `report all`")
+    ap.add_argument("--quick", action="store_true", help="10^6 pairs, 2000/10 steps, 1000 large prompts, 1 repeat")
+    ap.add_argument("--out", help="also write the Markdown report here")
+    ap.add_argument("--json-out", help="also write both sides' raw results (JSON) here")
+    ap.add_argument("--compare-until", type=int, default=2000,
+                    help="compare the trainers' metrics up to this step (default 2000; see BENCHMARKS.md, Agreement)")
+    args = ap.parse_args()
+    if args.quick:
+        args.pairs, args.default_steps, args.large_steps, args.large_prompts, args.repeats = 1_000_000, 2000, 10, 1000, 1
+    if not os.path.exists(args.report):
+        sys.exit(f"{args.report} not found: run `swift build -c release --product report` first (or benchmarks/run.sh)")
+    baseline = [sys.executable, os.path.join(HERE, "baseline.py")]
+    sizes = ["--pairs", str(args.pairs), "--repeats", str(args.repeats), "--default-steps", str(args.default_steps),
+             "--large-steps", str(args.large_steps), "--large-prompts", str(args.large_prompts)]
+    swift_cmd = [args.report, "bench", "--format", "json"] + sizes + (["--skip-all"] if args.skip_all else [])
+    numpy_kernels_cmd = baseline + ["kernels", "--pairs", str(args.pairs), "--repeats", str(args.repeats), "--json"]
+
+    # 1. Swift.
+    swift = run_json(swift_cmd)
+    # 2-3. numpy kernels, then exports and numpy training on them.
+    numpy_kernels = run_json(numpy_kernels_cmd)
+    trainer_rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        for problem, steps in (("default", args.default_steps), ("large", args.large_steps)):
+            for loss in ("sigmoid", "spo"):
+                folder = os.path.join(tmp, f"{problem}-{loss}")
+                export = [args.report, "bench", "--export-environment", folder, "--export-problem", problem,
+                          "--export-loss", loss, "--export-steps", str(steps), "--export-log-every", "20",
+                          "--large-prompts", str(args.large_prompts)]
+                print("+ " + " ".join(export), file=sys.stderr, flush=True)
+                subprocess.run(export, check=True)
+                # Adam agreement tolerance and horizon: see BENCHMARKS.md ("Agreement").
+                row = run_json(baseline + ["train", folder, "--repeats", str(args.repeats), "--json", "--rtol", "1e-6",
+                                           "--compare-until", str(args.compare_until)], check=False)
+                trainer_rows.append(row)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(dict(swift=swift, numpy_kernels=numpy_kernels, numpy_trainer=trainer_rows), f, indent=2)
+
+    # 4. Report.
+    m = swift["machine"]
+    lines = []
+    w = lines.append
+    w("# Benchmarks: Swift (`report bench`) against numpy (`benchmarks/baseline.py`)\n")
+    w(f"- machine: {m['cpu']}, {m['processors']} online processors; Python {platform.python_version()}, numpy {numpy_kernels['numpy']}")
+    w(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+    w(f"- commands: `python3 benchmarks/run.py {' '.join(sys.argv[1:])}`, which ran")
+    w(f"  `{' '.join(['report'] + swift_cmd[1:])}` and `{' '.join(['python3', 'benchmarks/baseline.py'] + numpy_kernels_cmd[2:])}`")
+    w("  and, per problem and loss, `report bench --export-environment DIR ...` then `baseline.py train DIR`")
+    w(f"- every figure is the median of {args.repeats} run(s); ratios are Swift / numpy throughput measured in this one run\n")
+
+    w(f"## Loss kernels: loss + gradient on {args.pairs:,} random pairs, single thread (million pairs/s)\n")
+    w("| loss | Swift batch | Swift per-pair API | numpy | Swift batch / numpy | target >= 3x |")
+    w("| :--- | ---: | ---: | ---: | ---: | :---: |")
+    npk = {r["loss"]: r for r in numpy_kernels["kernels"]}
+    met_k = 0
+    for k in swift["kernels"]:
+        n = npk.get(k["loss"])
+        ratio = k["batch_rate"] / n["rate"] if n else None
+        ok = ratio is not None and ratio >= 3
+        met_k += ok
+        w(f"| {k['loss']} | {fmt(k['batch_rate'] / 1e6)} | {fmt(k['per_pair_rate'] / 1e6)} | "
+          f"{fmt(n['rate'] / 1e6) if n else '-'} | {fmt(ratio, 2)} | {'yes' if ok else 'NO'} |")
+    w(f"\n{met_k} of {len(swift['kernels'])} losses reach 3x.\n")
+
+    w("## Trainer: full-batch Adam, pair-updates per second (million)\n")
+    w("Swift on one thread and on all cores (the same bits); numpy on one thread (its ufuncs are single-threaded).\n")
+    w("| problem | P x K, n | loss | steps | Swift 1 thread | Swift all cores | numpy | ratio 1 thread | ratio all cores | target >= 30x | agreement (worst rel. diff.) |")
+    w("| :--- | :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :--- |")
+    for row in trainer_rows:
+        sw = [t for t in swift["trainer"] if t["problem"] == row["problem"] and t["loss"] == row["loss"]]
+        one = next((t for t in sw if t["threads"] == 1), None)
+        allc = max(sw, key=lambda t: t["threads"]) if sw else None
+        r1 = one["rate"] / row["rate"] if one else None
+        ra = allc["rate"] / row["rate"] if allc else None
+        best = max(x for x in (r1, ra) if x is not None)
+        w(f"| {row['problem']} | {row['P']} x {row['K']}, {row['n']} | {row['loss']} | {row['steps']} | {fmt(one['rate'] / 1e6 if one else None)} | "
+          f"{fmt(allc['rate'] / 1e6 if allc else None)} ({allc['threads'] if allc else '-'}) | {fmt(row['rate'] / 1e6, 2)} | {fmt(r1)} | {fmt(ra)} | "
+          f"{'yes' if best >= 30 else 'NO'} | {'agrees' if row['agrees'] else 'DISAGREES'} over {row['compared_steps']} steps "
+          f"({row['worst_relative_difference']:.1e}); final regret {row['swift_final_regret']:.6g} vs {row['final_regret']:.6g} |")
+    w("")
+
+    if swift.get("kernels") or swift.get("trainer"):
+        w("## Roofline: measured throughput over the operation-count model (single thread)\n")
+        w("| item | op count | model (M/s) | measured (M/s) | measured / model |")
+        w("| :--- | :--- | ---: | ---: | ---: |")
+        for k in swift["kernels"]:
+            if k.get("model_rate"):
+                w(f"| kernel {k['loss']} | {k['op_count']} | {fmt(k['model_rate'] / 1e6)} | {fmt(k['batch_rate'] / 1e6)} | {fmt(k['batch_rate'] / k['model_rate'], 2)} |")
+        for t in swift["trainer"]:
+            if t.get("model_rate"):
+                w(f"| trainer {t['problem']} {t['loss']} | {t['op_count']} | {fmt(t['model_rate'] / 1e6)} | {fmt(t['rate'] / 1e6)} | {fmt(t['rate'] / t['model_rate'], 2)} |")
+        w("\nPeaks: " + "; ".join(f"{p['name']} {p['rate'] / (1e9 if p['unit'] == 'B/s' else 1e6):.1f} {'G' if p['unit'] == 'B/s' else 'M'}{p['unit']}" for p in swift["peaks"]) + "\n")
+
+    if swift.get("sweep"):
+        base = next((s for s in swift["sweep"] if s["workers"] == 1), swift["sweep"][0])
+        w("## Sweep: independent trainings in parallel (default problem)\n")
+        w("| workers | runs | time (s) | M pair-updates/s | speed-up | target >= 1.8x on 2 cores |")
+        w("| ---: | ---: | ---: | ---: | ---: | :---: |")
+        for s in swift["sweep"]:
+            sp = s["rate"] / base["rate"]
+            w(f"| {s['workers']} | {s['runs']} | {s['seconds']:.3f} | {fmt(s['rate'] / 1e6)} | {sp:.2f} | {'-' if s['workers'] == 1 else ('yes' if sp >= 1.8 else 'NO')} |")
+        w("")
+
+    if swift.get("scaling"):
+        w("## Scaling: single-thread DPO training time\n")
+        w("| study | P | K | n | P*K | steps | time (s) | ns per pair-update |")
+        w("| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in swift["scaling"]:
+            per = r["seconds"] / (r["P"] * r["n"] * r["steps"]) * 1e9
+            w(f"| {r['study']} | {r['P']} | {r['K']} | {r['n']} | {r['P'] * r['K']} | {r['steps']} | {r['seconds']:.4f} | {per:.2f} |")
+        w("\n| study | exponent of time in | fitted exponent | standard error |")
+        w("| :--- | :--- | ---: | ---: |")
+        for f in swift["scaling_fits"]:
+            w(f"| {f['study']} | {f['variable']} | {f['exponent']:.3f} | {f['standard_error']:.3f} |")
+        w("")
+
+    if swift.get("commands"):
+        w("## Commands: wall time\n")
+        w("| command | seconds | exit status |")
+        w("| :--- | ---: | ---: |")
+        for c in swift["commands"]:
+            w(f"| `{c['command']}` | {c['seconds']:.3f} | {c['status']} |")
+        w("")
+
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    return 0 if all(r["agrees"] for r in trainer_rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
