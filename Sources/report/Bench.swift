@@ -51,7 +51,7 @@ extension Report {
         @Option(help: "Prompts P of the large problem (K=64, n=32).")
         var largePrompts: Int = 10_000
         @Option(help: "Steps of each run of the sweep benchmark (128 runs on the default problem).")
-        var sweepSteps: Int = 2000
+        var sweepSteps: Int = 5000
         @Option(help: "Median of this many runs per measurement.")
         var repeats: Int = 3
         @Option(help: "Comma list of sections: peaks, kernels, trainer, sweep, scaling, commands, or all.")
@@ -223,7 +223,7 @@ struct TrainerRow {
     var ops: OpCount?, modelRate: Double?
 }
 
-struct SweepRow { var workers: Int; var runs: Int; var seconds: Double; var rate: Double }
+struct SweepRow { var workers: Int; var runs: Int; var steps: Int; var seconds: Double; var rate: Double }
 
 struct ScalingRow { var study: String; var P: Int, K: Int, n: Int, steps: Int; var seconds: Double }
 
@@ -460,7 +460,7 @@ struct BenchRunner {
 
     // MARK: Sweep
 
-    /// 4 losses x 2 betas x 2 noises x 8 seeds = 128 runs of `steps` steps on the default
+    /// 4 losses x 2 betas x 2 noises x 8 seeds = 128 runs of `steps` steps (default 5000) on the default
     /// problem (each run generates its environment, as `report sweep` does).
     func sweep(steps: Int) throws -> [SweepRow] {
         let spec = SweepSpec(losses: [.sigmoid, .ipo, .spo, .spoBT], betas: [0.1, 0.5], rewardNoises: [0, 0.5],
@@ -474,7 +474,7 @@ struct BenchRunner {
                 _ = try Sweep.run(spec, runs: runs, workers: workers)
                 return benchNow() - t0
             })
-            rows.append(SweepRow(workers: workers, runs: runs.count, seconds: seconds, rate: work / seconds))
+            rows.append(SweepRow(workers: workers, runs: runs.count, steps: steps, seconds: seconds, rate: work / seconds))
         }
         return rows
     }
@@ -689,7 +689,7 @@ extension BenchResult {
             s += "\n"
         }
         if !sweep.isEmpty {
-            s += "## Sweep: independent runs in parallel (default problem, 2000 steps each)\n\n"
+            s += "## Sweep: independent runs in parallel (default problem, \(sweep[0].steps) steps each)\n\n"
             let base = sweep.first { $0.workers == 1 }?.rate ?? sweep[0].rate
             s += MarkdownTable(headers: ["workers", "runs", "time (s)", "M pair-updates/s", "speed-up"],
                                alignments: [.right, .right, .right, .right, .right],
@@ -759,7 +759,7 @@ extension BenchResult {
                      "rate": num(t.rate), "model_rate": num(t.modelRate), "op_count": t.ops.map { .string($0.text) } ?? .null,
                      "final_regret": num(t.finalRegret)])
         })
-        o["sweep"] = .array(sweep.map { .object(["workers": .integer($0.workers), "runs": .integer($0.runs), "seconds": num($0.seconds), "rate": num($0.rate)]) })
+        o["sweep"] = .array(sweep.map { .object(["workers": .integer($0.workers), "runs": .integer($0.runs), "steps": .integer($0.steps), "seconds": num($0.seconds), "rate": num($0.rate)]) })
         o["scaling"] = .array(scaling.rows.map { r in
             .object(["study": .string(r.study), "P": .integer(r.P), "K": .integer(r.K), "n": .integer(r.n), "steps": .integer(r.steps), "seconds": num(r.seconds)])
         })
