@@ -311,30 +311,17 @@ public final class Trainer {
             reward += Theory.expectedReward(logPolicy: scratchPi, rewards: scratchReward)
         }
 
-        var sumW = 0.0, sumL = 0.0, minL = Double.infinity, sumAbs = 0.0, maxH = -Double.infinity
-        var within = 0, maxLogDP = -Double.infinity
-        let tol = config.relativeTolerance
+        var sums = PairMetricSums(tolerance: config.relativeTolerance)
         for i in 0..<nPairs {
             let (ev, lw, ll) = e.evaluate(pair: i)
             let pair = env.pairs[i]
             let row = pair.prompt * K
             let h = (lw - e.logRef[row + pair.chosen]) - (ll - e.logRef[row + pair.rejected])
-            let hStar = pair.trueRewardGap / beta
-            let dev = Swift.abs(h - hStar)
-            sumW += lw; sumL += ll
-            if ll < minL || ll.isNaN { minL = ll }
-            sumAbs += dev
-            if h > maxH || h.isNaN { maxH = h }
-            if dev <= tol * Swift.max(1, Swift.abs(hStar)) { within += 1 }
             let g = SignedLogMagnitude.probabilityGradient(logDerivative: ev.dRejected, logProbability: ll)
-            if g.log10Magnitude > maxLogDP || g.log10Magnitude.isNaN { maxLogDP = g.log10Magnitude }
+            sums.add(logpChosen: lw, logpRejected: ll, h: h, target: pair.trueRewardGap / beta, log10DPRejected: g.log10Magnitude)
         }
-        let np = Double(nPairs), pp = Double(P)
-        return StepMetrics(step: stepCount, meanLoss: meanLoss, regret: regret / pp, klReference: klRef / pp,
-                           expectedReward: reward / pp, meanLogpChosen: sumW / np, meanLogpRejected: sumL / np,
-                           minLogpRejected: minL, meanAbsHMinusTarget: sumAbs / np, maxH: maxH,
-                           fractionWithinTolerance: Double(within) / np, unseenMass: unseen / pp,
-                           gradientNorm: gradNorm, maxLog10AbsDPRejected: maxLogDP)
+        return sums.metrics(step: stepCount, meanLoss: meanLoss, pairs: nPairs, prompts: P, regret: regret, klRef: klRef,
+                            reward: reward, unseen: unseen, gradientNorm: gradNorm)
     }
 
     /// ``metrics()`` for the fused tabular path: the same values bit for bit. The per-prompt
@@ -397,32 +384,50 @@ public final class Trainer {
         }
         for c in ms.unseenCells { unseen += ms.cellProbability[c] }
 
-        var sumW = 0.0, sumL = 0.0, minL = Double.infinity, sumAbs = 0.0, maxH = -Double.infinity
-        var within = 0, maxLogDP = -Double.infinity
-        let tol = config.relativeTolerance
+        var sums = PairMetricSums(tolerance: config.relativeTolerance)
         env.pairs.withUnsafeBufferPointer { pairs in
             for i in 0..<nPairs {
                 let pair = pairs[i]
                 let row = pair.prompt * K
                 let lw = b.logPi[row + pair.chosen], ll = b.logPi[row + pair.rejected]
                 let h = (lw - b.logRef[row + pair.chosen]) - (ll - b.logRef[row + pair.rejected])
-                let hStar = pair.trueRewardGap / beta
-                let dev = Swift.abs(h - hStar)
-                sumW += lw; sumL += ll
-                if ll < minL || ll.isNaN { minL = ll }
-                sumAbs += dev
-                if h > maxH || h.isNaN { maxH = h }
-                if dev <= tol * Swift.max(1, Swift.abs(hStar)) { within += 1 }
-                let g = ms.pairLog10DP[i]
-                if g > maxLogDP || g.isNaN { maxLogDP = g }
+                sums.add(logpChosen: lw, logpRejected: ll, h: h, target: pair.trueRewardGap / beta, log10DPRejected: ms.pairLog10DP[i])
             }
         }
+        return sums.metrics(step: stepCount, meanLoss: meanLoss, pairs: nPairs, prompts: P, regret: regret, klRef: klRef,
+                            reward: reward, unseen: unseen, gradientNorm: gradNorm)
+    }
+}
+
+/// The per-pair sums and extremes of ``StepMetrics``, accumulated in pair order by both
+/// metric paths (so they agree bit for bit). NaN wins every min/max, so a broken run shows.
+struct PairMetricSums {
+    let tolerance: Double
+    var sumW = 0.0, sumL = 0.0, minL = Double.infinity, sumAbs = 0.0, maxH = -Double.infinity
+    var within = 0, maxLogDP = -Double.infinity
+
+    init(tolerance: Double) { self.tolerance = tolerance }
+
+    @inline(__always)
+    mutating func add(logpChosen lw: Double, logpRejected ll: Double, h: Double, target hStar: Double, log10DPRejected g: Double) {
+        let dev = Swift.abs(h - hStar)
+        sumW += lw; sumL += ll
+        if ll < minL || ll.isNaN { minL = ll }
+        sumAbs += dev
+        if h > maxH || h.isNaN { maxH = h }
+        if dev <= tolerance * Swift.max(1, Swift.abs(hStar)) { within += 1 }
+        if g > maxLogDP || g.isNaN { maxLogDP = g }
+    }
+
+    /// The step's metrics from these sums and the per-prompt totals.
+    func metrics(step: Int, meanLoss: Double, pairs nPairs: Int, prompts P: Int, regret: Double, klRef: Double,
+                 reward: Double, unseen: Double, gradientNorm: Double) -> StepMetrics {
         let np = Double(nPairs), pp = Double(P)
-        return StepMetrics(step: stepCount, meanLoss: meanLoss, regret: regret / pp, klReference: klRef / pp,
+        return StepMetrics(step: step, meanLoss: meanLoss, regret: regret / pp, klReference: klRef / pp,
                            expectedReward: reward / pp, meanLogpChosen: sumW / np, meanLogpRejected: sumL / np,
                            minLogpRejected: minL, meanAbsHMinusTarget: sumAbs / np, maxH: maxH,
                            fractionWithinTolerance: Double(within) / np, unseenMass: unseen / pp,
-                           gradientNorm: gradNorm, maxLog10AbsDPRejected: maxLogDP)
+                           gradientNorm: gradientNorm, maxLog10AbsDPRejected: maxLogDP)
     }
 }
 

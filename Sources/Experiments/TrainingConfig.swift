@@ -94,8 +94,7 @@ public struct TrainingConfig: Sendable, Hashable, Codable {
 
     /// The label smoothing actually used (see ``labelSmoothing``).
     public var effectiveLabelSmoothing: Double {
-        if let e = labelSmoothing { return e }
-        return loss == .exoPair ? 1e-3 : 0
+        labelSmoothing ?? loss.defaultLabelSmoothing
     }
 
     /// The loss parameters for `beta`, with no reward gap (set per pair).

@@ -111,12 +111,13 @@ public struct GradientStudy: Sendable {
         var rows: [Row] = []
         rows.reserveCapacity(grid.count * losses.count)
         for loss in losses {
+            let p = c.parameters(for: loss)
             for l10 in grid {
                 let pair = PairLogProbs(chosen: c.logpChosen, rejected: l10 * ln10,
                                         refChosen: c.refChosen, refRejected: c.refRejected)
-                let e = loss.evaluate(pair, c.parameters(for: loss))
+                let e = loss.evaluate(pair, p)
                 rows.append(Row(loss: loss, pair: pair, h: pair.logitsDifference, evaluation: e,
-                                gradients: ProbabilityGradients(loss: loss, pair: pair, parameters: c.parameters(for: loss))))
+                                gradients: ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)))
             }
         }
         self.rows = rows

@@ -29,8 +29,12 @@ extension Loss {
     /// Equal (to rounding) to the logs of ``evaluate(_:_:)``'s `dChosen` and `dRejected`
     /// wherever those are normal doubles; finite where they underflow but the true value
     /// is merely tiny, or overflowed while its logarithm is finite.
-    public func logDerivatives(_ pair: PairLogProbs, _ p: LossParameters) -> (chosen: SignedLog, rejected: SignedLog) {
-        let e = evaluate(pair, p)
+    ///
+    /// - Parameter evaluation: this loss's ``evaluate(_:_:)`` at the same pair and
+    ///   parameters, when the caller already has it; computed here otherwise.
+    public func logDerivatives(_ pair: PairLogProbs, _ p: LossParameters,
+                               evaluation: LossEvaluation? = nil) -> (chosen: SignedLog, rejected: SignedLog) {
+        let e = evaluation ?? evaluate(pair, p)
         var chosen = SignedLog(e.dChosen), rejected = SignedLog(e.dRejected)
         // Also when the plain derivative overflowed (spo_asym far below its target).
         let needChosen = !(Swift.abs(e.dChosen) >= tinyDerivative && e.dChosen.isFinite)

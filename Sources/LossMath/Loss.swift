@@ -59,6 +59,10 @@ public enum Loss: String, CaseIterable, Sendable, Hashable, Codable {
         }
     }
 
+    /// The label smoothing to use when the caller sets none: 0, except exo_pair, whose
+    /// formula takes `log eps` and which gets TRL's own substitute for 0, `1e-3`.
+    public var defaultLabelSmoothing: Double { self == .exoPair ? 1e-3 : 0 }
+
     /// True for losses whose derivative is exactly zero on a whole half-line in `h`
     /// (hinge past its margin). Used to tell a genuine flat region from underflow.
     public var hasFlatRegion: Bool { self == .hinge }

@@ -158,9 +158,8 @@ public enum PairKernels {
         }
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let x = beta * (uW - uL)
-            let dh = beta * (sigmoidDensity(x) * (x - target))
-            return (bernoulliKL(logitP: x, logitQ: target), dh, -dh)
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKL(logitP: beta * (uW - uL), logitQ: target), d.dChosen, d.dRejected)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -218,8 +217,8 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let r = beta * (uW - uL) - rewardGap
-            let dh = beta * (2 * r)
-            return (r * r, dh, -dh)
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (r * r, d.dChosen, d.dRejected)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -234,9 +233,8 @@ public enum PairKernels {
         @inlinable public init(_ p: LossParameters) { beta = p.beta }
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let x = beta * (uW - uL)
-            let dh = beta * sigmoidDifference(x, rewardGap)
-            return (bernoulliKL(logitP: rewardGap, logitQ: x), dh, -dh)
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKL(logitP: rewardGap, logitQ: beta * (uW - uL)), d.dChosen, d.dRejected)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -251,9 +249,8 @@ public enum PairKernels {
         @inlinable public init(_ p: LossParameters) { beta = p.beta }
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let x = beta * (uW - uL)
-            let dh = beta * (sigmoidDensity(x) * (x - rewardGap))
-            return (bernoulliKL(logitP: x, logitQ: rewardGap), dh, -dh)
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKL(logitP: beta * (uW - uL), logitQ: rewardGap), d.dChosen, d.dRejected)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {

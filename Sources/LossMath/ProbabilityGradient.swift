@@ -64,8 +64,9 @@ public struct ProbabilityGradients: Sendable, Equatable {
 
     /// The probability-space gradients of `loss`, computed from ``Loss/logDerivatives(_:_:)``
     /// so that a derivative below the double range still gives its (representable) quotient.
-    public init(loss: Loss, pair: PairLogProbs, parameters: LossParameters) {
-        let d = loss.logDerivatives(pair, parameters)
+    /// Pass `evaluation` when it is already at hand, so the loss is not evaluated twice.
+    public init(loss: Loss, pair: PairLogProbs, parameters: LossParameters, evaluation: LossEvaluation? = nil) {
+        let d = loss.logDerivatives(pair, parameters, evaluation: evaluation)
         chosen = .fromNaturalLog(d.chosen, logProbability: pair.chosen)
         rejected = .fromNaturalLog(d.rejected, logProbability: pair.rejected)
     }

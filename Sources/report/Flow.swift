@@ -46,7 +46,7 @@ extension Report {
             guard tStart > 0 && tEnd > tStart && tEnd.isFinite else { throw ValidationError("need 0 < --t-start < --t-end, got \(tStart), \(tEnd)") }
             guard points >= 2 && points <= 100_000 else { throw ValidationError("--points must be between 2 and 100000, got \(points)") }
             for loss in try lossList() {
-                let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
+                let p = LossParameters(beta: beta, labelSmoothing: loss.defaultLabelSmoothing, rewardGap: rewardGap)
                 do { try loss.validate(p) } catch { throw ValidationError("\(error)") }
             }
         }
@@ -73,7 +73,7 @@ enum FlowReport {
     static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double]) -> [(String, String)] {
         var curves: [GradientFlow.Curve] = []
         for loss in losses {
-            let p = LossParameters(beta: beta, labelSmoothing: loss == .exoPair ? 1e-3 : 0, rewardGap: rewardGap)
+            let p = LossParameters(beta: beta, labelSmoothing: loss.defaultLabelSmoothing, rewardGap: rewardGap)
             do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times)) } catch {
                 note("\(loss.rawValue): the integrator stopped (\(error)); left out")
             }

@@ -45,9 +45,7 @@ struct LossOptions: ParsableArguments {
 
     /// The parameters for `loss`, with exo_pair's TRL default for an unset label smoothing.
     func parameters(for loss: Loss, rewardGap: Double?) -> LossParameters {
-        var eps = labelSmoothing ?? 0
-        if loss == .exoPair && labelSmoothing == nil { eps = 1e-3 }
-        return LossParameters(beta: beta, labelSmoothing: eps, rewardGap: rewardGap)
+        LossParameters(beta: beta, labelSmoothing: labelSmoothing ?? loss.defaultLabelSmoothing, rewardGap: rewardGap)
     }
 
     /// Validates every selected loss with its parameters; the message names the option.
@@ -134,7 +132,7 @@ enum GradientColumns {
     ]
 
     static func cells(loss: Loss, pair: PairLogProbs, parameters p: LossParameters, evaluation e: LossEvaluation) -> [String] {
-        let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p)
+        let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)
         func mag(_ m: SignedLogMagnitude) -> String { m.isZero ? "" : CSVWriter.format(m.log10Magnitude) }
         func finite(_ x: Double?) -> String { (x?.isFinite ?? false) ? CSVWriter.format(x!) : "" }
         return [
