@@ -88,3 +88,18 @@ let package = Package(
         ),
     ]
 )
+
+// Code generation for the building machine (issue 5). LossMath's loss kernels and the
+// trainer's inner loops are written to vectorise (Sources/LossMath/Elementary.swift has
+// branch-free exp/log/log1p); `-march=native` lets LLVM use the widest SIMD the machine
+// has (8 doubles per instruction with AVX-512; the x86-64 baseline has 2). Results are the
+// same bits either way: only IEEE basic operations, and Swift does not contract a*b+c into
+// an FMA. The binary then needs a CPU like the one it was built on; to build one for any
+// x86-64 machine, set PRINCIPLED_LOSS_PORTABLE=1 (the bench script compares the two).
+#if arch(x86_64)
+if Context.environment["PRINCIPLED_LOSS_PORTABLE"] == nil {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Xcc", "-march=native"])]
+    }
+}
+#endif

@@ -33,6 +33,8 @@ final class PolicyEngine {
     let pairRejected: UnsafeMutableBufferPointer<Int>
     let pairGap: UnsafeMutableBufferPointer<Double>     // dr the loss trains on
     let pairWeight: UnsafeMutableBufferPointer<Double>  // per-pair weight (1 for the trainer)
+    let pairCellW: UnsafeMutableBufferPointer<Int>      // prompt*K + chosen (flat cell index)
+    let pairCellL: UnsafeMutableBufferPointer<Int>      // prompt*K + rejected
 
     // State and scratch.
     let theta: UnsafeMutableBufferPointer<Double>       // parameters
@@ -99,9 +101,12 @@ final class PolicyEngine {
         pairRejected = buffer(pairCount, 0)
         pairGap = buffer(pairCount, 0.0)
         pairWeight = buffer(pairCount, 0.0)
+        pairCellW = buffer(pairCount, 0)
+        pairCellL = buffer(pairCount, 0)
         for (i, p) in pairs.enumerated() {
             pairPrompt[i] = p.prompt; pairChosen[i] = p.chosen; pairRejected[i] = p.rejected
             pairGap[i] = p.gap; pairWeight[i] = p.weight
+            pairCellW[i] = p.prompt * K + p.chosen; pairCellL[i] = p.prompt * K + p.rejected
         }
         theta = buffer(parameterCount, 0.0)
         _ = theta.update(fromContentsOf: initialParameters)
@@ -140,7 +145,7 @@ final class PolicyEngine {
     deinit {
         logRef.deallocate(); features.deallocate()
         pairPrompt.deallocate(); pairChosen.deallocate(); pairRejected.deallocate()
-        pairGap.deallocate(); pairWeight.deallocate()
+        pairGap.deallocate(); pairWeight.deallocate(); pairCellW.deallocate(); pairCellL.deallocate()
         theta.deallocate(); logPi.deallocate(); logitGrad.deallocate(); promptSum.deallocate()
         paramGrad.deallocate(); stamp.deallocate(); touched.deallocate()
         pairStart.deallocate(); pairValue.deallocate(); pairDRejected.deallocate(); rowScratch.deallocate()
@@ -187,8 +192,8 @@ final class PolicyEngine {
                 }
             }
             var s = 0.0
-            for y in 0..<K { s += Double.exp(logPi[row + y] - m) }
-            let lse = m + Double.log(s)
+            for y in 0..<K { s += Elementary.exp(logPi[row + y] - m) }
+            let lse = m + Elementary.log(s)
             for y in 0..<K { logPi[row + y] -= lse }
         }
     }
@@ -226,7 +231,7 @@ final class PolicyEngine {
             let x = touched[t], row = x * K
             let s = promptSum[x]
             if s != 0 {
-                for y in 0..<K { logitGrad[row + y] -= s * Double.exp(logPi[row + y]) }
+                for y in 0..<K { logitGrad[row + y] -= s * Elementary.exp(logPi[row + y]) }
             }
             promptSum[x] = 0
         }
@@ -326,14 +331,18 @@ struct EngineBuffers: @unchecked Sendable {
     let paramGrad: UnsafeMutablePointer<Double>
     let chosen: UnsafeMutablePointer<Int>
     let rejected: UnsafeMutablePointer<Int>
+    /// Flat cell indices `prompt*K + chosen` and `prompt*K + rejected` of each pair.
+    let cellW: UnsafeMutablePointer<Int>
+    let cellL: UnsafeMutablePointer<Int>
     let gap: UnsafeMutablePointer<Double>
     let weight: UnsafeMutablePointer<Double>
     let start: UnsafeMutablePointer<Int>
     let pairValue: UnsafeMutablePointer<Double>
     let pairDRejected: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
-    /// Doubles of scratch per chunk: gradient rows (blockPrompts*K), two derivative arrays
-    /// (blockPrompts*maxPairs each) and two per-row arrays (blockPrompts each).
+    /// Doubles of scratch per chunk: gradient rows and policy probabilities (blockPrompts*K
+    /// each), two derivative arrays (blockPrompts*maxPairs each) and two per-row arrays
+    /// (blockPrompts each).
     let scratchStride: Int
     /// Prompts per block of the fused step.
     let blockPrompts: Int
@@ -348,8 +357,8 @@ struct EngineBuffers: @unchecked Sendable {
         var m = -Double.infinity
         for y in 0..<K { let v = z[y]; lp[y] = v; if v > m { m = v } }
         var s = 0.0
-        for y in 0..<K { s += Double.exp(lp[y] - m) }
-        let lse = m + Double.log(s)
+        for y in 0..<K { s += Elementary.exp(lp[y] - m) }
+        let lse = m + Elementary.log(s)
         for y in 0..<K { lp[y] -= lse }
     }
 }
@@ -383,6 +392,7 @@ extension PolicyEngine {
         EngineBuffers(K: K, theta: theta.baseAddress!, logPi: logPi.baseAddress!, logRef: logRef.baseAddress!,
                       logitGrad: logitGrad.baseAddress!, paramGrad: paramGrad.baseAddress!,
                       chosen: pairChosen.baseAddress ?? pairStart.baseAddress!, rejected: pairRejected.baseAddress ?? pairStart.baseAddress!,
+                      cellW: pairCellW.baseAddress ?? pairStart.baseAddress!, cellL: pairCellL.baseAddress ?? pairStart.baseAddress!,
                       gap: pairGap.baseAddress ?? logRef.baseAddress!, weight: pairWeight.baseAddress ?? logRef.baseAddress!,
                       start: pairStart.baseAddress!, pairValue: pairValue.baseAddress ?? logRef.baseAddress!,
                       pairDRejected: pairDRejected.baseAddress ?? logRef.baseAddress!, scratch: rowScratch.baseAddress!,
@@ -392,7 +402,7 @@ extension PolicyEngine {
     /// Prompts per block of the fused step: about 256 cells, so that a block's rows of theta,
     /// log pi, the gradient and Adam's moments stay in L1.
     var blockPrompts: Int { Swift.max(1, Swift.min(P, 256 / K)) }
-    var scratchStride: Int { blockPrompts * (K + 2 * maxPairsCached + 2) }
+    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 2) }
 
     func ensureScratch(chunks: Int) {
         if rowScratch.count < chunks * scratchStride {
@@ -453,26 +463,25 @@ private struct StepVisitor: PairLossKernelVisitor {
         forEachChunk(count, chunks: chunks) { range, c in
             let K = b.K, B = b.blockPrompts
             let g = b.scratch + c * b.scratchStride
-            let dw = g + B * K, dl = dw + B * b.maxPairs
+            let pi = g + B * K, dw = pi + B * K, dl = dw + B * b.maxPairs
             let rowMax = dl + B * b.maxPairs, rowSum = rowMax + B
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
                 let cell0 = x0 * K, cells = nb * K
-                let lp = b.logPi + cell0, th = b.theta + cell0, ref = b.logRef + cell0
-                // log pi = z - logsumexp(z), per row (as refreshRow).
+                let lp = b.logPi + cell0, th = b.theta + cell0
+                // log pi = z - logsumexp(z), per row (as refreshRow). The exponentials of the
+                // whole block go through one flat loop over its cells, which vectorises (a
+                // row of K = 6 would not); their arguments z - max are staged in g (zeroed
+                // below). Then each row's sum, in the same order as refreshRow.
                 for r in 0..<nb {
                     let o = r * K
                     var m = -Double.infinity
                     for y in 0..<K { let v = th[o + y]; lp[o + y] = v; if v > m { m = v } }
                     rowMax[r] = m
+                    for y in 0..<K { g[o + y] = lp[o + y] - m }
                 }
-                // The exponentials first (independent calls, nothing live across them), into
-                // g (zeroed below), then each row's sum in the same order as refreshRow.
-                for r in 0..<nb {
-                    let o = r * K, m = rowMax[r]
-                    for y in 0..<K { g[o + y] = Double.exp(lp[o + y] - m) }
-                }
+                for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
                 for r in 0..<nb {
                     let o = r * K
                     var s = 0.0
@@ -481,24 +490,29 @@ private struct StepVisitor: PairLossKernelVisitor {
                 }
                 for r in 0..<nb {
                     let o = r * K
-                    let lse = rowMax[r] + Double.log(rowSum[r])
+                    let lse = rowMax[r] + Elementary.log(rowSum[r])
                     for y in 0..<K { lp[o + y] -= lse }
                 }
-                // The pairs' derivatives.
-                var j = 0
-                for r in 0..<nb {
-                    let o = r * K
-                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
-                        let w = o + b.chosen[i], l = o + b.rejected[i]
-                        let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
-                        dw[j] = d.dChosen
-                        dl[j] = d.dRejected
-                        j += 1
-                    }
+                // The pairs' derivatives: gather the block's log-ratios into dw and dl
+                // (through the flat cell indices), then one flat loop over contiguous
+                // arrays, which vectorises (with the gathers in it, LLVM would not).
+                let p0 = b.start[x0], np = b.start[x1] - p0
+                for j in 0..<np {
+                    let w = b.cellW[p0 + j], l = b.cellL[p0 + j]
+                    dw[j] = b.logPi[w] - b.logRef[w]
+                    dl[j] = b.logPi[l] - b.logRef[l]
                 }
+                let gap = b.gap + p0
+                for j in 0..<np {
+                    let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+                    dw[j] = d.dChosen
+                    dl[j] = d.dRejected
+                }
+                // pi = exp(log pi) for the block, flat.
+                for k in 0..<cells { pi[k] = Elementary.exp(lp[k]) }
                 // G = sum of the pairs' coefficients - s pi, per row.
                 for k in 0..<cells { g[k] = 0 }
-                j = 0
+                var j = 0
                 for r in 0..<nb {
                     let o = r * K
                     var s = 0.0
@@ -511,7 +525,7 @@ private struct StepVisitor: PairLossKernelVisitor {
                         j += 1
                     }
                     if s != 0 {
-                        for y in 0..<K { g[o + y] -= s * Double.exp(lp[o + y]) }
+                        for y in 0..<K { g[o + y] -= s * pi[o + y] }
                     }
                 }
                 switch u.value {
@@ -558,7 +572,7 @@ private struct FullVisitor: PairLossKernelVisitor {
                     s += a + bb
                 }
                 if s != 0 {
-                    for y in 0..<K { g[y] -= s * Double.exp(lp[y]) }
+                    for y in 0..<K { g[y] -= s * Elementary.exp(lp[y]) }
                 }
                 let pg = b.paramGrad + row
                 for y in 0..<K { pg[y] = g[y] }
@@ -574,7 +588,9 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 }
 
 /// LLVM's `sqrt` intrinsic on two lanes (SSE2 `sqrtpd`): the correctly rounded square
-/// root, like `Double.squareRoot()`. On Linux `squareRoot()` is emitted as `sqrtsd` with a
+/// root, like `Double.squareRoot()`. (Only the two-lane form: wider SIMD types are passed
+/// indirectly, which this declaration cannot express; the update below issues four of them
+/// per iteration and LLVM's SLP vectoriser merges them where the machine is wider.) On Linux `squareRoot()` is emitted as `sqrtsd` with a
 /// fallback call to libm's `sqrt` for negative inputs (to set errno), which keeps LLVM from
 /// vectorising the update; the intrinsic has no such fallback. (Adam's argument `v/c2` is
 /// never negative.)
@@ -582,7 +598,7 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 func vectorSquareRoot(_ x: SIMD2<Double>) -> SIMD2<Double>
 
 /// Adam on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
-/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`, two lanes at a time. SIMD lanes are IEEE
+/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`, eight lanes at a time. SIMD lanes are IEEE
 /// operations like the scalar ones, in the same order, so the results are bit-identical to
 /// the scalar loop of ``Trainer/step()``; the pairs of divisions and square roots simply
 /// issue together (division and square root dominate the cost of the update).
@@ -596,13 +612,20 @@ func adamRow(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double
     @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
     var y = 0
-    while y + 2 <= count {
+    @inline(__always) func lanes(_ y: Int) {
         let gy = load(g + y)
         let mv = b1v * load(m + y) + ob1 * gy
         let vv = b2v * load(v + y) + ob2 * gy * gy
         store(mv, m + y)
         store(vv, v + y)
         store(load(theta + y) - lrv * (mv / c1v) / (vectorSquareRoot(vv / c2v) + epsv), theta + y)
+    }
+    while y + 8 <= count {
+        lanes(y); lanes(y + 2); lanes(y + 4); lanes(y + 6)
+        y += 8
+    }
+    while y + 2 <= count {
+        lanes(y)
         y += 2
     }
     while y < count {

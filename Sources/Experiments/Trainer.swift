@@ -59,7 +59,7 @@ public final class Trainer {
     var scratchStar: [Double]
     var scratchReward: [Double]
     /// `log(0.9)`, `log(0.999)`: Adam's bias corrections are `1 - b^t = -expm1(t log b)`.
-    let logBeta1 = Double.log(0.9), logBeta2 = Double.log(0.999)
+    let logBeta1 = Elementary.log(0.9), logBeta2 = Elementary.log(0.999)
     // Buffers of the fused metrics pass (tabular), allocated on first use.
     var metricScratch: MetricScratch?
 
@@ -128,7 +128,7 @@ public final class Trainer {
         var out = [Double](repeating: 0, count: K)
         var mx = -Double.infinity
         for y in 0..<K { out[y] = logit(x, y); mx = Swift.max(mx, out[y]) }
-        let lse = mx + Double.log(out.reduce(0) { $0 + Double.exp($1 - mx) })
+        let lse = mx + Elementary.log(out.reduce(0) { $0 + Elementary.exp($1 - mx) })
         for y in 0..<K { out[y] -= lse }
         return out
     }
@@ -199,8 +199,8 @@ public final class Trainer {
             let b1 = 0.9, b2 = 0.999, eps = 1e-8
             // Bias corrections 1 - b^t, via expm1(t log b) so they stay accurate for small t.
             let t = Double(stepCount)
-            let c1 = -Double.expMinusOne(t * Double.log(b1))
-            let c2 = -Double.expMinusOne(t * Double.log(b2))
+            let c1 = -Double.expMinusOne(t * Elementary.log(b1))
+            let c2 = -Double.expMinusOne(t * Elementary.log(b2))
             for j in 0..<e.parameterCount {
                 let g = e.paramGrad[j]
                 m[j] = b1 * m[j] + (1 - b1) * g
@@ -303,7 +303,7 @@ public final class Trainer {
                 scratchRef[y] = env.logReference[row + y]
                 scratchStar[y] = env.logOptimal[row + y]
                 scratchReward[y] = env.rewards[row + y]
-                if !env.seen[row + y] { unseen += Double.exp(e.logPi[row + y]) }
+                if !env.seen[row + y] { unseen += Elementary.exp(e.logPi[row + y]) }
             }
             // T2: the regret J(pi*) - J(pi) equals beta KL(pi || pi*), computed in log space.
             regret += beta * Theory.klDivergence(logP: scratchPi, logQ: scratchStar)
@@ -354,7 +354,7 @@ public final class Trainer {
                         var klStar = 0.0, klRef = 0.0, reward = 0.0
                         for y in 0..<K {
                             let l = lp[y]
-                            let p = Double.exp(l)
+                            let p = Elementary.exp(l)
                             ms.cellProbability[row + y] = p
                             // Theory.klDivergence skips log p = -inf; expectedReward does not.
                             if l > -.infinity {

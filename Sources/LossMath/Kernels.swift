@@ -14,7 +14,7 @@ public enum Kernels {
     /// `dl/dx = -sigma(-x)`.
     ///
     /// Strictly decreasing with infimum 0 as x -> +inf (T5): no finite minimiser.
-    @inlinable
+    @inlinable @inline(__always)
     public static func sigmoid(x: Double) -> (value: Double, dx: Double) {
         (softplus(-x), -LossMath.sigmoid(-x))
     }
@@ -23,7 +23,7 @@ public enum Kernels {
     /// `l = (1-eps) softplus(-x) + eps softplus(x)`, `dl/dx = eps - sigma(-x)`.
     ///
     /// Valid for `0 <= eps <= 0.5`; minimised at `x = log((1-eps)/eps)` when `eps > 0`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func cdpo(x: Double, eps: Double) -> (value: Double, dx: Double) {
         let value = (1 - eps) * softplus(-x) + eps * softplus(x)
         // eps - sigma(-x) == sigma(x) - (1 - eps); use the form whose sigmoid is the
@@ -34,14 +34,14 @@ public enum Kernels {
 
     /// SLiC's hinge loss (TRL `hinge`): `l = max(0, 1 - x)`; `dl/dx = -1` for `x < 1`,
     /// else 0 (0 at the kink, as torch's `relu`).
-    @inlinable
+    @inlinable @inline(__always)
     public static func hinge(x: Double) -> (value: Double, dx: Double) {
         x < 1 ? (1 - x, -1) : (0, 0)
     }
 
     /// IPO (TRL `ipo`, Azar et al. 2023): `l = (h - 1/(2 beta))^2`, `dl/dh = 2 (h - 1/(2 beta))`.
     /// Takes `h` itself, not `x` (T10: its target is `1/(2 beta)` whatever the reward).
-    @inlinable
+    @inlinable @inline(__always)
     public static func ipo(h: Double, beta: Double) -> (value: Double, dh: Double) {
         let r = h - 1 / (2 * beta)
         return (r * r, 2 * r)
@@ -51,17 +51,17 @@ public enum Kernels {
     /// (sigma(x), sigma(-x))` to `(1-eps, eps)`:
     /// `l = q_w (log q_w - log(1-eps)) + q_l (log q_l - log eps)`,
     /// `dl/dx = sigma(x) sigma(-x) (x - log((1-eps)/eps))`. Needs `0 < eps < 1`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func exoPair(x: Double, eps: Double) -> (value: Double, dx: Double) {
         // The target logit of (1-eps, eps); the value is KL(Bern(sigma(x)) || Bern(1-eps)).
-        let target = Double.log(onePlus: -eps) - Double.log(eps)
+        let target = Elementary.log(onePlus: -eps) - Elementary.log(eps)
         return (bernoulliKL(logitP: x, logitQ: target), sigmoidDensity(x) * (x - target))
     }
 
     /// Robust DPO (TRL `robust`, Chowdhury et al. 2024):
     /// `l = [(1-eps) softplus(-x) - eps softplus(x)] / (1 - 2 eps)`,
     /// `dl/dx = -[(1-eps) sigma(-x) + eps sigma(x)] / (1 - 2 eps)`, always < 0. Needs `0 <= eps < 0.5`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func robust(x: Double, eps: Double) -> (value: Double, dx: Double) {
         let scale = 1 / (1 - 2 * eps)
         let value = ((1 - eps) * softplus(-x) - eps * softplus(x)) * scale
@@ -75,24 +75,24 @@ public enum Kernels {
     /// `dl/dx = m'(e^-x - softplus(-x)) - (1-m) sigma(-x) - m e^-x` with
     /// `m' = m(1-m)/tau`. Products such as `m e^-x` are formed as `exp(log m - x)`, since
     /// `e^-x` alone overflows for x < -709 while the product is tiny.
-    @inlinable
+    @inlinable @inline(__always)
     public static func discopop(x: Double, tau: Double) -> (value: Double, dx: Double) {
         let logM = -softplus(-x / tau)       // log m
         let log1mM = -softplus(x / tau)      // log(1 - m)
         let sp = softplus(-x)
-        let value = Double.exp(log1mM) * sp + Double.exp(logM - x)
-        let mm = Double.exp(logM + log1mM) / tau                 // m' = m(1-m)/tau
-        let t1 = Double.exp(logM + log1mM - x) / tau             // m' e^-x
+        let value = Elementary.exp(log1mM) * sp + Elementary.exp(logM - x)
+        let mm = Elementary.exp(logM + log1mM) / tau                 // m' = m(1-m)/tau
+        let t1 = Elementary.exp(logM + log1mM - x) / tau             // m' e^-x
         let t2 = mm * sp                                         // m' softplus(-x)
-        let t3 = Double.exp(log1mM) * LossMath.sigmoid(-x)       // (1-m) sigma(-x)
-        let t4 = Double.exp(logM - x)                            // m e^-x
+        let t3 = Elementary.exp(log1mM) * LossMath.sigmoid(-x)       // (1-m) sigma(-x)
+        let t4 = Elementary.exp(logM - x)                            // m e^-x
         return (value, t1 - t2 - t3 - t4)
     }
 
     /// Reward-aware squared loss (NeMo-Aligner `rpo_sq`) and the principled loss's
     /// default form (`spo`): `l = (x - dr)^2`, `dl/dx = 2 (x - dr)`. Minimised at the
     /// target `h* = dr/beta` (T4, T8).
-    @inlinable
+    @inlinable @inline(__always)
     public static func squaredTarget(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         let r = x - dr
         return (r * r, 2 * r)
@@ -101,7 +101,7 @@ public enum Kernels {
     /// Cross-entropy to the soft Bradley–Terry label `sigma(dr)` (`spo_bt`):
     /// `l = sigma(dr) softplus(-x) + sigma(-dr) softplus(x)`, `dl/dx = sigma(x) - sigma(dr)`,
     /// bounded by 1 in magnitude and zero exactly at `x = dr`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func softLabelCrossEntropy(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         let value = LossMath.sigmoid(dr) * softplus(-x) + LossMath.sigmoid(-dr) * softplus(x)
         return (value, sigmoidDifference(x, dr))
@@ -110,13 +110,13 @@ public enum Kernels {
     /// NeMo-Aligner's `rpo_bwd_kl`: `KL(q || p)` with `q = (sigma(dr), sigma(-dr))`,
     /// `p = (sigma(x), sigma(-x))`. Equal to ``softLabelCrossEntropy(x:rewardGap:)`` minus the
     /// entropy of `q`, so it has the same derivative `sigma(x) - sigma(dr)`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func rpoBackwardKL(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         (bernoulliKL(logitP: dr, logitQ: x), sigmoidDifference(x, dr))
     }
 
     /// NeMo-Aligner's `rpo_fwd_kl`: `KL(p || q)`, `dl/dx = sigma(x) sigma(-x) (x - dr)`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func rpoForwardKL(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         (bernoulliKL(logitP: x, logitQ: dr), sigmoidDensity(x) * (x - dr))
     }
@@ -127,19 +127,18 @@ public enum Kernels {
     /// Under-separation (z -> -inf) is penalised like `|z| e^|z|`: past z ~ -703 the value
     /// exceeds the double range and is returned as +infinity (the correctly rounded
     /// result); callers that print it check `isFinite`. Needs `dr != 0`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func asymmetricTarget(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         let z = x / dr
-        if z > 700 {
-            // e^-z is subnormal or zero: keep the products in log space so that the
-            // (tiny but maybe representable) results round once, at the end.
-            let value = -Double.exp(Double.log(z) - z)
-            let c = (z - 1) / dr
-            let dx = (c > 0 ? 1.0 : -1.0) * Double.exp(Double.log(Swift.abs(c)) - z)
-            return (value, dx)
-        }
-        let e = Double.exp(-z)
-        return (-z * e, (z - 1) * e / dr)
+        // z > 700: e^-z is subnormal or zero, so keep the products in log space and let the
+        // (tiny but maybe representable) results round once, at the end. Both forms are
+        // computed and one selected (no branch, so batch loops vectorise).
+        let c = (z - 1) / dr
+        let farValue = -Elementary.exp(Elementary.log(z) - z)
+        let farDx = (c > 0 ? 1.0 : -1.0) * Elementary.exp(Elementary.log(Swift.abs(c)) - z)
+        let e = Elementary.exp(-z)
+        let far = z > 700
+        return (far ? farValue : -z * e, far ? farDx : (z - 1) * e / dr)
     }
 
     // MARK: - Losses of the two log-ratios
@@ -147,7 +146,7 @@ public enum Kernels {
     /// NCA (TRL `nca_pair`, Chen et al. 2024), with `a = beta u_w`, `b = beta u_l`:
     /// `l = softplus(-a) + softplus(a)/2 + softplus(b)/2`;
     /// `dl/du_w = beta (sigma(a)/2 - sigma(-a))`, `dl/du_l = beta sigma(b)/2`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func ncaPair(uW: Double, uL: Double, beta: Double) -> (value: Double, dW: Double, dL: Double) {
         let a = beta * uW, b = beta * uL
         let value = softplus(-a) + 0.5 * softplus(a) + 0.5 * softplus(b)
@@ -156,7 +155,7 @@ public enum Kernels {
 
     /// BCO on pairs (TRL `bco_pair`, Jung et al. 2024):
     /// `l = softplus(-(beta u_w - delta)) + softplus(beta u_l - delta)`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func bcoPair(uW: Double, uL: Double, beta: Double, delta: Double) -> (value: Double, dW: Double, dL: Double) {
         let a = beta * uW - delta, b = beta * uL - delta
         return (softplus(-a) + softplus(b), -beta * LossMath.sigmoid(-a), beta * LossMath.sigmoid(b))
@@ -164,7 +163,7 @@ public enum Kernels {
 
     /// SPPO with hard labels (TRL `sppo_hard`, Wu et al. 2024), `c = 1/(2 beta)`:
     /// `l = (u_w - c)^2 + (u_l + c)^2`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func sppoHard(uW: Double, uL: Double, beta: Double) -> (value: Double, dW: Double, dL: Double) {
         let c = 1 / (2 * beta)
         let rw = uW - c, rl = uL + c
@@ -173,14 +172,14 @@ public enum Kernels {
 
     /// APO-zero (TRL `apo_zero`, D'Oosterlinck et al. 2024):
     /// `l = 1 - sigma(beta u_w) + sigma(beta u_l) = sigma(-beta u_w) + sigma(beta u_l)`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func apoZero(uW: Double, uL: Double, beta: Double) -> (value: Double, dW: Double, dL: Double) {
         let a = beta * uW, b = beta * uL
         return (LossMath.sigmoid(-a) + LossMath.sigmoid(b), -beta * sigmoidDensity(a), beta * sigmoidDensity(b))
     }
 
     /// APO-down (TRL `apo_down`): `l = sigma(beta u_w) + 1 - sigma(beta h) = sigma(beta u_w) + sigma(-beta h)`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func apoDown(uW: Double, uL: Double, beta: Double) -> (value: Double, dW: Double, dL: Double) {
         let a = beta * uW, x = beta * (uW - uL)
         let dx = beta * sigmoidDensity(x)
@@ -190,13 +189,18 @@ public enum Kernels {
         // where (x - a)/2 = -beta u_l / 2 is formed without subtraction.
         let p = 0.5 * (a + x), q = -0.5 * beta * uL
         let ha = 0.5 * a, hx = 0.5 * x
-        let dW: Double
-        if Swift.max(Swift.abs(p), Swift.abs(q), Swift.abs(ha), Swift.abs(hx)) < 300 {
-            let ca = Double.cosh(ha), cx = Double.cosh(hx)
-            dW = beta * Double.sinh(p) * Double.sinh(q) / (4 * ca * ca * cx * cx)
-        } else {
-            dW = beta * (sigmoidDensity(a) - sigmoidDensity(x))
-        }
+        // Both forms are computed and one selected (no branch, so batch loops vectorise).
+        // sinh t = (expm1(t) - expm1(-t))/2 has no cancellation (the terms have opposite
+        // signs); cosh t = (e^t + e^-t)/2. Below 300 nothing overflows.
+        let ca = 0.5 * (Elementary.exp(ha) + Elementary.exp(-ha))
+        let cx = 0.5 * (Elementary.exp(hx) + Elementary.exp(-hx))
+        let sp = 0.5 * (Elementary.expMinusOne(p) - Elementary.expMinusOne(-p))
+        let sq = 0.5 * (Elementary.expMinusOne(q) - Elementary.expMinusOne(-q))
+        let nearby = beta * sp * sq / (4 * ca * ca * cx * cx)
+        let far = beta * (sigmoidDensity(a) - sigmoidDensity(x))
+        // (Two-argument max: the variadic one builds an array.)
+        let largest = Swift.max(Swift.max(Swift.abs(p), Swift.abs(q)), Swift.max(Swift.abs(ha), Swift.abs(hx)))
+        let dW = largest < 300 ? nearby : far
         return (LossMath.sigmoid(a) + LossMath.sigmoid(-x), dW, dx)
     }
 
@@ -205,7 +209,7 @@ public enum Kernels {
     ///
     /// `l = softplus(-beta (u_w - u_l'))`, `dl/du_w = -beta sigma(-beta h')`,
     /// `dl/du_l = beta sigma(-beta h') sigma(u_l + log(lam/(1-lam)))`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func bdpo(uW: Double, uL: Double, beta: Double, lambda lam: Double) -> (value: Double, dW: Double, dL: Double) {
         let uLMixed: Double
         let weight: Double
@@ -213,7 +217,7 @@ public enum Kernels {
             uLMixed = uL
             weight = 1
         } else {
-            let logLam = Double.log(lam), log1mLam = Double.log(onePlus: -lam)
+            let logLam = Elementary.log(lam), log1mLam = Elementary.log(onePlus: -lam)
             uLMixed = logAddExp(logLam + uL, log1mLam)
             weight = LossMath.sigmoid(uL + logLam - log1mLam)   // d u_l' / d u_l
         }

@@ -10,7 +10,7 @@ public struct SignedLog: Sendable, Equatable {
     }
     /// From a plain double (exact, but a value that underflowed is 0 here).
     @inlinable public init(_ x: Double) {
-        self.init(logMagnitude: x == 0 ? -.infinity : Double.log(Swift.abs(x)), sign: x > 0 ? 1 : (x < 0 ? -1 : 0))
+        self.init(logMagnitude: x == 0 ? -.infinity : Elementary.log(Swift.abs(x)), sign: x > 0 ? 1 : (x < 0 ? -1 : 0))
     }
 }
 
@@ -41,7 +41,7 @@ extension Loss {
         let needRejected = !(Swift.abs(e.dRejected) >= tinyDerivative && e.dRejected.isFinite)
         if !(needChosen || needRejected) { return (chosen, rejected) }
 
-        let beta = p.beta, logBeta = Double.log(p.beta)
+        let beta = p.beta, logBeta = Elementary.log(p.beta)
         let uW = pair.chosenLogRatio, uL = pair.rejectedLogRatio
         let x = beta * (uW - uL)
         let dr = p.rewardGap ?? 0
@@ -53,7 +53,7 @@ extension Loss {
         case .cdpo where p.labelSmoothing == 0, .robust where p.labelSmoothing == 0:
             hOnly = SignedLog(logMagnitude: -softplus(x), sign: -1)
         case .exoPair:
-            let t = Double.log(onePlus: -p.labelSmoothing) - Double.log(p.labelSmoothing)
+            let t = Elementary.log(onePlus: -p.labelSmoothing) - Elementary.log(p.labelSmoothing)
             hOnly = logDensityTimes(x, x - t)
         case .rpoForwardKL:
             hOnly = logDensityTimes(x, x - dr)
@@ -62,7 +62,7 @@ extension Loss {
         case .spoAsym:
             let z = x / dr
             let c = (z - 1) / dr
-            hOnly = c == 0 ? SignedLog(0) : SignedLog(logMagnitude: Double.log(Swift.abs(c)) - z, sign: c > 0 ? 1 : -1)
+            hOnly = c == 0 ? SignedLog(0) : SignedLog(logMagnitude: Elementary.log(Swift.abs(c)) - z, sign: c > 0 ? 1 : -1)
         case .discopop:
             hOnly = discopopLogDerivative(x, tau: p.discopopTau)
         default:
@@ -78,7 +78,7 @@ extension Loss {
         let a = beta * uW, b = beta * uL
         switch self {
         case .ncaPair:
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - Double.log(2) - softplus(-b), sign: 1) }
+            if needRejected { rejected = SignedLog(logMagnitude: logBeta - Elementary.log(2) - softplus(-b), sign: 1) }
         case .bcoPair:
             if needChosen { chosen = SignedLog(logMagnitude: logBeta - softplus(a - p.bcoDelta), sign: -1) }
             if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(-(b - p.bcoDelta)), sign: 1) }
@@ -89,9 +89,9 @@ extension Loss {
             if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(-x) - softplus(x), sign: 1) }
         case .bdpo:
             let lam = p.bdpoLambda
-            let uLMixed = lam >= 1 ? uL : logAddExp(Double.log(lam) + uL, Double.log(onePlus: -lam))
+            let uLMixed = lam >= 1 ? uL : logAddExp(Elementary.log(lam) + uL, Elementary.log(onePlus: -lam))
             let xm = beta * (uW - uLMixed)
-            let logWeight = lam >= 1 ? 0 : -softplus(-(uL + Double.log(lam) - Double.log(onePlus: -lam)))
+            let logWeight = lam >= 1 ? 0 : -softplus(-(uL + Elementary.log(lam) - Elementary.log(onePlus: -lam)))
             if needChosen { chosen = SignedLog(logMagnitude: logBeta - softplus(xm), sign: -1) }
             if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(xm) + logWeight, sign: 1) }
         default:
@@ -105,7 +105,7 @@ extension Loss {
 @usableFromInline
 func logDensityTimes(_ x: Double, _ c: Double) -> SignedLog {
     if c == 0 { return SignedLog(0) }
-    return SignedLog(logMagnitude: -softplus(x) - softplus(-x) + Double.log(Swift.abs(c)), sign: c > 0 ? 1 : -1)
+    return SignedLog(logMagnitude: -softplus(x) - softplus(-x) + Elementary.log(Swift.abs(c)), sign: c > 0 ? 1 : -1)
 }
 
 /// `log|sigma(a) - sigma(b)|` with its sign, in log space (see ``sigmoidDifference(_:_:)``).
@@ -115,7 +115,7 @@ public func logSigmoidDifference(_ a: Double, _ b: Double) -> SignedLog {
     let gap = Swift.abs(a - b)
     if (a >= 0 && b >= 0) || (a <= 0 && b <= 0) {
         let m = a >= 0 ? -Swift.min(a, b) : Swift.max(a, b)    // log of e^-min or e^max
-        let l = m + Double.log(-Double.expMinusOne(-gap))
+        let l = m + Elementary.log(-Double.expMinusOne(-gap))
             - (a >= 0 ? softplus(-a) + softplus(-b) : softplus(a) + softplus(b))
         return SignedLog(logMagnitude: l, sign: sign)
     }
@@ -128,10 +128,10 @@ func discopopLogDerivative(_ x: Double, tau: Double) -> SignedLog? {
     guard x >= 0 else { return nil }
     let logM = -softplus(-x / tau), log1mM = -softplus(x / tau)
     // d = t1 - t2 - t3 - t4 with t4 = m e^-x; divide through by t4.
-    let r1 = Double.exp(log1mM) / tau
-    let r2 = Double.exp(log1mM + x) * softplus(-x) / tau
-    let r3 = Double.exp(log1mM - logM + x - softplus(x))
+    let r1 = Elementary.exp(log1mM) / tau
+    let r2 = Elementary.exp(log1mM + x) * softplus(-x) / tau
+    let r3 = Elementary.exp(log1mM - logM + x - softplus(x))
     let q = r1 - r2 - r3 - 1
     if q == 0 { return SignedLog(0) }
-    return SignedLog(logMagnitude: logM - x + Double.log(Swift.abs(q)), sign: q > 0 ? 1 : -1)
+    return SignedLog(logMagnitude: logM - x + Elementary.log(Swift.abs(q)), sign: q > 0 ? 1 : -1)
 }

@@ -72,7 +72,7 @@ public enum PairKernels {
     @inlinable @inline(__always)
     static func sigmoidSelect(_ t: Double) -> Double { sigmoidPos(t, expNegAbs(t)) }
     @inlinable @inline(__always)
-    static func expNegAbs(_ x: Double) -> Double { Double.exp(-Swift.abs(x)) }
+    static func expNegAbs(_ x: Double) -> Double { Elementary.exp(-Swift.abs(x)) }
 
     // MARK: Losses of h alone
 
@@ -82,7 +82,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let e = expNegAbs(x), l = Double.log(onePlus: e)
+            let e = expNegAbs(x), l = Elementary.log(onePlus: e)
             let dh = beta * -sigmoidNeg(x, e)
             return (softplusNeg(x, e, l), dh, -dh)
         }
@@ -104,7 +104,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let e = expNegAbs(x), l = Double.log(onePlus: e)
+            let e = expNegAbs(x), l = Elementary.log(onePlus: e)
             let value = (1 - eps) * softplusNeg(x, e, l) + eps * softplusPos(x, e, l)
             let dh = beta * dx(x, e)
             return (value, dh, -dh)
@@ -154,7 +154,7 @@ public enum PairKernels {
         @inlinable public init(_ p: LossParameters) {
             beta = p.beta
             // The same expression as Kernels.exoPair, evaluated once.
-            target = Double.log(onePlus: -p.labelSmoothing) - Double.log(p.labelSmoothing)
+            target = Elementary.log(onePlus: -p.labelSmoothing) - Elementary.log(p.labelSmoothing)
         }
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
@@ -180,7 +180,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let e = expNegAbs(x), l = Double.log(onePlus: e)
+            let e = expNegAbs(x), l = Elementary.log(onePlus: e)
             let scale = 1 / (1 - 2 * eps)
             let value = ((1 - eps) * softplusNeg(x, e, l) - eps * softplusPos(x, e, l)) * scale
             let dh = beta * dx(x, e)
@@ -267,7 +267,7 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap dr: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let e = expNegAbs(x), l = Double.log(onePlus: e)
+            let e = expNegAbs(x), l = Elementary.log(onePlus: e)
             let ed = expNegAbs(dr)
             let value = sigmoidPos(dr, ed) * softplusNeg(x, e, l) + sigmoidNeg(dr, ed) * softplusPos(x, e, l)
             let dh = beta * sigmoidDifference(x, dr)
@@ -293,13 +293,9 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap dr: Double) -> (dChosen: Double, dRejected: Double) {
             let z = beta * (uW - uL) / dr
-            let dx: Double
-            if z > 700 {
-                let c = (z - 1) / dr
-                dx = (c > 0 ? 1.0 : -1.0) * Double.exp(Double.log(Swift.abs(c)) - z)
-            } else {
-                dx = (z - 1) * Double.exp(-z) / dr
-            }
+            let c = (z - 1) / dr
+            let far = (c > 0 ? 1.0 : -1.0) * Elementary.exp(Elementary.log(Swift.abs(c)) - z)
+            let dx = z > 700 ? far : (z - 1) * Elementary.exp(-z) / dr
             let dh = beta * dx
             return (dh, -dh)
         }
@@ -313,8 +309,8 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let a = beta * uW, b = beta * uL
-            let ea = expNegAbs(a), la = Double.log(onePlus: ea)
-            let eb = expNegAbs(b), lb = Double.log(onePlus: eb)
+            let ea = expNegAbs(a), la = Elementary.log(onePlus: ea)
+            let eb = expNegAbs(b), lb = Elementary.log(onePlus: eb)
             let value = softplusNeg(a, ea, la) + 0.5 * softplusPos(a, ea, la) + 0.5 * softplusPos(b, eb, lb)
             return (value, beta * (0.5 * sigmoidPos(a, ea) - sigmoidNeg(a, ea)), beta * 0.5 * sigmoidPos(b, eb))
         }
@@ -332,8 +328,8 @@ public enum PairKernels {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let a = beta * uW - delta, b = beta * uL - delta
-            let ea = expNegAbs(a), la = Double.log(onePlus: ea)
-            let eb = expNegAbs(b), lb = Double.log(onePlus: eb)
+            let ea = expNegAbs(a), la = Elementary.log(onePlus: ea)
+            let eb = expNegAbs(b), lb = Elementary.log(onePlus: eb)
             return (softplusNeg(a, ea, la) + softplusPos(b, eb, lb), -beta * sigmoidNeg(a, ea), beta * sigmoidPos(b, eb))
         }
         @inlinable @inline(__always)
@@ -394,8 +390,8 @@ public enum PairKernels {
         @inlinable public init(_ p: LossParameters) {
             beta = p.beta
             lambda = p.bdpoLambda
-            logLam = Double.log(p.bdpoLambda)
-            log1mLam = Double.log(onePlus: -p.bdpoLambda)
+            logLam = Elementary.log(p.bdpoLambda)
+            log1mLam = Elementary.log(onePlus: -p.bdpoLambda)
         }
         @inlinable @inline(__always)
         func mixed(_ uL: Double) -> (uL: Double, weight: Double) {
@@ -406,7 +402,7 @@ public enum PairKernels {
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let (uLMixed, weight) = mixed(uL)
             let x = beta * (uW - uLMixed)
-            let e = expNegAbs(x), l = Double.log(onePlus: e)
+            let e = expNegAbs(x), l = Elementary.log(onePlus: e)
             let s = sigmoidNeg(x, e)
             return (softplusNeg(x, e, l), -beta * s, beta * s * weight)
         }

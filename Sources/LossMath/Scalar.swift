@@ -17,12 +17,11 @@ import RealModule
 /// `-log(sigmoid(x)) == softplus(-x)`.
 ///
 /// See also: ``logSigmoid(_:)``, ``sigmoid(_:)``.
-@inlinable
+@inlinable @inline(__always)
 public func softplus(_ x: Double) -> Double {
-    if x > 0 {
-        return x + Double.log(onePlus: Double.exp(-x))
-    }
-    return Double.log(onePlus: Double.exp(x))
+    // `(x > 0 ? x : 0) + l` is the branch `x > 0 ? x + l : l` (l = log1p(exp(-|x|)) is
+    // +0 or more, or NaN), written as a select so that loops over pairs vectorise.
+    (x > 0 ? x : 0) + Elementary.log(onePlus: Elementary.exp(-Swift.abs(x)))
 }
 
 /// `log(sigmoid(x)) = -softplus(-x)`, accurate for every finite `x`.
@@ -37,20 +36,18 @@ public func logSigmoid(_ x: Double) -> Double { -softplus(-x) }
 /// neither branch overflows and small results keep full relative accuracy (no `1 - p`).
 ///
 /// See also: ``sigmoidDifference(_:_:)``, ``logSigmoid(_:)``.
-@inlinable
+@inlinable @inline(__always)
 public func sigmoid(_ x: Double) -> Double {
-    if x >= 0 {
-        return 1 / (1 + Double.exp(-x))
-    }
-    let e = Double.exp(x)
-    return e / (1 + e)
+    // Both branches share e = exp(-|x|): x >= 0 -> 1/(1 + e), x < 0 -> e/(1 + e).
+    let e = Elementary.exp(-Swift.abs(x))
+    return (x >= 0 ? 1 : e) / (1 + e)
 }
 
 /// `sigmoid(x) * sigmoid(-x)`, the logistic density, without cancellation.
-@inlinable
+@inlinable @inline(__always)
 public func sigmoidDensity(_ x: Double) -> Double {
     let a = Swift.abs(x)
-    let e = Double.exp(-a)
+    let e = Elementary.exp(-a)
     let d = 1 + e
     return e / (d * d)
 }
@@ -64,26 +61,24 @@ public func sigmoidDensity(_ x: Double) -> Double {
 /// cancellation and the direct difference is accurate.
 ///
 /// See also: ``sigmoid(_:)``.
-@inlinable
+@inlinable @inline(__always)
 public func sigmoidDifference(_ a: Double, _ b: Double) -> Double {
-    if a == b { return 0 }
+    // Every case is computed and the right one selected, so that loops vectorise.
     let sign: Double = a > b ? 1 : -1
     let gap = Swift.abs(a - b)
-    if a >= 0 && b >= 0 {
-        // sigma(a) - sigma(b) = sigma(-b) - sigma(-a) = e^-min * (1 - e^-gap) / ((1+e^-a)(1+e^-b))
-        let m = Swift.min(a, b)
-        let num = Double.exp(-m) * -Double.expMinusOne(-gap)
-        return sign * num / ((1 + Double.exp(-a)) * (1 + Double.exp(-b)))
-    }
-    if a <= 0 && b <= 0 {
-        let m = Swift.max(a, b)
-        let num = Double.exp(m) * -Double.expMinusOne(-gap)
-        return sign * num / ((1 + Double.exp(a)) * (1 + Double.exp(b)))
-    }
+    // Same signs. Both >= 0: sigma(a) - sigma(b) = sigma(-b) - sigma(-a), so map (a, b) to
+    // (p, q) = (-b, -a); then p, q <= 0 and, with M = max(p, q),
+    // sigma(p) - sigma(q) = e^M (1 - e^-gap) / ((1 + e^p)(1 + e^q)) (sign from a > b).
+    let positive = a >= 0 && b >= 0
+    let p = positive ? -b : a, q = positive ? -a : b
+    let num = Elementary.exp(Swift.max(p, q)) * -Elementary.expMinusOne(-gap)
+    let sameSigns = sign * num / ((1 + Elementary.exp(p)) * (1 + Elementary.exp(q)))
     // Opposite signs: sigma(t) = (1 + tanh(t/2))/2, and tanh(a/2), tanh(b/2) have opposite
     // signs, so their difference has no cancellation, and tanh is accurate near 0 (where
     // sigma(a) - sigma(b) itself would subtract two numbers close to 1/2).
-    return 0.5 * (Double.tanh(0.5 * a) - Double.tanh(0.5 * b))
+    let oppositeSigns = 0.5 * (Elementary.tanh(0.5 * a) - Elementary.tanh(0.5 * b))
+    let same = positive || (a <= 0 && b <= 0)
+    return a == b ? 0 : (same ? sameSigns : oppositeSigns)
 }
 
 /// The Kullback–Leibler divergence between two Bernoulli distributions given by their
@@ -110,7 +105,7 @@ public func bernoulliKL(logitP x: Double, logitQ y: Double) -> Double {
     let (px, qy) = y > x ? (-x, -y) : (x, y)
     let d = qy - px                       // < 0
     let s = sigmoid(px), t = sigmoid(-px) // s + t = 1, both accurate
-    let e = Double.expMinusOne(d)         // in (-1, 0)
+    let e = Elementary.expMinusOne(d)     // in (-1, 0)
     if e >= -0.75 {
         // B = log1p(s e) - s log1p(e) = sum_{k>=2} (-1)^(k+1) (s^k - s) e^k / k,
         // and (-1)^(k+1)(s^k - s) e^k = s t (1 + s + ... + s^(k-2)) (-e)^k >= 0.
@@ -145,19 +140,19 @@ public func bernoulliKL(logitP x: Double, logitQ y: Double) -> Double {
 public func log1mexp(_ x: Double) -> Double {
     precondition(x <= 0, "log1mexp needs x <= 0")
     if x > -0.693_147_180_559_945_3 {
-        return Double.log(-Double.expMinusOne(x))
+        return Elementary.log(-Elementary.expMinusOne(x))
     }
-    return Double.log(onePlus: -Double.exp(x))
+    return Elementary.log(onePlus: -Elementary.exp(x))
 }
 
 /// `log(exp(a) + exp(b))` without overflow or underflow.
 ///
 /// `max(a, b) + log1p(exp(-|a - b|))`; either argument may be `-infinity`.
-@inlinable
+@inlinable @inline(__always)
 public func logAddExp(_ a: Double, _ b: Double) -> Double {
     let m = Swift.max(a, b)
-    if m == -.infinity { return -.infinity }
-    return m + Double.log(onePlus: Double.exp(-Swift.abs(a - b)))
+    let sum = m + Elementary.log(onePlus: Elementary.exp(-Swift.abs(a - b)))
+    return m == -.infinity ? -.infinity : sum      // -inf - -inf is NaN: select it away
 }
 
 /// `log(sum_i exp(x_i))`, shifted by the maximum so that log-probabilities of -800 do not
@@ -167,6 +162,6 @@ public func logSumExp<C: Collection>(_ xs: C) -> Double where C.Element == Doubl
     guard let m = xs.max(), m > -.infinity else { return -.infinity }
     if m == .infinity { return .infinity }
     var s = 0.0
-    for x in xs { s += Double.exp(x - m) }
-    return m + Double.log(s)
+    for x in xs { s += Elementary.exp(x - m) }
+    return m + Elementary.log(s)
 }

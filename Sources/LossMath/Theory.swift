@@ -25,7 +25,7 @@ public enum Theory {
         precondition(logP.count == logQ.count)
         var s = 0.0
         for i in logP.indices where logP[i] > -.infinity {
-            s += Double.exp(logP[i]) * (logP[i] - logQ[i])
+            s += Elementary.exp(logP[i]) * (logP[i] - logQ[i])
         }
         return s
     }
@@ -33,7 +33,7 @@ public enum Theory {
     /// The expected reward `E_pi[r]`.
     public static func expectedReward(logPolicy: [Double], rewards: [Double]) -> Double {
         var s = 0.0
-        for i in logPolicy.indices { s += Double.exp(logPolicy[i]) * rewards[i] }
+        for i in logPolicy.indices { s += Elementary.exp(logPolicy[i]) * rewards[i] }
         return s
     }
 

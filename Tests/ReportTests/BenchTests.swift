@@ -85,8 +85,13 @@ import Testing
         var folders: [String] = []
         for loss in Self.losses {
             let folder = dir.appendingPathComponent(loss).path
+            // hinge's derivative jumps at x = 1, and on this problem a pair's margin lands on
+            // the kink at step 68 (x = 1 exactly in numpy, within an ulp of it in Swift: the
+            // two exps differ in the last bit), after which the trajectories legitimately
+            // split. So hinge is compared over the 60 steps before.
+            let steps = loss == "hinge" ? "60" : "400"
             let r = try R.run(["bench", "--export-environment", folder, "--export-problem", "default", "--export-loss", loss,
-                               "--export-steps", "400", "--export-log-every", "20", "--export-optimizer", "sgd", "--export-lr", "0.5"])
+                               "--export-steps", steps, "--export-log-every", "20", "--export-optimizer", "sgd", "--export-lr", "0.5"])
             #expect(r.status == 0, "\(loss): \(r.stderr)")
             folders.append(folder)
         }
