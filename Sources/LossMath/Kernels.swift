@@ -130,15 +130,15 @@ public enum Kernels {
     @inlinable @inline(__always)
     public static func asymmetricTarget(x: Double, rewardGap dr: Double) -> (value: Double, dx: Double) {
         let z = x / dr
-        // z > 700: e^-z is subnormal or zero, so keep the products in log space and let the
-        // (tiny but maybe representable) results round once, at the end. Both forms are
-        // computed and one selected (no branch, so batch loops vectorise).
+        // z > 700: e^-z is near or below the subnormal range, where z e^-z would round
+        // twice. There w = e^(-z/2) is still normal, and (z w) w rounds once at the end
+        // (z w is normal). Both forms are computed and one selected (no branch, so batch
+        // loops vectorise).
         let c = (z - 1) / dr
-        let farValue = -Elementary.exp(Elementary.log(z) - z)
-        let farDx = (c > 0 ? 1.0 : -1.0) * Elementary.exp(Elementary.log(Swift.abs(c)) - z)
+        let w = Elementary.exp(-0.5 * z)
         let e = Elementary.exp(-z)
         let far = z > 700
-        return (far ? farValue : -z * e, far ? farDx : (z - 1) * e / dr)
+        return (far ? -(z * w) * w : -z * e, far ? (c * w) * w : (z - 1) * e / dr)
     }
 
     // MARK: - Losses of the two log-ratios

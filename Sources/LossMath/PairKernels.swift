@@ -294,8 +294,8 @@ public enum PairKernels {
         public func derivatives(uW: Double, uL: Double, rewardGap dr: Double) -> (dChosen: Double, dRejected: Double) {
             let z = beta * (uW - uL) / dr
             let c = (z - 1) / dr
-            let far = (c > 0 ? 1.0 : -1.0) * Elementary.exp(Elementary.log(Swift.abs(c)) - z)
-            let dx = z > 700 ? far : (z - 1) * Elementary.exp(-z) / dr
+            let w = Elementary.exp(-0.5 * z)
+            let dx = z > 700 ? (c * w) * w : (z - 1) * Elementary.exp(-z) / dr   // as Kernels.asymmetricTarget
             let dh = beta * dx
             return (dh, -dh)
         }

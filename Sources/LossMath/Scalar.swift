@@ -85,51 +85,93 @@ public func sigmoidDifference(_ a: Double, _ b: Double) -> Double {
 /// logits: `KL(Bern(sigma(x)) || Bern(sigma(y)))`.
 ///
 /// This is the Bregman divergence of softplus: `softplus(y) - softplus(x) - sigma(x)(y - x)`,
-/// which equals `log1p(sigma(x) expm1(y - x)) - sigma(x)(y - x)`. Both forms cancel badly
-/// near `y = x`, where the divergence is `sigma'(x)(y-x)^2/2` and is well conditioned. So:
+/// which equals `log1p(s e) - s d` with `s = sigma(x)`, `d = y - x`, `e = expm1(d)`. That
+/// form cancels badly near `y = x`, where the divergence is `sigma'(x) d^2/2` and well
+/// conditioned. So, with `G(e) = e - log1p(e) >= 0`:
 ///
-/// - `y > x` is first mapped to the complementary pair `(-x, -y)` (the same divergence),
-///   which makes `e = expm1(y - x)` negative;
-/// - for `-0.75 <= e < 0` the series `sum_{k>=2} (-e)^k s(1-s)(1 + s + ... + s^(k-2)) / k`
-///   (with `s = sigma(x)`) has only positive terms, so it sums without cancellation;
-/// - otherwise (`|y - x| > log 4`) the definition with softplus logs cancels by at most a
-///   small factor.
+/// - `(x, y)` is first mapped to `(-x, -y)` if `x > 0` (the same divergence), so that
+///   `s <= 1/2`;
+/// - for `d <= log 4` the divergence is `s G(e) - G(s e)`. For `e <= 0`,
+///   `G(s e) <= s^2 G(e)`, so the difference loses at most a factor `1/(1 - s) <= 2`; for
+///   `0 < e <= 3` at most about 3.6. `G` itself has no cancellation:
+///   `G(e) = e^2/(2+e) + 2u^3 P(u^2)` with `u = -e/(2+e)` and `P(v) = sum v^j/(2j+3)`
+///   (from `log1p(e) = 2 atanh(e/(2+e))`) for `e` in `[-0.75, 3]`, `P` a degree-18
+///   Chebyshev fit on `[0, 0.36]` (Tools/bernoulli_kl_coefficients.py); below `e = -0.75`,
+///   `G = e - d`.
+/// - for `d > log 4`, `log1p(s e) - s d` directly (it loses at most a factor of about 4
+///   there); where `e` overflows (`d > 700`) or `s e` may underflow (`x < -700`),
+///   `softplus(y) - softplus(x) - s d`.
 ///
-/// Accurate to a few ulps for all finite arguments.
+/// Every case is computed and one selected, so that loops over pairs vectorise. `d = y - x`
+/// is exact only when x and y are close; its rounding error is taken exactly (TwoSum) and
+/// carried into `e` to first order, since `e^d` magnifies it.
+///
+/// Measured against mpmath on 30,000 random pairs (x within ±3, ±40 or ±800; d within
+/// ±log 4, ±8, ±800 or ±1e-3), over normal results: for `|y - x| <= log 4` at most 7.8
+/// ulps, 99.9% within 5.2, mean 1.0; beyond, 99.9% within 3 ulps, at most 15 where
+/// `sigma(x)` is itself subnormal (`|x| > 708`). Subnormal results have the absolute
+/// accuracy of a subnormal. The algorithm this replaced (a positive-term series up to
+/// `log 4`, the four-softplus definition beyond) measured up to 14 and 52 ulps on such
+/// samples, and its series took up to 130 iterations.
 ///
 /// See also: ``softplus(_:)``, ``sigmoidDifference(_:_:)``.
-@inlinable
+// @_transparent rather than @inline(__always): batch loops must inline it to vectorise,
+// and next to rpo_bwd_kl's large derivative the optimiser's size limits would otherwise
+// leave it a call.
+@_transparent
 public func bernoulliKL(logitP x: Double, logitQ y: Double) -> Double {
-    if x == y { return 0 }
-    // KL(Bern(p) || Bern(q)) = KL(Bern(1-p) || Bern(1-q)): flip so that y < x.
-    let (px, qy) = y > x ? (-x, -y) : (x, y)
-    let d = qy - px                       // < 0
-    let s = sigmoid(px), t = sigmoid(-px) // s + t = 1, both accurate
-    let e = Elementary.expMinusOne(d)     // in (-1, 0)
-    if e >= -0.75 {
-        // B = log1p(s e) - s log1p(e) = sum_{k>=2} (-1)^(k+1) (s^k - s) e^k / k,
-        // and (-1)^(k+1)(s^k - s) e^k = s t (1 + s + ... + s^(k-2)) (-e)^k >= 0.
-        let m = -e
-        var power = m * m                 // (-e)^k
-        var geometric = 1.0               // 1 + s + ... + s^(k-2)
-        var sPower = 1.0                  // s^(k-2)
-        var sum = 0.0
-        let st = s * t
-        for k in 2...400 {
-            let term = st * geometric * power / Double(k)
-            sum += term
-            if term <= sum * 1e-17 { break }
-            power *= m
-            sPower *= s
-            geometric += sPower
-        }
-        return sum
-    }
-    // |y - x| > log 4: the definition p log(p/q) + (1-p) log((1-p)/(1-q)) with every log
-    // as a softplus. Its two terms have opposite signs but differ in size by a factor of
-    // two or more here, and neither overflows (log1p(s e) - s d would lose everything to
-    // cancellation when x and y are both large).
-    return s * (softplus(-qy) - softplus(-px)) + t * (softplus(qy) - softplus(px))
+    // KL(Bern(p) || Bern(q)) = KL(Bern(1-p) || Bern(1-q)): flip so that s = sigma(x) <= 1/2.
+    let flip = x > 0
+    let px = flip ? -x : x, qy = flip ? -y : y
+    let d = qy - px
+    let s = sigmoid(px)
+    let e0 = Elementary.expMinusOne(d)
+    // d = y - x may round (x and y of opposite signs or far apart), and e^d would magnify
+    // that into many ulps (x = -690, y = -2.2: 34 ulps). So take the rounding error dd of
+    // d exactly (TwoSum) and use e^(d + dd) - 1 = e + (1 + e) dd to first order.
+    let bv = d - qy
+    let dd = (qy - (d - bv)) + (-px - bv)
+    let e = e0 + (1 + e0) * dd
+    // d <= log 4: s G(e) - G(s e).
+    let gE = e < -0.75 ? e - (d + dd) : bernoulliKLG(e)
+    let near = s * gE - bernoulliKLG(s * e)
+    // d > log 4: log1p(s e) - s d, unless e overflows (d > 700) or s is tiny (x < -700,
+    // where s e may underflow although the divergence, about softplus(y), does not): then
+    // softplus(y) - softplus(x) - s d, the same quantity.
+    let far = Elementary.log(onePlus: s * e) - (s * d + s * dd)
+    let softplusForm = (softplus(qy) - softplus(px)) - s * d
+    let value = d <= 1.3862943611198906 ? near : (d <= 700 && px >= -700 ? far : softplusForm)
+    return x == y ? 0 : value
+}
+
+/// `G(e) = e - log1p(e)` for `e` in `[-0.75, 3]`, without cancellation: see
+/// ``bernoulliKL(logitP:logitQ:)``.
+@inlinable @inline(__always)
+func bernoulliKLG(_ e: Double) -> Double {
+    let den = 2 + e
+    let u = -e / den
+    let v = u * u
+    // P(v) = sum_{j>=0} v^j/(2j+3) on [0, 0.36]: Chebyshev fit, error below 5e-20.
+    var p = 1.142220377394731
+    p = p * v - 2.7139223278074516
+    p = p * v + 3.3217202712475324
+    p = p * v - 2.4521759471303954
+    p = p * v + 1.328018003793182
+    p = p * v - 0.4578512192218872
+    p = p * v + 0.1769982666318883
+    p = p * v + 0.009799720348453297
+    p = p * v + 0.04845130841660182
+    p = p * v + 0.046995206864559234
+    p = p * v + 0.05269069111655149
+    p = p * v + 0.05881936453597199
+    p = p * v + 0.06666687957245562
+    p = p * v + 0.076923069309926
+    p = p * v + 0.09090909108940586
+    p = p * v + 0.11111111110851254
+    p = p * v + 0.14285714285716258
+    p = p * v + 0.19999999999999993
+    p = p * v + 0.3333333333333333
+    return e * e / den + 2 * (u * v) * p
 }
 
 /// `log(1 - exp(x))` for `x < 0`, accurate to a few ulps (Mächler's log1mexp).

@@ -108,4 +108,25 @@ import Testing
             #expect(abs(r.beta * logZ - r.optimalValue) <= 8 * (r.beta * scale).ulp)
         }
     }
+
+    /// bernoulliKL where y - x rounds or sigma(x) is tiny: values from mpmath at 60+ digits
+    /// (p log(p/q) + (1-p) log((1-p)/(1-q)) with p = sigma(x), q = sigma(y)). The first
+    /// case lost 34 ulps before the rounding error of y - x was carried into e^(y-x).
+    @Test func bernoulliKLFarApartLogitsMatchMpmath() {
+        let cases: [(x: Double, y: Double, kl: Double)] = [
+            (690.0, 2.1972245773362196, 0.10536051565782628),
+            (-800.0, -100.0, 3.720075976020836e-44),
+            (-800.0, 10.0, 10.000045398899218),
+            (-1e5, 1e5, 100000.0),
+            (-720.0, -700.5, 5.980195702032476e-305),
+            (30.0, 28.0, 4.107113216285979e-13),
+            (700.0, 0.0, 0.6931471805599453),
+            (0.0, 700.5, 349.55685281944005),
+            (-710.0, -706.0, 2.2201551581233204e-307),
+        ]
+        for c in cases {
+            let got = bernoulliKL(logitP: c.x, logitQ: c.y)
+            #expect(ulps(got, c.kl) <= 2, "KL(\(c.x) || \(c.y)) = \(got), mpmath \(c.kl): \(ulps(got, c.kl)) ulps")
+        }
+    }
 }
