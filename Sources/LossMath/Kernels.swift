@@ -190,17 +190,26 @@ public enum Kernels {
         let p = 0.5 * (a + x), q = -0.5 * beta * uL
         let ha = 0.5 * a, hx = 0.5 * x
         // Both forms are computed and one selected (no branch, so batch loops vectorise).
-        // sinh t = (expm1(t) - expm1(-t))/2 has no cancellation (the terms have opposite
-        // signs); cosh t = (e^t + e^-t)/2. Below 300 nothing overflows.
-        let ca = 0.5 * (Elementary.exp(ha) + Elementary.exp(-ha))
-        let cx = 0.5 * (Elementary.exp(hx) + Elementary.exp(-hx))
-        let sp = 0.5 * (Elementary.expMinusOne(p) - Elementary.expMinusOne(-p))
-        let sq = 0.5 * (Elementary.expMinusOne(q) - Elementary.expMinusOne(-q))
-        let nearby = beta * sp * sq / (4 * ca * ca * cx * cx)
+        // With m = expm1(|t|) >= 0: sinh t = sign(t) (m + m/(1 + m))/2 (expm1(-|t|) =
+        // -m/(1 + m); the two terms have the same sign, so no cancellation, and 1 + m >= 1);
+        // cosh t = (E + 1/E)/2 with E = e^t.
+        @inline(__always) func sinh(_ t: Double) -> Double {
+            let m = Elementary.expMinusOne(Swift.abs(t))
+            return Double(signOf: t, magnitudeOf: 0.5 * (m + m / (1 + m)))
+        }
+        @inline(__always) func cosh(_ t: Double) -> Double {
+            let e = Elementary.exp(t)
+            return 0.5 * (e + 1 / e)
+        }
+        let ca = cosh(ha), cx = cosh(hx)
+        let sp = sinh(p), sq = sinh(q)
+        // Divided pairwise (each quotient is at most 1: 2 cosh(ha) cosh(hx) >= cosh(p) >=
+        // |sinh(p)|, and likewise for q), so that nothing overflows while
+        // |ha| + |hx| < 700 (|p| and |q| are at most that; 4 ca^2 cx^2 alone would overflow
+        // from |ha| + |hx| ~ 355).
+        let nearby = beta * (sp / (2 * ca * cx)) * (sq / (2 * ca * cx))
         let far = beta * (sigmoidDensity(a) - sigmoidDensity(x))
-        // (Two-argument max: the variadic one builds an array.)
-        let largest = Swift.max(Swift.max(Swift.abs(p), Swift.abs(q)), Swift.max(Swift.abs(ha), Swift.abs(hx)))
-        let dW = largest < 300 ? nearby : far
+        let dW = Swift.abs(ha) + Swift.abs(hx) < 700 ? nearby : far
         return (LossMath.sigmoid(a) + LossMath.sigmoid(-x), dW, dx)
     }
 

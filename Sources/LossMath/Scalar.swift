@@ -57,8 +57,9 @@ public func sigmoidDensity(_ x: Double) -> Double {
 /// `sigmoid(a) - sigmoid(b) = (e^a - e^b) / ((1 + e^a)(1 + e^b))`. When `a` and `b` have the
 /// same sign the numerator is rewritten around the larger of `e^a, e^b` (or of `e^-a, e^-b`
 /// for positive arguments) with `expm1(-|a - b|)`, which is exact to an ulp or two, instead
-/// of subtracting two nearly equal probabilities. With opposite signs there is no
-/// cancellation and the direct difference is accurate.
+/// of subtracting two nearly equal probabilities. With opposite signs the difference is
+/// formed from `expm1(-max(a, b))` and `expm1(min(a, b))` as a sum of two nonnegative terms
+/// (no cancellation, even near 0 where both probabilities are close to 1/2).
 ///
 /// See also: ``sigmoid(_:)``.
 @inlinable @inline(__always)
@@ -71,12 +72,17 @@ public func sigmoidDifference(_ a: Double, _ b: Double) -> Double {
     // sigma(p) - sigma(q) = e^M (1 - e^-gap) / ((1 + e^p)(1 + e^q)) (sign from a > b).
     let positive = a >= 0 && b >= 0
     let p = positive ? -b : a, q = positive ? -a : b
-    let num = Elementary.exp(Swift.max(p, q)) * -Elementary.expMinusOne(-gap)
-    let sameSigns = sign * num / ((1 + Elementary.exp(p)) * (1 + Elementary.exp(q)))
-    // Opposite signs: sigma(t) = (1 + tanh(t/2))/2, and tanh(a/2), tanh(b/2) have opposite
-    // signs, so their difference has no cancellation, and tanh is accurate near 0 (where
-    // sigma(a) - sigma(b) itself would subtract two numbers close to 1/2).
-    let oppositeSigns = 0.5 * (Elementary.tanh(0.5 * a) - Elementary.tanh(0.5 * b))
+    // e^max(p, q) is the larger of e^p, e^q (exp is monotone), which are needed anyway.
+    let ep = Elementary.exp(p), eq = Elementary.exp(q)
+    let num = Swift.max(ep, eq) * -Elementary.expMinusOne(-gap)
+    let sameSigns = sign * num / ((1 + ep) * (1 + eq))
+    // Opposite signs, hi = max(a, b) >= 0 >= lo = min(a, b): with m1 = expm1(-hi) and
+    // m2 = expm1(lo), both in (-1, 0], sigma(hi) = 1/(2 + m1), sigma(lo) = (1 + m2)/(2 + m2)
+    // and sigma(hi) - sigma(lo) = (-m1 - m2 (1 + m1)) / ((2 + m1)(2 + m2)): two
+    // nonnegative terms, so no cancellation, and accurate near 0 (where sigma(a) -
+    // sigma(b) itself would subtract two numbers close to 1/2).
+    let m1 = Elementary.expMinusOne(-Swift.max(a, b)), m2 = Elementary.expMinusOne(Swift.min(a, b))
+    let oppositeSigns = sign * ((-m1 - m2 * (1 + m1)) / ((2 + m1) * (2 + m2)))
     let same = positive || (a <= 0 && b <= 0)
     return a == b ? 0 : (same ? sameSigns : oppositeSigns)
 }

@@ -129,4 +129,19 @@ import Testing
             #expect(ulps(got, c.kl) <= 2, "KL(\(c.x) || \(c.y)) = \(got), mpmath \(c.kl): \(ulps(got, c.kl)) ulps")
         }
     }
+
+    /// apo_down's dl/du_w = beta (sigma'(a) - sigma'(x)) for large a with u_l ~ 0, where the
+    /// direct difference cancels and the sinh-cosh form once overflowed to 0 (a = 400)
+    /// although the value is representable. mpmath at 60 digits, beta = 1.
+    @Test func apoDownLargeLogitsMatchMpmath() {
+        let cases: [(uW: Double, uL: Double, dW: Double)] = [
+            (400, -0x1p-10, 1.8693698824639313e-177),
+            (650, -0x1p-10, 4.9897037995002715e-286),
+            (-300, 0x1p-20, 4.909703986701613e-137),
+        ]
+        for c in cases {
+            let got = Kernels.apoDown(uW: c.uW, uL: c.uL, beta: 1).dW
+            #expect(ulps(got, c.dW) <= 8, "apo_down dW(\(c.uW), \(c.uL)) = \(got), mpmath \(c.dW): \(ulps(got, c.dW)) ulps")
+        }
+    }
 }
