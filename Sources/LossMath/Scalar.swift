@@ -57,34 +57,32 @@ public func sigmoidDensity(_ x: Double) -> Double {
 /// `sigmoid(a) - sigmoid(b) = (e^a - e^b) / ((1 + e^a)(1 + e^b))`. When `a` and `b` have the
 /// same sign the numerator is rewritten around the larger of `e^a, e^b` (or of `e^-a, e^-b`
 /// for positive arguments) with `expm1(-|a - b|)`, which is exact to an ulp or two, instead
-/// of subtracting two nearly equal probabilities. With opposite signs the difference is
-/// formed from `expm1(-max(a, b))` and `expm1(min(a, b))` as a sum of two nonnegative terms
-/// (no cancellation, even near 0 where both probabilities are close to 1/2).
+/// of subtracting two nearly equal probabilities. With opposite signs numerator and
+/// denominator are divided by `e^max(a, b)`, which leaves the same shape: `expm1(-|a - b|)`
+/// over a product in `[1, 4]` (no cancellation, even near 0 where both probabilities are
+/// close to 1/2).
 ///
 /// See also: ``sigmoid(_:)``.
 @inlinable @inline(__always)
 public func sigmoidDifference(_ a: Double, _ b: Double) -> Double {
-    // Every case is computed and the right one selected, so that loops vectorise.
+    // One formula for every case, so that loops vectorise:
+    // sigma(a) - sigma(b) = sign * F * (-expm1(-gap)) / ((1 + e^P)(1 + e^Q)), gap = |a - b|,
+    // - same signs: both >= 0 are first mapped to (-b, -a) (sigma(a) - sigma(b) =
+    //   sigma(-b) - sigma(-a)); then P, Q <= 0 are the two arguments and F = e^max(P, Q);
+    // - opposite signs, hi = max(a, b) >= 0 >= lo: dividing numerator and denominator of
+    //   (e^hi - e^lo) / ((1 + e^hi)(1 + e^lo)) by e^hi gives P = -hi, Q = lo and F = 1.
+    // No cancellation anywhere: -expm1(-gap) is accurate for small gaps, and the
+    // denominator is in [1, 4].
     let sign: Double = a > b ? 1 : -1
     let gap = Swift.abs(a - b)
-    // Same signs. Both >= 0: sigma(a) - sigma(b) = sigma(-b) - sigma(-a), so map (a, b) to
-    // (p, q) = (-b, -a); then p, q <= 0 and, with M = max(p, q),
-    // sigma(p) - sigma(q) = e^M (1 - e^-gap) / ((1 + e^p)(1 + e^q)) (sign from a > b).
     let positive = a >= 0 && b >= 0
-    let p = positive ? -b : a, q = positive ? -a : b
-    // e^max(p, q) is the larger of e^p, e^q (exp is monotone), which are needed anyway.
-    let ep = Elementary.exp(p), eq = Elementary.exp(q)
-    let num = Swift.max(ep, eq) * -Elementary.expMinusOne(-gap)
-    let sameSigns = sign * num / ((1 + ep) * (1 + eq))
-    // Opposite signs, hi = max(a, b) >= 0 >= lo = min(a, b): with m1 = expm1(-hi) and
-    // m2 = expm1(lo), both in (-1, 0], sigma(hi) = 1/(2 + m1), sigma(lo) = (1 + m2)/(2 + m2)
-    // and sigma(hi) - sigma(lo) = (-m1 - m2 (1 + m1)) / ((2 + m1)(2 + m2)): two
-    // nonnegative terms, so no cancellation, and accurate near 0 (where sigma(a) -
-    // sigma(b) itself would subtract two numbers close to 1/2).
-    let m1 = Elementary.expMinusOne(-Swift.max(a, b)), m2 = Elementary.expMinusOne(Swift.min(a, b))
-    let oppositeSigns = sign * ((-m1 - m2 * (1 + m1)) / ((2 + m1) * (2 + m2)))
     let same = positive || (a <= 0 && b <= 0)
-    return a == b ? 0 : (same ? sameSigns : oppositeSigns)
+    let p = same ? (positive ? -b : a) : -Swift.max(a, b)
+    let q = same ? (positive ? -a : b) : Swift.min(a, b)
+    let ep = Elementary.exp(p), eq = Elementary.exp(q)
+    let f = same ? Swift.max(ep, eq) : 1          // e^max(p, q): exp is monotone
+    let difference = sign * (f * -Elementary.expMinusOne(-gap)) / ((1 + ep) * (1 + eq))
+    return a == b ? 0 : difference
 }
 
 /// The Kullback–Leibler divergence between two Bernoulli distributions given by their
