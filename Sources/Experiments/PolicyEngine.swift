@@ -349,6 +349,48 @@ struct EngineBuffers: @unchecked Sendable {
     /// The most pairs of any prompt.
     let maxPairs: Int
 
+    /// `log pi` for the rows of prompts `x0 ..< x0 + nb`, bit-identical to ``refreshRow(_:)``
+    /// on each. The exponentials of the whole block go through one flat loop over its
+    /// cells, which vectorises (a row of K = 6 would not); their arguments `z - max` are
+    /// staged in `g` (`nb*K` doubles, left holding the exponentials). Then each row's sum, in
+    /// the same order as refreshRow.
+    @inline(__always)
+    func blockLogPolicy(x0: Int, nb: Int, g: UnsafeMutablePointer<Double>,
+                        rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>) {
+        let cell0 = x0 * K, cells = nb * K
+        let lp = logPi + cell0, th = theta + cell0
+        for r in 0..<nb {
+            let o = r * K
+            var m = -Double.infinity
+            for y in 0..<K { let v = th[o + y]; lp[o + y] = v; if v > m { m = v } }
+            rowMax[r] = m
+            for y in 0..<K { g[o + y] = lp[o + y] - m }
+        }
+        for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
+        for r in 0..<nb {
+            let o = r * K
+            var s = 0.0
+            for y in 0..<K { s += g[o + y] }
+            rowSum[r] = s
+        }
+        for r in 0..<nb {
+            let o = r * K
+            let lse = rowMax[r] + Elementary.log(rowSum[r])
+            for y in 0..<K { lp[o + y] -= lse }
+        }
+    }
+
+    /// The log-ratios `u_w`, `u_l` of pairs `p0 ..< p0 + np` into `uW`, `uL` (a gather through
+    /// the flat cell indices, kept out of the loss loop so that that loop vectorises).
+    @inline(__always)
+    func gatherLogRatios(p0: Int, np: Int, uW: UnsafeMutablePointer<Double>, uL: UnsafeMutablePointer<Double>) {
+        for j in 0..<np {
+            let w = cellW[p0 + j], l = cellL[p0 + j]
+            uW[j] = logPi[w] - logRef[w]
+            uL[j] = logPi[l] - logRef[l]
+        }
+    }
+
     /// `log pi(.|x) = z - logsumexp(z)` for one prompt's row, exactly as
     /// ``PolicyEngine/refreshLogPolicy()`` computes it.
     @inline(__always)
@@ -431,6 +473,7 @@ extension PolicyEngine {
     func fusedFullLossAndGradient(scale: Double) -> Double {
         precondition(canFuse)
         touchAll()
+        ensureScratch(chunks: chunkCount)
         loss.withKernel(baseParameters, FullVisitor(b: buffers, count: P, chunks: chunkCount, scale: scale))
         var v = 0.0
         for i in 0..<pairCount { v += pairValue[i] }
@@ -442,6 +485,7 @@ extension PolicyEngine {
     func fusedGradient(scale: Double) {
         precondition(canFuse)
         touchAll()
+        ensureScratch(chunks: chunkCount)
         loss.withKernel(baseParameters, FullVisitor(b: buffers, count: P, chunks: chunkCount, scale: scale, values: false))
     }
 }
@@ -470,38 +514,11 @@ private struct StepVisitor: PairLossKernelVisitor {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
                 let cell0 = x0 * K, cells = nb * K
                 let lp = b.logPi + cell0, th = b.theta + cell0
-                // log pi = z - logsumexp(z), per row (as refreshRow). The exponentials of the
-                // whole block go through one flat loop over its cells, which vectorises (a
-                // row of K = 6 would not); their arguments z - max are staged in g (zeroed
-                // below). Then each row's sum, in the same order as refreshRow.
-                for r in 0..<nb {
-                    let o = r * K
-                    var m = -Double.infinity
-                    for y in 0..<K { let v = th[o + y]; lp[o + y] = v; if v > m { m = v } }
-                    rowMax[r] = m
-                    for y in 0..<K { g[o + y] = lp[o + y] - m }
-                }
-                for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
-                for r in 0..<nb {
-                    let o = r * K
-                    var s = 0.0
-                    for y in 0..<K { s += g[o + y] }
-                    rowSum[r] = s
-                }
-                for r in 0..<nb {
-                    let o = r * K
-                    let lse = rowMax[r] + Elementary.log(rowSum[r])
-                    for y in 0..<K { lp[o + y] -= lse }
-                }
-                // The pairs' derivatives: gather the block's log-ratios into dw and dl
-                // (through the flat cell indices), then one flat loop over contiguous
-                // arrays, which vectorises (with the gathers in it, LLVM would not).
+                b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: rowMax, rowSum: rowSum)
+                // The pairs' derivatives: their log-ratios gathered into dw and dl, then one
+                // flat loop over contiguous arrays, which vectorises.
                 let p0 = b.start[x0], np = b.start[x1] - p0
-                for j in 0..<np {
-                    let w = b.cellW[p0 + j], l = b.cellL[p0 + j]
-                    dw[j] = b.logPi[w] - b.logRef[w]
-                    dl[j] = b.logPi[l] - b.logRef[l]
-                }
+                b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
                 let gap = b.gap + p0
                 for j in 0..<np {
                     let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
@@ -544,38 +561,64 @@ private struct FullVisitor: PairLossKernelVisitor {
     let b: EngineBuffers, count: Int, chunks: Int, scale: Double
     var values = true
 
+    /// Blocks of prompts as in StepVisitor (log pi, gathered log-ratios, one flat loss loop,
+    /// then the per-row scatter), with the losses' values when `values` and the gradient
+    /// rows written to `logitGrad` and `paramGrad`. Per prompt the operations and their
+    /// order are those of the generic path.
     func visit<L: PairLossKernel>(_ kernel: L) {
         let b = self.b, scale = self.scale, values = self.values
-        forEachChunk(count, chunks: chunks) { range, _ in
-            let K = b.K
-            for x in range {
-                let row = x * K
-                b.refreshRow(row)
-                let lp = b.logPi + row, ref = b.logRef + row, g = b.logitGrad + row
-                for y in 0..<K { g[y] = 0 }
-                var s = 0.0
-                for i in b.start[x] ..< b.start[x + 1] {
-                    let w = b.chosen[i], l = b.rejected[i]
-                    let wt = scale * b.weight[i]
-                    let a: Double, bb: Double
-                    if values {
-                        let e = kernel.evaluate(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
-                        a = wt * e.dChosen; bb = wt * e.dRejected
-                        b.pairValue[i] = wt * e.value
-                        b.pairDRejected[i] = e.dRejected
-                    } else {
-                        let d = kernel.derivatives(uW: lp[w] - ref[w], uL: lp[l] - ref[l], rewardGap: b.gap[i])
-                        a = wt * d.dChosen; bb = wt * d.dRejected
+        forEachChunk(count, chunks: chunks) { range, c in
+            let K = b.K, B = b.blockPrompts
+            let stage = b.scratch + c * b.scratchStride
+            let pi = stage + B * K, dw = pi + B * K, dl = dw + B * b.maxPairs
+            let rowMax = dl + B * b.maxPairs, rowSum = rowMax + B
+            var x0 = range.lowerBound
+            while x0 < range.upperBound {
+                let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
+                let cell0 = x0 * K, cells = nb * K
+                let lp = b.logPi + cell0
+                b.blockLogPolicy(x0: x0, nb: nb, g: stage, rowMax: rowMax, rowSum: rowSum)
+                let p0 = b.start[x0], np = b.start[x1] - p0
+                b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
+                let gap = b.gap + p0
+                if values {
+                    let weight = b.weight + p0, value = b.pairValue + p0, dRejected = b.pairDRejected + p0
+                    for j in 0..<np {
+                        let e = kernel.evaluate(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+                        value[j] = scale * weight[j] * e.value
+                        dRejected[j] = e.dRejected
+                        dw[j] = e.dChosen
+                        dl[j] = e.dRejected
                     }
-                    g[w] += a
-                    g[l] += bb
-                    s += a + bb
+                } else {
+                    for j in 0..<np {
+                        let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+                        dw[j] = d.dChosen
+                        dl[j] = d.dRejected
+                    }
                 }
-                if s != 0 {
-                    for y in 0..<K { g[y] -= s * Elementary.exp(lp[y]) }
+                for k in 0..<cells { pi[k] = Elementary.exp(lp[k]) }
+                var j = 0
+                for r in 0..<nb {
+                    let row = cell0 + r * K
+                    let g = b.logitGrad + row, o = r * K
+                    for y in 0..<K { g[y] = 0 }
+                    var s = 0.0
+                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
+                        let wt = scale * b.weight[i]
+                        let a = wt * dw[j], bb = wt * dl[j]
+                        g[b.chosen[i]] += a
+                        g[b.rejected[i]] += bb
+                        s += a + bb
+                        j += 1
+                    }
+                    if s != 0 {
+                        for y in 0..<K { g[y] -= s * pi[o + y] }
+                    }
+                    let pg = b.paramGrad + row
+                    for y in 0..<K { pg[y] = g[y] }
                 }
-                let pg = b.paramGrad + row
-                for y in 0..<K { pg[y] = g[y] }
+                x0 = x1
             }
         }
     }
@@ -587,52 +630,28 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
-/// LLVM's `sqrt` intrinsic on two lanes (SSE2 `sqrtpd`): the correctly rounded square
-/// root, like `Double.squareRoot()`. (Only the two-lane form: wider SIMD types are passed
-/// indirectly, which this declaration cannot express; the update below issues four of them
-/// per iteration and LLVM's SLP vectoriser merges them where the machine is wider.) On Linux `squareRoot()` is emitted as `sqrtsd` with a
-/// fallback call to libm's `sqrt` for negative inputs (to set errno), which keeps LLVM from
-/// vectorising the update; the intrinsic has no such fallback. (Adam's argument `v/c2` is
-/// never negative.)
-@_silgen_name("llvm.sqrt.v2f64")
-func vectorSquareRoot(_ x: SIMD2<Double>) -> SIMD2<Double>
+/// LLVM's `sqrt` intrinsic: the correctly rounded square root, like `Double.squareRoot()`.
+/// On Linux `squareRoot()` is emitted as `sqrtsd` with a fallback call to libm's `sqrt` for
+/// negative inputs (to set errno), which keeps LLVM from vectorising the update; the
+/// intrinsic has no such fallback, so the loop below vectorises to the machine's width.
+/// (Adam's argument `v/c2` is never negative.)
+@_silgen_name("llvm.sqrt.f64")
+func intrinsicSquareRoot(_ x: Double) -> Double
 
 /// Adam on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
-/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`, eight lanes at a time. SIMD lanes are IEEE
-/// operations like the scalar ones, in the same order, so the results are bit-identical to
-/// the scalar loop of ``Trainer/step()``; the pairs of divisions and square roots simply
-/// issue together (division and square root dominate the cost of the update).
+/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`. Vectorised lanes are IEEE operations like the
+/// scalar ones, in the same order, so the results are bit-identical to the scalar loop of
+/// ``Trainer/step()`` (division and square root dominate the cost of the update).
 @inline(__always)
 func adamRow(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>,
              v: UnsafeMutablePointer<Double>, count: Int, lr: Double, c1: Double, c2: Double) {
-    typealias V = SIMD2<Double>
     let b1 = 0.9, b2 = 0.999, eps = 1e-8
-    let b1v = V(repeating: b1), b2v = V(repeating: b2), ob1 = V(repeating: 1 - b1), ob2 = V(repeating: 1 - b2)
-    let lrv = V(repeating: lr), c1v = V(repeating: c1), c2v = V(repeating: c2), epsv = V(repeating: eps)
-    @inline(__always) func load(_ p: UnsafeMutablePointer<Double>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
-    @inline(__always) func store(_ x: V, _ p: UnsafeMutablePointer<Double>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: V.self) }
-    var y = 0
-    @inline(__always) func lanes(_ y: Int) {
-        let gy = load(g + y)
-        let mv = b1v * load(m + y) + ob1 * gy
-        let vv = b2v * load(v + y) + ob2 * gy * gy
-        store(mv, m + y)
-        store(vv, v + y)
-        store(load(theta + y) - lrv * (mv / c1v) / (vectorSquareRoot(vv / c2v) + epsv), theta + y)
-    }
-    while y + 8 <= count {
-        lanes(y); lanes(y + 2); lanes(y + 4); lanes(y + 6)
-        y += 8
-    }
-    while y + 2 <= count {
-        lanes(y)
-        y += 2
-    }
-    while y < count {
+    for y in 0..<count {
         let gy = g[y]
-        m[y] = b1 * m[y] + (1 - b1) * gy
-        v[y] = b2 * v[y] + (1 - b2) * gy * gy
-        theta[y] -= lr * (m[y] / c1) / ((v[y] / c2).squareRoot() + eps)
-        y += 1
+        let mv = b1 * m[y] + (1 - b1) * gy
+        let vv = b2 * v[y] + (1 - b2) * gy * gy
+        m[y] = mv
+        v[y] = vv
+        theta[y] -= lr * (mv / c1) / (intrinsicSquareRoot(vv / c2) + eps)
     }
 }

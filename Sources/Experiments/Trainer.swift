@@ -199,8 +199,8 @@ public final class Trainer {
             let b1 = 0.9, b2 = 0.999, eps = 1e-8
             // Bias corrections 1 - b^t, via expm1(t log b) so they stay accurate for small t.
             let t = Double(stepCount)
-            let c1 = -Double.expMinusOne(t * Elementary.log(b1))
-            let c2 = -Double.expMinusOne(t * Elementary.log(b2))
+            let c1 = -Elementary.expMinusOne(t * Elementary.log(b1))
+            let c2 = -Elementary.expMinusOne(t * Elementary.log(b2))
             for j in 0..<e.parameterCount {
                 let g = e.paramGrad[j]
                 m[j] = b1 * m[j] + (1 - b1) * g
@@ -224,8 +224,8 @@ public final class Trainer {
             // log(0.9) and log(0.999) are computed once (the same values the generic step
             // computes every step).
             let t = Double(stepCount + 1)
-            update = .adam(learningRate: lr, c1: -Double.expMinusOne(t * logBeta1),
-                           c2: -Double.expMinusOne(t * logBeta2), m: m.baseAddress!, v: v.baseAddress!)
+            update = .adam(learningRate: lr, c1: -Elementary.expMinusOne(t * logBeta1),
+                           c2: -Elementary.expMinusOne(t * logBeta2), m: m.baseAddress!, v: v.baseAddress!)
         }
         if let c = config.clipNorm {
             // The norm needs the whole gradient first: gradient pass, serial norm, then the update.
