@@ -359,10 +359,10 @@ struct EngineBuffers: @unchecked Sendable {
                         rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>) {
         let cell0 = x0 * K, cells = nb * K
         let lp = logPi + cell0, th = theta + cell0
+        for k in 0..<cells { lp[k] = th[k] }
         for r in 0..<nb {
             let o = r * K
-            var m = -Double.infinity
-            for y in 0..<K { let v = th[o + y]; lp[o + y] = v; if v > m { m = v } }
+            let m = rowMaximum(lp + o, K)
             rowMax[r] = m
             for y in 0..<K { g[o + y] = lp[o + y] - m }
         }
@@ -384,8 +384,9 @@ struct EngineBuffers: @unchecked Sendable {
     /// the flat cell indices, kept out of the loss loop so that that loop vectorises).
     @inline(__always)
     func gatherLogRatios(p0: Int, np: Int, uW: UnsafeMutablePointer<Double>, uL: UnsafeMutablePointer<Double>) {
+        let cw = cellW + p0, cl = cellL + p0
         for j in 0..<np {
-            let w = cellW[p0 + j], l = cellL[p0 + j]
+            let w = cw[j], l = cl[j]
             uW[j] = logPi[w] - logRef[w]
             uL[j] = logPi[l] - logRef[l]
         }
@@ -396,8 +397,8 @@ struct EngineBuffers: @unchecked Sendable {
     @inline(__always)
     func refreshRow(_ row: Int) {
         let z = theta + row, lp = logPi + row
-        var m = -Double.infinity
-        for y in 0..<K { let v = z[y]; lp[y] = v; if v > m { m = v } }
+        for y in 0..<K { lp[y] = z[y] }
+        let m = rowMaximum(lp, K)
         var s = 0.0
         for y in 0..<K { s += Elementary.exp(lp[y] - m) }
         let lse = m + Elementary.log(s)
@@ -622,6 +623,27 @@ private struct FullVisitor: PairLossKernelVisitor {
             }
         }
     }
+}
+
+/// The largest of `p[0 ..< count]` ignoring NaNs (-inf for none), as `m = v > m ? v : m`
+/// from -inf would give, but in eight interleaved chains so that it vectorises instead of
+/// waiting on each comparison. Both the generic and the fused paths use it, so they agree
+/// bit for bit. (A maximum does not round, so the order only matters for the sign of a zero
+/// maximum, which nothing downstream can see: it is subtracted from each logit and added
+/// back in log-sum-exp.)
+@inline(__always)
+func rowMaximum(_ p: UnsafePointer<Double>, _ count: Int) -> Double {
+    var acc = SIMD8<Double>(repeating: -.infinity)
+    var y = 0
+    while y + 8 <= count {
+        let v = UnsafeRawPointer(p + y).loadUnaligned(as: SIMD8<Double>.self)
+        acc.replace(with: v, where: v .> acc)
+        y += 8
+    }
+    var m = -Double.infinity
+    for i in 0..<8 { let v = acc[i]; m = v > m ? v : m }
+    while y < count { let v = p[y]; m = v > m ? v : m; y += 1 }
+    return m
 }
 
 /// Wraps a value that is safe to share for the duration of one pass (pointers to disjoint rows).

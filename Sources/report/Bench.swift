@@ -173,13 +173,13 @@ func finiteSum(_ b: UnsafeMutableBufferPointer<Double>) -> Double {
 
 struct PeakRow { var name: String; var rate: Double; var unit: String; var note: String }
 
-/// Operation counts of one loss evaluation (value and gradient) on the branch random data
-/// takes, for the roofline model; nil for losses whose cost depends on data-dependent
-/// branches or series (exo_pair's and rpo_*'s Bernoulli KL, discopop, spo_bt, apo_down).
+/// Operation counts of one loss evaluation (value and gradient), for the roofline model; nil
+/// for the losses built on polynomials and several selected branches (exo_pair's and
+/// rpo_*'s Bernoulli KL, discopop, spo_bt, apo_down), which the model does not count.
 struct OpCount {
-    /// libm calls, scalar divisions (`divsd`), and lanes of 2-lane divisions and square
-    /// roots (`divpd`, `sqrtpd`: Adam's update).
-    var exp = 0.0, log1p = 0.0, log = 0.0, expm1 = 0.0, div = 0.0, divLanes = 0.0, sqrtLanes = 0.0
+    /// Elementary's vectorised functions, and lanes of vectorised divisions and square roots
+    /// (every loop the model counts vectorises).
+    var exp = 0.0, log1p = 0.0, log = 0.0, expm1 = 0.0, div = 0.0, sqrt = 0.0
     /// Bytes moved per item (read + written, no write-allocate, as STREAM counts).
     var bytes = 0.0
     var text: String {
@@ -189,8 +189,7 @@ struct OpCount {
         if log > 0 { parts.append("\(g3(log)) log") }
         if expm1 > 0 { parts.append("\(g3(expm1)) expm1") }
         if div > 0 { parts.append("\(g3(div)) div") }
-        if divLanes > 0 { parts.append("\(g3(divLanes)) div lanes") }
-        if sqrtLanes > 0 { parts.append("\(g3(sqrtLanes)) sqrt lanes") }
+        if sqrt > 0 { parts.append("\(g3(sqrt)) sqrt") }
         parts.append("\(g3(bytes)) B")
         return parts.joined(separator: " + ")
     }
@@ -198,11 +197,10 @@ struct OpCount {
 
 struct Peaks {
     var bandwidth: Double       // bytes/s
-    var exp: Double, log1p: Double, log: Double, expm1: Double, div: Double, divLanes: Double, sqrtLanes: Double   // per second
+    var exp: Double, log1p: Double, log: Double, expm1: Double, div: Double, sqrt: Double   // per second
     /// Roofline time per item: max(compute, memory), compute = sum count/peak.
     func seconds(_ c: OpCount) -> Double {
-        let compute = c.exp / exp + c.log1p / log1p + c.log / log + c.expm1 / expm1 + c.div / div
-            + c.divLanes / divLanes + c.sqrtLanes / sqrtLanes
+        let compute = c.exp / exp + c.log1p / log1p + c.log / log + c.expm1 / expm1 + c.div / div + c.sqrt / sqrt
         return Swift.max(compute, c.bytes / bandwidth)
     }
 }
@@ -255,9 +253,9 @@ struct BenchRunner {
 
     /// Machine peaks for the roofline model, measured the way the compiled code runs: the
     /// triad `a = b + s c` on 3 x 128 MiB (24 bytes per element, no write-allocate counted),
-    /// and libm's `exp`, `log1p`, and division and square root over arrays in L1 (the
-    /// compiler issues the latter two as 2-lane SSE2 instructions; no AVX at the baseline
-    /// x86-64 target SwiftPM builds for).
+    /// and LossMath's `Elementary` functions, division and square root in loops over arrays
+    /// in L1, vectorised to the width this binary was built for (Package.swift: the
+    /// building machine's, unless PRINCIPLED_LOSS_PORTABLE is set).
     func peaks() -> [PeakRow] {
         var rows: [PeakRow] = []
         // Bandwidth.
@@ -291,36 +289,33 @@ struct BenchRunner {
         let rLog1p = rate("log1p") { mapLog1p(x, y) }
         let rLog = rate("log") { mapLog(x, y) }
         let rExpm1 = rate("expm1") { mapExpm1(x, y) }
-        let idx = UnsafeMutableBufferPointer<Int>.allocate(capacity: m)
-        defer { idx.deallocate() }
-        for i in 0..<m { idx[i] = (i &* 2_654_435_761) % m }
-        let rDiv = rate("div") { mapScalarDiv(x, y, idx) }
-        let rDivLanes = rate("divpd") { mapDiv(x, y) }
+        let rDiv = rate("div") { mapDiv(x, y) }
         let rSqrt = rate("sqrt") { mapSqrt(x, y) }
         let keep = finiteSum(y)
-        rows.append(PeakRow(name: "exp (glibc libm, scalar)", rate: rExp, unit: "op/s", note: "independent calls, data in L1"))
-        rows.append(PeakRow(name: "log1p (glibc libm, scalar)", rate: rLog1p, unit: "op/s", note: "independent calls, data in L1"))
-        rows.append(PeakRow(name: "log (glibc libm, scalar)", rate: rLog, unit: "op/s", note: "independent calls, data in L1"))
-        rows.append(PeakRow(name: "expm1 (glibc libm, scalar)", rate: rExpm1, unit: "op/s", note: "independent calls, data in L1"))
-        rows.append(PeakRow(name: "division, scalar (divsd)", rate: rDiv, unit: "op/s", note: "y[i] = x[idx[i]] / (y[i] + 4): the gather keeps it scalar"))
-        rows.append(PeakRow(name: "division, 2 lanes (divpd)", rate: rDivLanes, unit: "lanes/s", note: "y = (y + 1) / (x + 4), vectorised, data in L1"))
-        rows.append(PeakRow(name: "square root, 2 lanes (sqrtpd)", rate: rSqrt, unit: "lanes/s", note: "y = sqrt(|x|) with LLVM's sqrt intrinsic; checksum \(g3(keep))"))
+        let note = "Elementary, vectorised loop, data in L1"
+        rows.append(PeakRow(name: "exp (vectorised)", rate: rExp, unit: "op/s", note: note))
+        rows.append(PeakRow(name: "log1p (vectorised)", rate: rLog1p, unit: "op/s", note: note))
+        rows.append(PeakRow(name: "log (vectorised)", rate: rLog, unit: "op/s", note: note))
+        rows.append(PeakRow(name: "expm1 (vectorised)", rate: rExpm1, unit: "op/s", note: note))
+        rows.append(PeakRow(name: "division (vectorised)", rate: rDiv, unit: "op/s", note: "y = (y + 1) / (x + 4), data in L1"))
+        rows.append(PeakRow(name: "square root (vectorised)", rate: rSqrt, unit: "op/s", note: "y = sqrt(|x|) with LLVM's sqrt intrinsic; checksum \(g3(keep))"))
         return rows
     }
 
     static func peaks(from rows: [PeakRow]) -> Peaks? {
         func r(_ prefix: String) -> Double? { rows.first { $0.name.hasPrefix(prefix) }?.rate }
         guard let bw = r("memory"), let e = r("exp ("), let l = r("log1p"), let lg = r("log ("), let em = r("expm1"),
-              let d = r("division, scalar"), let dl = r("division, 2"), let s = r("square") else { return nil }
-        return Peaks(bandwidth: bw, exp: e, log1p: l, log: lg, expm1: em, div: d, divLanes: dl, sqrtLanes: s)
+              let d = r("division"), let s = r("square") else { return nil }
+        return Peaks(bandwidth: bw, exp: e, log1p: l, log: lg, expm1: em, div: d, sqrt: s)
     }
 
     // MARK: Kernels
 
-    /// Operation counts of the batch kernels' value-and-gradient path (see PairKernels.swift).
-    /// Divisions by loop-invariant parameters (1/(2 beta), 1/(1 - 2 eps)) are hoisted by the
-    /// compiler and not counted. Bytes: 4 log-probabilities and the gap read, value and two
-    /// derivatives written: 64 B per pair.
+    /// Operation counts of the batch kernels' value-and-gradient path (see PairKernels.swift),
+    /// after common subexpressions are merged (`exp(-|x|)` of a sigmoid and of its density
+    /// is one exponential). Divisions by loop-invariant parameters (1/(2 beta),
+    /// 1/(1 - 2 eps)) are hoisted by the compiler and not counted. Bytes: 4 log-probabilities
+    /// and the gap read, value and two derivatives written: 64 B per pair.
     static func kernelOps(_ loss: Loss) -> OpCount? {
         let io = 64.0
         switch loss {
@@ -329,9 +324,9 @@ struct BenchRunner {
         case .hinge, .ipo, .spo, .rpoSq, .sppoHard: return OpCount(bytes: io)
         case .ncaPair: return OpCount(exp: 2, log1p: 2, div: 3, bytes: io)
         case .bcoPair: return OpCount(exp: 2, log1p: 2, div: 2, bytes: io)
-        case .apoZero: return OpCount(exp: 4, div: 4, bytes: io)
+        case .apoZero: return OpCount(exp: 2, div: 4, bytes: io)
         case .bdpo: return OpCount(exp: 3, log1p: 2, div: 2, bytes: io)
-        case .spoAsym: return OpCount(exp: 1, div: 2, bytes: io)
+        case .spoAsym: return OpCount(exp: 2, div: 3, bytes: io)
         case .exoPair, .discopop, .rpoBackwardKL, .rpoForwardKL, .spoBT, .apoDown: return nil
         }
     }
@@ -398,13 +393,15 @@ struct BenchRunner {
 
     /// The roofline count of one pair-update of the fused full-batch Adam step with DPO or
     /// spo, per pair, with `r = K/n` cells and `1/n` prompts per pair:
-    /// - per cell: one exp (softmax), Adam's three divisions and one square root (2-lane);
+    /// - per cell: two exps (the softmax, and pi = exp(log pi) for the gradient), Adam's three
+    ///   divisions and one square root;
     /// - per prompt: one log (the log-sum-exp);
     /// - per pair: the kernel's derivative (sigmoid: one exp and one division; spo: none);
     /// - per step: two expm1 (Adam's bias corrections), over `P n` pairs;
     /// - every `L` steps, the metrics: the full pass with values (one exp per cell, one log per
     ///   prompt, the kernel's value and gradient per pair: sigmoid one exp, log1p and
-    ///   division), one exp per cell for the KLs, one log10 (counted as a log) per pair.
+    ///   division), one more exp per cell for the KLs, one log10 (counted as a log) per pair.
+    /// Every counted operation runs in a vectorised loop except the per-prompt logs.
     /// Bytes per step: 64 per cell (theta, m, v read and written, the reference read, log pi
     /// written) and 32 per pair (chosen, rejected, gap, weight); none when everything stays in
     /// cache (the default problem's working set is 2.3 KB).
@@ -416,13 +413,12 @@ struct BenchRunner {
         case .spo, .rpoSq, .ipo, .hinge, .sppoHard: kernelExp = 0; kernelDiv = 0; kernelLog1p = 0
         default: return nil
         }
-        return OpCount(exp: r + kernelExp + (2 * r + kernelExp) / l,
+        return OpCount(exp: 2 * r + kernelExp + (3 * r + kernelExp) / l,
                        log1p: kernelLog1p / l,
                        log: perPrompt + (perPrompt + 1) / l,
                        expm1: 2 / (Double(P) * Double(n)),
-                       div: kernelDiv + kernelDiv / l,
-                       divLanes: r * 3,
-                       sqrtLanes: r,
+                       div: kernelDiv + kernelDiv / l + r * 3,
+                       sqrt: r,
                        bytes: inCache ? 0 : r * 64 + 32)
     }
 
@@ -576,13 +572,13 @@ func triad(_ a: UnsafeMutableBufferPointer<Double>, _ b: UnsafeMutableBufferPoin
 @inline(never)
 func mapExp(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
     let px = x.baseAddress!, py = y.baseAddress!
-    for i in 0..<x.count { py[i] = Double.exp(px[i]) }
+    for i in 0..<x.count { py[i] = Elementary.exp(px[i]) }
 }
 
 @inline(never)
 func mapLog1p(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
     let px = x.baseAddress!, py = y.baseAddress!
-    for i in 0..<x.count { py[i] = Double.log(onePlus: Swift.abs(px[i])) }
+    for i in 0..<x.count { py[i] = Elementary.log(onePlus: Swift.abs(px[i])) }
 }
 
 @inline(never)
@@ -594,35 +590,23 @@ func mapDiv(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPoi
 @inline(never)
 func mapLog(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
     let px = x.baseAddress!, py = y.baseAddress!
-    for i in 0..<x.count { py[i] = Double.log(Swift.abs(px[i]) + 0.5) }
+    for i in 0..<x.count { py[i] = Elementary.log(Swift.abs(px[i]) + 0.5) }
 }
 
 @inline(never)
 func mapExpm1(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
     let px = x.baseAddress!, py = y.baseAddress!
-    for i in 0..<x.count { py[i] = Double.expMinusOne(px[i]) }
+    for i in 0..<x.count { py[i] = Elementary.expMinusOne(px[i]) }
 }
 
-@inline(never)
-func mapScalarDiv(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>, _ idx: UnsafeMutableBufferPointer<Int>) {
-    let px = x.baseAddress!, py = y.baseAddress!, pi = idx.baseAddress!
-    for i in 0..<x.count { py[i] = px[pi[i]] / (py[i] + 4) }
-}
-
-/// LLVM's square-root intrinsic on two lanes (see `vectorSquareRoot` in Experiments).
-@_silgen_name("llvm.sqrt.v2f64")
-func benchSquareRoot2(_ x: SIMD2<Double>) -> SIMD2<Double>
+/// LLVM's square-root intrinsic (see `intrinsicSquareRoot` in Experiments).
+@_silgen_name("llvm.sqrt.f64")
+func benchSquareRoot(_ x: Double) -> Double
 
 @inline(never)
 func mapSqrt(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
     let px = x.baseAddress!, py = y.baseAddress!
-    var i = 0
-    while i + 2 <= x.count {
-        let v = SIMD2(Swift.abs(px[i]), Swift.abs(px[i + 1]))
-        let r = benchSquareRoot2(v)
-        py[i] = r[0]; py[i + 1] = r[1]
-        i += 2
-    }
+    for i in 0..<x.count { py[i] = benchSquareRoot(Swift.abs(px[i])) }
 }
 
 /// The per-pair API, `Loss.evaluate` (a switch per pair), over the same buffers.
