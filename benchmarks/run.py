@@ -39,6 +39,8 @@ def fmt(x, digits=1):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--report", default=os.path.join(ROOT, ".build", "release", "report"), help="the report binary")
+    ap.add_argument("--portable-report", help="a second report binary built with PRINCIPLED_LOSS_PORTABLE=1 (baseline "
+                    "x86-64, no AVX): its kernels and trainer are timed too, and `report all` is compared byte for byte")
     ap.add_argument("--pairs", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--default-steps", type=int, default=20_000)
@@ -61,8 +63,21 @@ def main():
     swift_cmd = [args.report, "bench", "--format", "json"] + sizes + (["--skip-all"] if args.skip_all else [])
     numpy_kernels_cmd = baseline + ["kernels", "--pairs", str(args.pairs), "--repeats", str(args.repeats), "--json"]
 
-    # 1. Swift.
+    # 1. Swift (and the portable build, if given).
     swift = run_json(swift_cmd)
+    portable = None
+    identical = None
+    if args.portable_report:
+        portable = run_json([args.portable_report, "bench", "--format", "json", "--sections", "kernels,trainer"] + sizes)
+        with tempfile.TemporaryDirectory(prefix="all-") as tmp:
+            outs = []
+            for binary, name in ((args.report, "native"), (args.portable_report, "portable")):
+                out = os.path.join(tmp, name)
+                print(f"+ {binary} all --out {out}", file=sys.stderr, flush=True)
+                subprocess.run([binary, "all", "--out", out, "--quiet"], check=True, stdout=subprocess.DEVNULL)
+                outs.append(out)
+            identical = subprocess.run(["diff", "-r", "-q"] + outs, stdout=subprocess.PIPE, text=True)
+            identical = (identical.returncode == 0, identical.stdout.strip())
     # 2-3. numpy kernels, then exports and numpy training on them.
     numpy_kernels = run_json(numpy_kernels_cmd)
     trainer_rows = []
@@ -81,7 +96,7 @@ def main():
                 trainer_rows.append(row)
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump(dict(swift=swift, numpy_kernels=numpy_kernels, numpy_trainer=trainer_rows), f, indent=2)
+            json.dump(dict(swift=swift, swift_portable=portable, numpy_kernels=numpy_kernels, numpy_trainer=trainer_rows), f, indent=2)
 
     # 4. Report.
     m = swift["machine"]
@@ -96,8 +111,15 @@ def main():
     w(f"- every figure is the median of {args.repeats} run(s); ratios are Swift / numpy throughput measured in this one run\n")
 
     w(f"## Loss kernels: loss + gradient on {args.pairs:,} random pairs, single thread (million pairs/s)\n")
-    w("| loss | Swift batch | Swift per-pair API | numpy | Swift batch / numpy | target >= 3x |")
-    w("| :--- | ---: | ---: | ---: | ---: | :---: |")
+    pk = {r["loss"]: r for r in (portable or {}).get("kernels", [])}
+    if portable:
+        w("*Swift batch*: the default build (Package.swift: `-march=native`, here AVX-512); *portable*: the same "
+          "code built with `PRINCIPLED_LOSS_PORTABLE=1` (baseline x86-64, SSE2), which gives the same bits.\n")
+        w("| loss | Swift batch | Swift per-pair API | portable batch | numpy | Swift batch / numpy | portable / numpy | target >= 3x |")
+        w("| :--- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+    else:
+        w("| loss | Swift batch | Swift per-pair API | numpy | Swift batch / numpy | target >= 3x |")
+        w("| :--- | ---: | ---: | ---: | ---: | :---: |")
     npk = {r["loss"]: r for r in numpy_kernels["kernels"]}
     met_k = 0
     for k in swift["kernels"]:
@@ -105,8 +127,14 @@ def main():
         ratio = k["batch_rate"] / n["rate"] if n else None
         ok = ratio is not None and ratio >= 3
         met_k += ok
-        w(f"| {k['loss']} | {fmt(k['batch_rate'] / 1e6)} | {fmt(k['per_pair_rate'] / 1e6)} | "
-          f"{fmt(n['rate'] / 1e6) if n else '-'} | {fmt(ratio, 2)} | {'yes' if ok else 'NO'} |")
+        if portable:
+            pr = pk.get(k["loss"])
+            w(f"| {k['loss']} | {fmt(k['batch_rate'] / 1e6)} | {fmt(k['per_pair_rate'] / 1e6)} | "
+              f"{fmt(pr['batch_rate'] / 1e6) if pr else '-'} | {fmt(n['rate'] / 1e6) if n else '-'} | {fmt(ratio, 2)} | "
+              f"{fmt(pr['batch_rate'] / n['rate'], 2) if pr and n else '-'} | {'yes' if ok else 'NO'} |")
+        else:
+            w(f"| {k['loss']} | {fmt(k['batch_rate'] / 1e6)} | {fmt(k['per_pair_rate'] / 1e6)} | "
+              f"{fmt(n['rate'] / 1e6) if n else '-'} | {fmt(ratio, 2)} | {'yes' if ok else 'NO'} |")
     w(f"\n{met_k} of {len(swift['kernels'])} losses reach 3x.\n")
 
     w("## Trainer: full-batch Adam, pair-updates per second (million)\n")
@@ -126,6 +154,20 @@ def main():
           f"{'yes' if best >= 30 else 'NO'} | {'agrees' if row['agrees'] else 'DISAGREES'} over {row['compared_steps']} steps "
           f"({row['worst_relative_difference']:.1e}); final regret {row['swift_final_regret']:.6g} vs {row['final_regret']:.6g} |")
     w("")
+    if portable:
+        w("Portable build (`PRINCIPLED_LOSS_PORTABLE=1`), one thread, against numpy:\n")
+        w("| problem | loss | portable (M/s) | numpy (M/s) | ratio |")
+        w("| :--- | :--- | ---: | ---: | ---: |")
+        for row in trainer_rows:
+            pt = next((t for t in portable.get("trainer", []) if t["problem"] == row["problem"] and t["loss"] == row["loss"]
+                       and t["threads"] == 1), None)
+            if pt:
+                w(f"| {row['problem']} | {row['loss']} | {fmt(pt['rate'] / 1e6)} | {fmt(row['rate'] / 1e6, 2)} | {fmt(pt['rate'] / row['rate'])} |")
+        w("")
+    if identical is not None:
+        same, detail = identical
+        w("## Native and portable builds give the same bytes\n")
+        w(f"`report all --out DIR` from the two binaries: {'byte-identical output trees' if same else 'DIFFERENT: ' + detail}.\n")
 
     if swift.get("kernels") or swift.get("trainer"):
         w("## Roofline: measured throughput over the operation-count model (single thread)\n")
@@ -175,7 +217,7 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
-    return 0 if all(r["agrees"] for r in trainer_rows) else 1
+    return 0 if all(r["agrees"] for r in trainer_rows) and (identical is None or identical[0]) else 1
 
 
 if __name__ == "__main__":

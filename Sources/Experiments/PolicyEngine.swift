@@ -179,20 +179,23 @@ final class PolicyEngine {
             let row = x * K
             // Logits into logPi, then subtract their log-sum-exp (max-shifted, so logits
             // of any size neither overflow nor underflow to an all-zero row).
-            var m = -Double.infinity
             if policy == .tabular {
-                for y in 0..<K { let z = theta[row + y]; logPi[row + y] = z; if z > m { m = z } }
+                for y in 0..<K { logPi[row + y] = theta[row + y] }
             } else {
                 for y in 0..<K {
                     let f = (row + y) * d
                     var z = 0.0
                     for j in 0..<d { z += features[f + j] * theta[j] }
                     logPi[row + y] = z
-                    if z > m { m = z }
                 }
             }
-            var s = 0.0
-            for y in 0..<K { s += Elementary.exp(logPi[row + y] - m) }
+            // The maximum and the sum of exponentials as the fused path forms them
+            // (rowMaximum, rowTotal), so that both paths give the same bits.
+            let m = rowMaximum(logPi.baseAddress! + row, K)
+            let s = withUnsafeTemporaryAllocation(of: Double.self, capacity: K) { buf in
+                for y in 0..<K { buf[y] = Elementary.exp(logPi[row + y] - m) }
+                return rowTotal(buf.baseAddress!, K)
+            }
             let lse = m + Elementary.log(s)
             for y in 0..<K { logPi[row + y] -= lse }
         }
@@ -367,12 +370,7 @@ struct EngineBuffers: @unchecked Sendable {
             for y in 0..<K { g[o + y] = lp[o + y] - m }
         }
         for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
-        for r in 0..<nb {
-            let o = r * K
-            var s = 0.0
-            for y in 0..<K { s += g[o + y] }
-            rowSum[r] = s
-        }
+        for r in 0..<nb { rowSum[r] = rowTotal(g + r * K, K) }
         for r in 0..<nb {
             let o = r * K
             let lse = rowMax[r] + Elementary.log(rowSum[r])
@@ -399,8 +397,11 @@ struct EngineBuffers: @unchecked Sendable {
         let z = theta + row, lp = logPi + row
         for y in 0..<K { lp[y] = z[y] }
         let m = rowMaximum(lp, K)
-        var s = 0.0
-        for y in 0..<K { s += Elementary.exp(lp[y] - m) }
+        // The exponentials, summed by rowTotal as the fused path sums them.
+        let s = withUnsafeTemporaryAllocation(of: Double.self, capacity: K) { buf in
+            for y in 0..<K { buf[y] = Elementary.exp(lp[y] - m) }
+            return rowTotal(buf.baseAddress!, K)
+        }
         let lse = m + Elementary.log(s)
         for y in 0..<K { lp[y] -= lse }
     }
@@ -644,6 +645,24 @@ func rowMaximum(_ p: UnsafePointer<Double>, _ count: Int) -> Double {
     for i in 0..<8 { let v = acc[i]; m = v > m ? v : m }
     while y < count { let v = p[y]; m = v > m ? v : m; y += 1 }
     return m
+}
+
+/// `p[0] + ... + p[count-1]` in a fixed order that vectorises: eight interleaved partial
+/// sums (lane i adds p[i], p[i+8], ...), added together lane by lane, then the tail. A
+/// serial sum would wait on each addition's latency. Both the generic and the fused paths
+/// use it, so they agree bit for bit; SIMD lanes are IEEE additions, so every build gives
+/// the same bits. (Pairwise-like, it is also at least as accurate as the serial order.)
+@inline(__always)
+func rowTotal(_ p: UnsafePointer<Double>, _ count: Int) -> Double {
+    var acc = SIMD8<Double>(repeating: 0)
+    var y = 0
+    while y + 8 <= count {
+        acc += UnsafeRawPointer(p + y).loadUnaligned(as: SIMD8<Double>.self)
+        y += 8
+    }
+    var s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    while y < count { s += p[y]; y += 1 }
+    return s
 }
 
 /// Wraps a value that is safe to share for the duration of one pass (pointers to disjoint rows).
