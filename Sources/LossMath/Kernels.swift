@@ -79,12 +79,15 @@ public enum Kernels {
     public static func discopop(x: Double, tau: Double) -> (value: Double, dx: Double) {
         let logM = -softplus(-x / tau)       // log m
         let log1mM = -softplus(x / tau)      // log(1 - m)
+        // m and 1 - m themselves come from the same exponential as their logs (no products
+        // with e^-x, so no log space needed): sigma(±x/tau).
+        let m = LossMath.sigmoid(x / tau), oneMinusM = LossMath.sigmoid(-x / tau)
         let sp = softplus(-x)
-        let value = Elementary.exp(log1mM) * sp + Elementary.exp(logM - x)
-        let mm = Elementary.exp(logM + log1mM) / tau                 // m' = m(1-m)/tau
+        let value = oneMinusM * sp + Elementary.exp(logM - x)
+        let mm = m * oneMinusM / tau                                 // m' = m(1-m)/tau
         let t1 = Elementary.exp(logM + log1mM - x) / tau             // m' e^-x
-        let t2 = mm * sp                                         // m' softplus(-x)
-        let t3 = Elementary.exp(log1mM) * LossMath.sigmoid(-x)       // (1-m) sigma(-x)
+        let t2 = mm * sp                                             // m' softplus(-x)
+        let t3 = oneMinusM * LossMath.sigmoid(-x)                    // (1-m) sigma(-x)
         let t4 = Elementary.exp(logM - x)                            // m e^-x
         return (value, t1 - t2 - t3 - t4)
     }
