@@ -73,15 +73,14 @@ public func sigmoidDifference(_ a: Double, _ b: Double) -> Double {
     //   (e^hi - e^lo) / ((1 + e^hi)(1 + e^lo)) by e^hi gives P = -hi, Q = lo and F = 1.
     // No cancellation anywhere: -expm1(-gap) is accurate for small gaps, and the
     // denominator is in [1, 4].
+    // In every case {P, Q} = {-|a|, -|b|}, so the two exponentials are e^-|a| and e^-|b|
+    // (which a caller's softplus or sigmoid of a or b computes too; inlined, they are shared).
     let sign: Double = a > b ? 1 : -1
     let gap = Swift.abs(a - b)
-    let positive = a >= 0 && b >= 0
-    let same = positive || (a <= 0 && b <= 0)
-    let p = same ? (positive ? -b : a) : -Swift.max(a, b)
-    let q = same ? (positive ? -a : b) : Swift.min(a, b)
-    let ep = Elementary.exp(p), eq = Elementary.exp(q)
-    let f = same ? Swift.max(ep, eq) : 1          // e^max(p, q): exp is monotone
-    let difference = sign * (f * -Elementary.expMinusOne(-gap)) / ((1 + ep) * (1 + eq))
+    let same = (a >= 0 && b >= 0) || (a <= 0 && b <= 0)
+    let ea = Elementary.exp(-Swift.abs(a)), eb = Elementary.exp(-Swift.abs(b))
+    let f = same ? Swift.max(ea, eb) : 1          // e^max(P, Q): exp is monotone
+    let difference = sign * (f * -Elementary.expMinusOne(-gap)) / ((1 + ea) * (1 + eb))
     return a == b ? 0 : difference
 }
 
