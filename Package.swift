@@ -95,7 +95,9 @@ let package = Package(
 // has (8 doubles per instruction with AVX-512; the x86-64 baseline has 2). Results are the
 // same bits either way: only IEEE basic operations, and Swift does not contract a*b+c into
 // an FMA. The binary then needs a CPU like the one it was built on; to build one for any
-// x86-64 machine, set PRINCIPLED_LOSS_PORTABLE=1 (the bench script compares the two).
+// x86-64 machine, set PRINCIPLED_LOSS_PORTABLE=1 (the bench script compares the two). The
+// same variable is needed to use LossMath or Experiments as a dependency: SwiftPM refuses
+// dependencies with unsafe flags.
 #if arch(x86_64)
 if Context.environment["PRINCIPLED_LOSS_PORTABLE"] == nil {
     for target in package.targets where target.type != .system {
