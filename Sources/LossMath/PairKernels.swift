@@ -20,6 +20,12 @@ import RealModule
 // `Loss.withKernel(_:_:)` performs the one switch and hands the concrete kernel to a
 // generic visitor, so a caller's loop is specialised per loss (no existential, no per-pair
 // switch). `Loss.evaluateBatch` is such a loop over struct-of-arrays buffers.
+//
+// Every kernel is written without branches (selects), so that the loop vectorises. The
+// Bernoulli-KL losses (exo_pair, rpo_*_kl) have one form that only extreme arguments need
+// (two more log1p per pair); their `evaluateForBatch` leaves NaN there and
+// `evaluateBatch` fills those values in afterwards with `evaluate`, so the results are
+// still `Loss.evaluate`'s bits.
 
 /// One loss of the catalogue as a specialisable per-pair kernel. Inputs are the log-ratios
 /// `u_w = log pi(y_w) - log pi_ref(y_w)`, `u_l` and the pair's reward gap `dr` (ignored by
@@ -30,6 +36,21 @@ public protocol PairLossKernel: Sendable {
     func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double)
     /// `dl/du_w` and `dl/du_l` only.
     func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double)
+    /// True when ``evaluateForBatch(uW:uL:rewardGap:)`` may leave a value for the caller to
+    /// recompute (the Bernoulli-KL losses; see ``bernoulliKLUnlessExtreme(logitP:logitQ:)``).
+    static var batchValueMayBeDeferred: Bool { get }
+    /// ``evaluate(uW:uL:rewardGap:)``, except that where `batchValueMayBeDeferred` the value
+    /// may be NaN for rare arguments that need a costlier form; the caller then takes the
+    /// value from `evaluate`. Bit-identical to `evaluate` everywhere else.
+    func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double)
+}
+
+extension PairLossKernel {
+    @inlinable public static var batchValueMayBeDeferred: Bool { false }
+    @inlinable @inline(__always)
+    public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+        evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
+    }
 }
 
 /// A generic operation run with the concrete kernel of a loss; see ``Loss/withKernel(_:_:)``.
@@ -161,6 +182,12 @@ public enum PairKernels {
             let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
             return (bernoulliKL(logitP: beta * (uW - uL), logitQ: target), d.dChosen, d.dRejected)
         }
+        @inlinable public static var batchValueMayBeDeferred: Bool { true }
+        @inlinable @inline(__always)
+        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKLUnlessExtreme(logitP: beta * (uW - uL), logitQ: target), d.dChosen, d.dRejected)
+        }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
@@ -236,6 +263,12 @@ public enum PairKernels {
             let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
             return (bernoulliKL(logitP: rewardGap, logitQ: beta * (uW - uL)), d.dChosen, d.dRejected)
         }
+        @inlinable public static var batchValueMayBeDeferred: Bool { true }
+        @inlinable @inline(__always)
+        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKLUnlessExtreme(logitP: rewardGap, logitQ: beta * (uW - uL)), d.dChosen, d.dRejected)
+        }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let dh = beta * sigmoidDifference(beta * (uW - uL), rewardGap)
@@ -251,6 +284,12 @@ public enum PairKernels {
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
             return (bernoulliKL(logitP: beta * (uW - uL), logitQ: rewardGap), d.dChosen, d.dRejected)
+        }
+        @inlinable public static var batchValueMayBeDeferred: Bool { true }
+        @inlinable @inline(__always)
+        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (bernoulliKLUnlessExtreme(logitP: beta * (uW - uL), logitQ: rewardGap), d.dChosen, d.dRejected)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -464,10 +503,15 @@ extension Loss {
                      && dChosen.count == n && dRejected.count == n
                      && (rewardGaps?.count ?? n) == n && (values?.count ?? n) == n,
                      "evaluateBatch: every buffer needs \(n) elements")
-        withKernel(parameters, BatchVisitor(chosen: chosen, rejected: rejected, refChosen: refChosen,
-                                            refRejected: refRejected, rewardGaps: rewardGaps,
-                                            defaultGap: parameters.rewardGap ?? 0, values: values,
-                                            dChosen: dChosen, dRejected: dRejected))
+        let batch = BatchVisitor(chosen: chosen, rejected: rejected, refChosen: refChosen,
+                                 refRejected: refRejected, rewardGaps: rewardGaps,
+                                 defaultGap: parameters.rewardGap ?? 0, values: values,
+                                 dChosen: dChosen, dRejected: dRejected)
+        withKernel(parameters, batch)
+        // Values the vectorised loop deferred (see PairLossKernel.batchValueMayBeDeferred), in a
+        // second pass: a call after the loop in the same function kept LLVM from vectorising
+        // the loop as well (half the speed, measured).
+        if values != nil { withKernel(parameters, DeferredValuesVisitor(batch: batch)) }
     }
 
     /// Array convenience for ``evaluateBatch(chosen:rejected:refChosen:refRejected:rewardGaps:parameters:values:dChosen:dRejected:)``.
@@ -496,6 +540,28 @@ extension Loss {
     }
 }
 
+/// Recomputes, with the per-pair evaluation (the same bits as `Loss.evaluate`), the values
+/// a batch loop left NaN: rare extreme arguments, and NaN inputs, which come out NaN again
+/// (see ``PairLossKernel/batchValueMayBeDeferred``).
+@usableFromInline
+struct DeferredValuesVisitor: PairLossKernelVisitor {
+    let batch: BatchVisitor
+
+    @usableFromInline
+    func visit<K: PairLossKernel>(_ k: K) {
+        guard K.batchValueMayBeDeferred, let v = batch.values?.baseAddress else { return }
+        // A plain scan; the recomputation is a call, so that LLVM does not vectorise the
+        // whole evaluation into this loop under a mask (it did: a second full pass).
+        for i in 0..<batch.chosen.count where v[i].isNaN { v[i] = value(k, i) }
+    }
+
+    @inline(never) @usableFromInline
+    func value<K: PairLossKernel>(_ k: K, _ i: Int) -> Double {
+        let c = batch.chosen, r = batch.rejected, rc = batch.refChosen, rr = batch.refRejected
+        return k.evaluate(uW: c[i] - rc[i], uL: r[i] - rr[i], rewardGap: batch.rewardGaps?[i] ?? batch.defaultGap).value
+    }
+}
+
 /// The batch loop, specialised per kernel.
 @usableFromInline
 struct BatchVisitor: PairLossKernelVisitor {
@@ -518,15 +584,16 @@ struct BatchVisitor: PairLossKernelVisitor {
         if let v = values?.baseAddress {
             if let g {
                 for i in 0..<n {
-                    let e = k.evaluate(uW: c[i] - rc[i], uL: r[i] - rr[i], rewardGap: g[i])
+                    let e = k.evaluateForBatch(uW: c[i] - rc[i], uL: r[i] - rr[i], rewardGap: g[i])
                     v[i] = e.value; dw[i] = e.dChosen; dl[i] = e.dRejected
                 }
             } else {
                 for i in 0..<n {
-                    let e = k.evaluate(uW: c[i] - rc[i], uL: r[i] - rr[i], rewardGap: dr)
+                    let e = k.evaluateForBatch(uW: c[i] - rc[i], uL: r[i] - rr[i], rewardGap: dr)
                     v[i] = e.value; dw[i] = e.dChosen; dl[i] = e.dRejected
                 }
             }
+
         } else {
             if let g {
                 for i in 0..<n {

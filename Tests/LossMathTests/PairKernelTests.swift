@@ -66,6 +66,28 @@ import Testing
         }
     }
 
+    /// The batch loops' Bernoulli KL defers only the extreme arguments (NaN there, for the
+    /// per-pair form to fill in) and equals `bernoulliKL` bit for bit everywhere else.
+    @Test func bernoulliKLDefersOnlyExtremeArguments() {
+        let rng = RandomGenerator(seed: 77)
+        var deferred = 0, moderate = 0
+        for k in 0..<20_000 {
+            let wide = k % 2 == 0
+            let x = rng.gaussian(sigma: wide ? 800 : 5), y = x + rng.gaussian(sigma: wide ? 800 : 3)
+            let full = bernoulliKL(logitP: x, logitQ: y)
+            let fast = bernoulliKLUnlessExtreme(logitP: x, logitQ: y)
+            if fast.isNaN {
+                deferred += 1
+                #expect(Swift.abs(x) > 700 || Swift.abs(y - x) > 700, "deferred at moderate arguments \(x), \(y)")
+            } else {
+                #expect(fast.bitPattern == full.bitPattern, "KL(\(x) || \(y)): \(fast) vs \(full)")
+            }
+            if !wide { moderate += fast.isNaN ? 1 : 0 }
+        }
+        #expect(deferred > 100 && moderate == 0, "deferred \(deferred), at moderate arguments \(moderate)")
+        #expect(bernoulliKLUnlessExtreme(logitP: .nan, logitQ: 1).isNaN && bernoulliKL(logitP: .nan, logitQ: 1).isNaN)
+    }
+
     /// Checks `derivatives` against `evaluate` of the same kernel and against `Loss.evaluate`.
     struct DerivativeCheck: PairLossKernelVisitor {
         let loss: Loss
