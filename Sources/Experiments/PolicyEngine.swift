@@ -309,7 +309,9 @@ final class PolicyEngine {
 // works on blocks of a few prompts (about 256 cells, in L1): log pi, the pairs' derivatives
 // (derivative-only kernels, the loss switch hoisted out by `Loss.withKernel`), the gradient
 // rows and the optimiser update of the block's parameters, phase by phase so that the
-// prompts' independent work overlaps (see StepVisitor).
+// prompts' independent work overlaps (see StepVisitor). The phases are flat loops over the
+// block's cells or pairs, which LLVM vectorises to the machine's width (LossMath's
+// Elementary functions are inlined into them; the pairs' log-ratios are gathered first).
 //
 // **Determinism.** Each prompt's arithmetic is exactly the generic path's, in the same
 // order (every sum that crosses prompts, such as the mean loss, is formed afterwards,
@@ -352,11 +354,11 @@ struct EngineBuffers: @unchecked Sendable {
     /// The most pairs of any prompt.
     let maxPairs: Int
 
-    /// `log pi` for the rows of prompts `x0 ..< x0 + nb`, bit-identical to ``refreshRow(_:)``
-    /// on each. The exponentials of the whole block go through one flat loop over its
-    /// cells, which vectorises (a row of K = 6 would not); their arguments `z - max` are
-    /// staged in `g` (`nb*K` doubles, left holding the exponentials). Then each row's sum, in
-    /// the same order as refreshRow.
+    /// `log pi` for the rows of prompts `x0 ..< x0 + nb`, bit-identical to
+    /// ``PolicyEngine/refreshLogPolicy()`` on each. The exponentials of the whole block go
+    /// through one flat loop over its cells, which vectorises (a row of K = 6 would not);
+    /// their arguments `z - max` are staged in `g` (`nb*K` doubles, left holding the
+    /// exponentials). Maxima and sums by rowMaximum and rowTotal, as refreshLogPolicy.
     @inline(__always)
     func blockLogPolicy(x0: Int, nb: Int, g: UnsafeMutablePointer<Double>,
                         rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>) {
@@ -390,21 +392,6 @@ struct EngineBuffers: @unchecked Sendable {
         }
     }
 
-    /// `log pi(.|x) = z - logsumexp(z)` for one prompt's row, exactly as
-    /// ``PolicyEngine/refreshLogPolicy()`` computes it.
-    @inline(__always)
-    func refreshRow(_ row: Int) {
-        let z = theta + row, lp = logPi + row
-        for y in 0..<K { lp[y] = z[y] }
-        let m = rowMaximum(lp, K)
-        // The exponentials, summed by rowTotal as the fused path sums them.
-        let s = withUnsafeTemporaryAllocation(of: Double.self, capacity: K) { buf in
-            for y in 0..<K { buf[y] = Elementary.exp(lp[y] - m) }
-            return rowTotal(buf.baseAddress!, K)
-        }
-        let lse = m + Elementary.log(s)
-        for y in 0..<K { lp[y] -= lse }
-    }
 }
 
 /// A static partition of `0..<count` into `chunks` contiguous ranges, run on up to `chunks`
