@@ -380,6 +380,59 @@ struct EngineBuffers: @unchecked Sendable {
         }
     }
 
+    /// Chunk `c`'s scratch (see ``scratchStride``): staging for a block's exponentials or
+    /// gradient rows (`g`), its probabilities (`pi`), its pairs' log-ratios and then
+    /// derivatives (`dw`, `dl`), and per-row maxima and sums.
+    struct BlockScratch {
+        let g: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>
+        let dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>
+        let rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>
+    }
+
+    @inline(__always)
+    func blockScratch(chunk c: Int) -> BlockScratch {
+        let B = blockPrompts
+        let g = scratch + c * scratchStride
+        let pi = g + B * K, dw = pi + B * K, dl = dw + B * maxPairs
+        let rowMax = dl + B * maxPairs
+        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B)
+    }
+
+    /// `dl/du_w`, `dl/du_l` of `np` pairs in place over their log-ratios `dw`, `dl` (one flat
+    /// loop over contiguous arrays, which vectorises).
+    @inline(__always)
+    func pairDerivatives<L: PairLossKernel>(_ kernel: L, p0: Int, np: Int,
+                                             dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>) {
+        let gap = self.gap + p0
+        for j in 0..<np {
+            let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+            dw[j] = d.dChosen
+            dl[j] = d.dRejected
+        }
+    }
+
+    /// Prompt `x`'s gradient row `G = sum of its pairs' weighted coefficients - s pi`, into
+    /// `g` (K doubles), in the generic path's order; the pairs' derivatives start at
+    /// `dw[j]`, `dl[j]`. Returns the index after its last pair.
+    @inline(__always)
+    func gradientRow(prompt x: Int, firstPair j0: Int, dw: UnsafePointer<Double>, dl: UnsafePointer<Double>,
+                     pi: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>) -> Int {
+        for y in 0..<K { g[y] = 0 }
+        var s = 0.0, j = j0
+        for i in start[x] ..< start[x + 1] {
+            let wt = scale * weight[i]
+            let a = wt * dw[j], bb = wt * dl[j]
+            g[chosen[i]] += a
+            g[rejected[i]] += bb
+            s += a + bb
+            j += 1
+        }
+        if s != 0 {
+            for y in 0..<K { g[y] -= s * pi[y] }
+        }
+        return j
+    }
+
     /// The log-ratios `u_w`, `u_l` of pairs `p0 ..< p0 + np` into `uW`, `uL` (a gather through
     /// the flat cell indices, kept out of the loss loop so that that loop vectorises).
     @inline(__always)
@@ -495,44 +548,25 @@ private struct StepVisitor: PairLossKernelVisitor {
         let u = UncheckedSendable(update)
         forEachChunk(count, chunks: chunks) { range, c in
             let K = b.K, B = b.blockPrompts
-            let g = b.scratch + c * b.scratchStride
-            let pi = g + B * K, dw = pi + B * K, dl = dw + B * b.maxPairs
-            let rowMax = dl + B * b.maxPairs, rowSum = rowMax + B
+            let w = b.blockScratch(chunk: c)
+            let g = w.g
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
                 let cell0 = x0 * K, cells = nb * K
                 let lp = b.logPi + cell0, th = b.theta + cell0
-                b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: rowMax, rowSum: rowSum)
+                b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: w.rowMax, rowSum: w.rowSum)
                 // The pairs' derivatives: their log-ratios gathered into dw and dl, then one
                 // flat loop over contiguous arrays, which vectorises.
                 let p0 = b.start[x0], np = b.start[x1] - p0
-                b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
-                let gap = b.gap + p0
-                for j in 0..<np {
-                    let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
-                    dw[j] = d.dChosen
-                    dl[j] = d.dRejected
-                }
-                // pi = exp(log pi) for the block, flat.
-                for k in 0..<cells { pi[k] = Elementary.exp(lp[k]) }
-                // G = sum of the pairs' coefficients - s pi, per row.
-                for k in 0..<cells { g[k] = 0 }
+                b.gatherLogRatios(p0: p0, np: np, uW: w.dw, uL: w.dl)
+                b.pairDerivatives(kernel, p0: p0, np: np, dw: w.dw, dl: w.dl)
+                // pi = exp(log pi) for the block, flat; then the gradient rows into g.
+                for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
                 var j = 0
                 for r in 0..<nb {
-                    let o = r * K
-                    var s = 0.0
-                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
-                        let wt = scale * b.weight[i]
-                        let a = wt * dw[j], bb = wt * dl[j]
-                        g[o + b.chosen[i]] += a
-                        g[o + b.rejected[i]] += bb
-                        s += a + bb
-                        j += 1
-                    }
-                    if s != 0 {
-                        for y in 0..<K { g[o + y] -= s * pi[o + y] }
-                    }
+                    j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: w.dw, dl: w.dl, pi: w.pi + r * K,
+                                      scale: scale, into: g + r * K)
                 }
                 switch u.value {
                 case .sgd(let lr):
@@ -558,19 +592,18 @@ private struct FullVisitor: PairLossKernelVisitor {
         let b = self.b, scale = self.scale, values = self.values
         forEachChunk(count, chunks: chunks) { range, c in
             let K = b.K, B = b.blockPrompts
-            let stage = b.scratch + c * b.scratchStride
-            let pi = stage + B * K, dw = pi + B * K, dl = dw + B * b.maxPairs
-            let rowMax = dl + B * b.maxPairs, rowSum = rowMax + B
+            let w = b.blockScratch(chunk: c)
+            let dw = w.dw, dl = w.dl
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
                 let cell0 = x0 * K, cells = nb * K
                 let lp = b.logPi + cell0
-                b.blockLogPolicy(x0: x0, nb: nb, g: stage, rowMax: rowMax, rowSum: rowSum)
+                b.blockLogPolicy(x0: x0, nb: nb, g: w.g, rowMax: w.rowMax, rowSum: w.rowSum)
                 let p0 = b.start[x0], np = b.start[x1] - p0
                 b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
-                let gap = b.gap + p0
                 if values {
+                    let gap = b.gap + p0
                     let weight = b.weight + p0, value = b.pairValue + p0, dRejected = b.pairDRejected + p0
                     for j in 0..<np {
                         let e = kernel.evaluate(uW: dw[j], uL: dl[j], rewardGap: gap[j])
@@ -580,31 +613,15 @@ private struct FullVisitor: PairLossKernelVisitor {
                         dl[j] = e.dRejected
                     }
                 } else {
-                    for j in 0..<np {
-                        let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
-                        dw[j] = d.dChosen
-                        dl[j] = d.dRejected
-                    }
+                    b.pairDerivatives(kernel, p0: p0, np: np, dw: dw, dl: dl)
                 }
-                for k in 0..<cells { pi[k] = Elementary.exp(lp[k]) }
+                for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
                 var j = 0
                 for r in 0..<nb {
                     let row = cell0 + r * K
-                    let g = b.logitGrad + row, o = r * K
-                    for y in 0..<K { g[y] = 0 }
-                    var s = 0.0
-                    for i in b.start[x0 + r] ..< b.start[x0 + r + 1] {
-                        let wt = scale * b.weight[i]
-                        let a = wt * dw[j], bb = wt * dl[j]
-                        g[b.chosen[i]] += a
-                        g[b.rejected[i]] += bb
-                        s += a + bb
-                        j += 1
-                    }
-                    if s != 0 {
-                        for y in 0..<K { g[y] -= s * pi[o + y] }
-                    }
-                    let pg = b.paramGrad + row
+                    j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: dw, dl: dl, pi: w.pi + r * K,
+                                      scale: scale, into: b.logitGrad + row)
+                    let pg = b.paramGrad + row, g = b.logitGrad + row
                     for y in 0..<K { pg[y] = g[y] }
                 }
                 x0 = x1

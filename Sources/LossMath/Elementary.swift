@@ -61,25 +61,21 @@ public enum Elementary {
     @usableFromInline static let ln2Hi = 6.93147180369123816490e-01
     @usableFromInline static let ln2Lo = 1.90821492927058770002e-10
 
-    /// `e^x`.
-    ///
-    /// - Returns: `+inf` for `x > 709.78...` (overflow), `+0` for `x < -745.13...`
-    ///   (underflow; subnormal results in between are correctly scaled), `NaN` for `NaN`.
-    /// - Accuracy: within 1 ulp (Tests/LossMathTests/ElementaryTests.swift).
+    /// The reduction both `exp` and `expMinusOne` start from: `x = k ln 2 + r`, `|r| <= ln2/2`
+    /// (k as a double and as an integer), and `tail = e^(r+c) - 1 - r` to first order in the
+    /// rounding error `c` of `r`: `r^2 q(r) + c e^r`, `q` the Taylor series
+    /// `1/2! + r/3! + ... + r^11/13!` (truncation below 5e-18 relative).
+    /// `x` must be within ±746 (k fits the exponent arithmetic).
     @inlinable @inline(__always)
-    public static func exp(_ x: Double) -> Double {
-        // Clamp so that k stays small (the results at the clamps are 0 and +inf anyway).
-        // Comparisons with NaN are false, so NaN passes through.
-        let xc = x < -746 ? -746 : (x > 710 ? 710 : x)
+    static func reduced(_ x: Double) -> (kd: Double, k: Int64, r: Double, tail: Double) {
         // k = round(x / ln 2) as a double and, in the low bits of `shifted`, as an integer.
-        let shifted = xc * 1.4426950408889634 + roundingShift
+        let shifted = x * 1.4426950408889634 + roundingShift
         let kd = shifted - roundingShift
         // r = x - k ln 2: the first product and subtraction are exact (Sterbenz), the
         // second rounds; `c` is that rounding error, so r + c = x - k ln 2 to ~2^-80.
-        let rHi = xc - kd * ln2Hi
+        let rHi = x - kd * ln2Hi
         let r = rHi - kd * ln2Lo
         let c = (rHi - r) - kd * ln2Lo
-        // e^r = 1 + r + r^2 q(r), q the Taylor series 1/2! + r/3! + ... + r^11/13!.
         var q = 1.6059043836821613e-10   // 1/13!
         q = q * r + 2.08767569878681e-09  // 1/12!
         q = q * r + 2.505210838544172e-08 // 1/11!
@@ -92,14 +88,28 @@ public enum Elementary {
         q = q * r + 0.041666666666666664  // 1/4!
         q = q * r + 0.16666666666666666   // 1/3!
         q = q * r + 0.5
-        // e^(r+c) = 1 + r + (r^2 q + c e^r): sum 1 + r exactly as hi + lo (Fast2Sum,
-        // |1| >= |r|), so the result rounds essentially once.
+        let k = Int64(bitPattern: shifted.bitPattern &- roundingShiftBits)
+        return (kd, k, r, (r * r) * q + c * (1 + r))
+    }
+
+    /// `e^x`.
+    ///
+    /// - Returns: `+inf` for `x > 709.78...` (overflow), `+0` for `x < -745.13...`
+    ///   (underflow; subnormal results in between are correctly scaled), `NaN` for `NaN`.
+    /// - Accuracy: within 1 ulp (Tests/LossMathTests/ElementaryTests.swift).
+    @inlinable @inline(__always)
+    public static func exp(_ x: Double) -> Double {
+        // Clamp so that k stays small (the results at the clamps are 0 and +inf anyway).
+        // Comparisons with NaN are false, so NaN passes through.
+        let xc = x < -746 ? -746 : (x > 710 ? 710 : x)
+        let (kd, k, r, tail) = reduced(xc)
+        // e^(r+c) = 1 + r + tail: sum 1 + r exactly as hi + lo (Fast2Sum, |1| >= |r|), so
+        // the result rounds essentially once.
         let hi = 1.0 + r
         let lo = (1.0 - hi) + r
-        let p = hi + (lo + ((r * r) * q + c * (1 + r)))
+        let p = hi + (lo + tail)
         // 2^k = 2^k1 * 2^k2 with k1 = round(k/2): each factor is a normal double for
         // k in [-1077, 1025], and p * 2^k1 is exact, so the result rounds once.
-        let k = Int64(bitPattern: shifted.bitPattern &- roundingShiftBits)
         let half = kd * 0.5 + roundingShift
         let k1 = Int64(bitPattern: half.bitPattern &- roundingShiftBits)
         let k2 = k &- k1
@@ -116,34 +126,17 @@ public enum Elementary {
     @inlinable @inline(__always)
     public static func expMinusOne(_ x: Double) -> Double {
         let xc = x < -40 ? -40 : (x > 40 ? 40 : x)
-        let shifted = xc * 1.4426950408889634 + roundingShift
-        let kd = shifted - roundingShift
-        let rHi = xc - kd * ln2Hi
-        let r = rHi - kd * ln2Lo
-        let c = (rHi - r) - kd * ln2Lo             // rounding error of r, as in exp
-        var q = 1.6059043836821613e-10   // 1/13!
-        q = q * r + 2.08767569878681e-09
-        q = q * r + 2.505210838544172e-08
-        q = q * r + 2.755731922398589e-07
-        q = q * r + 2.7557319223985893e-06
-        q = q * r + 2.48015873015873e-05
-        q = q * r + 0.0001984126984126984
-        q = q * r + 0.001388888888888889
-        q = q * r + 0.008333333333333333
-        q = q * r + 0.041666666666666664
-        q = q * r + 0.16666666666666666
-        q = q * r + 0.5
-        // e^x - 1 = (2^k - 1) + 2^k r + 2^k (r^2 q + c e^r). |k| <= 58 here, so 2^k is
-        // normal and 2^k - 1 is exact up to k = 53 (above it rounds to 2^k, far below the
-        // result's ulp). For k != 0, |2^k - 1| >= |2^k r| (|r| <= ln2/2), so Fast2Sum gives
-        // the first two terms' sum exactly as hi + lo, and the result rounds essentially
-        // once; for k = 0, hi = r and lo = 0.
-        let k = Int64(bitPattern: shifted.bitPattern &- roundingShiftBits)
+        let (_, k, r, tail) = reduced(xc)
+        // e^x - 1 = (2^k - 1) + 2^k r + 2^k tail. |k| <= 58 here, so 2^k is normal and
+        // 2^k - 1 is exact up to k = 53 (above it rounds to 2^k, far below the result's
+        // ulp). For k != 0, |2^k - 1| >= |2^k r| (|r| <= ln2/2), so Fast2Sum gives the first
+        // two terms' sum exactly as hi + lo, and the result rounds essentially once; for
+        // k = 0, hi = r and lo = 0.
         let scale = Double(bitPattern: UInt64(bitPattern: k &+ 1023) &<< 52)
         let a = scale - 1, b = scale * r
         let hi = a + b
         let lo = (a - hi) + b
-        let core = hi + (lo + scale * ((r * r) * q + c * (1 + r)))
+        let core = hi + (lo + scale * tail)
         let big = x > 40 ? exp(x) : -1.0
         let outside = x > 40 || x < -40
         return Swift.abs(x) < 0x1p-54 ? x : (outside ? big : core)

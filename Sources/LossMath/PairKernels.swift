@@ -53,6 +53,30 @@ extension PairLossKernel {
     }
 }
 
+/// A loss whose value is ``bernoulliKL(logitP:logitQ:)`` of two logits of the pair
+/// (exo_pair, rpo_bwd_kl, rpo_fwd_kl): it supplies the logits and its derivatives; the
+/// value, and its deferred batch form, come from here.
+public protocol BernoulliKLKernel: PairLossKernel {
+    /// The logits whose Bernoulli KL is the loss.
+    func bernoulliKLArguments(uW: Double, uL: Double, rewardGap: Double) -> (logitP: Double, logitQ: Double)
+}
+
+extension BernoulliKLKernel {
+    @inlinable public static var batchValueMayBeDeferred: Bool { true }
+    @inlinable @inline(__always)
+    public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+        let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+        let a = bernoulliKLArguments(uW: uW, uL: uL, rewardGap: rewardGap)
+        return (bernoulliKL(logitP: a.logitP, logitQ: a.logitQ), d.dChosen, d.dRejected)
+    }
+    @inlinable @inline(__always)
+    public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+        let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
+        let a = bernoulliKLArguments(uW: uW, uL: uL, rewardGap: rewardGap)
+        return (bernoulliKLUnlessExtreme(logitP: a.logitP, logitQ: a.logitQ), d.dChosen, d.dRejected)
+    }
+}
+
 /// A generic operation run with the concrete kernel of a loss; see ``Loss/withKernel(_:_:)``.
 public protocol PairLossKernelVisitor {
     associatedtype Output
@@ -170,7 +194,7 @@ public enum PairKernels {
         }
     }
 
-    public struct ExoPair: PairLossKernel {
+    public struct ExoPair: BernoulliKLKernel {
         public let beta: Double, target: Double
         @inlinable public init(_ p: LossParameters) {
             beta = p.beta
@@ -178,15 +202,8 @@ public enum PairKernels {
             target = Elementary.log(onePlus: -p.labelSmoothing) - Elementary.log(p.labelSmoothing)
         }
         @inlinable @inline(__always)
-        public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKL(logitP: beta * (uW - uL), logitQ: target), d.dChosen, d.dRejected)
-        }
-        @inlinable public static var batchValueMayBeDeferred: Bool { true }
-        @inlinable @inline(__always)
-        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKLUnlessExtreme(logitP: beta * (uW - uL), logitQ: target), d.dChosen, d.dRejected)
+        public func bernoulliKLArguments(uW: Double, uL: Double, rewardGap: Double) -> (logitP: Double, logitQ: Double) {
+            (beta * (uW - uL), target)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -255,19 +272,12 @@ public enum PairKernels {
     }
 
     /// `rpo_bwd_kl`: `KL(q || p)`, derivative `sigma(x) - sigma(dr)`.
-    public struct RPOBackwardKL: PairLossKernel {
+    public struct RPOBackwardKL: BernoulliKLKernel {
         public let beta: Double
         @inlinable public init(_ p: LossParameters) { beta = p.beta }
         @inlinable @inline(__always)
-        public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKL(logitP: rewardGap, logitQ: beta * (uW - uL)), d.dChosen, d.dRejected)
-        }
-        @inlinable public static var batchValueMayBeDeferred: Bool { true }
-        @inlinable @inline(__always)
-        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKLUnlessExtreme(logitP: rewardGap, logitQ: beta * (uW - uL)), d.dChosen, d.dRejected)
+        public func bernoulliKLArguments(uW: Double, uL: Double, rewardGap: Double) -> (logitP: Double, logitQ: Double) {
+            (rewardGap, beta * (uW - uL))
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
@@ -277,19 +287,12 @@ public enum PairKernels {
     }
 
     /// `rpo_fwd_kl`: `KL(p || q)`, derivative `sigma(x) sigma(-x) (x - dr)`.
-    public struct RPOForwardKL: PairLossKernel {
+    public struct RPOForwardKL: BernoulliKLKernel {
         public let beta: Double
         @inlinable public init(_ p: LossParameters) { beta = p.beta }
         @inlinable @inline(__always)
-        public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKL(logitP: beta * (uW - uL), logitQ: rewardGap), d.dChosen, d.dRejected)
-        }
-        @inlinable public static var batchValueMayBeDeferred: Bool { true }
-        @inlinable @inline(__always)
-        public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
-            let d = derivatives(uW: uW, uL: uL, rewardGap: rewardGap)
-            return (bernoulliKLUnlessExtreme(logitP: beta * (uW - uL), logitQ: rewardGap), d.dChosen, d.dRejected)
+        public func bernoulliKLArguments(uW: Double, uL: Double, rewardGap: Double) -> (logitP: Double, logitQ: Double) {
+            (beta * (uW - uL), rewardGap)
         }
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
