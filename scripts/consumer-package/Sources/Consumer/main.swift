@@ -7,7 +7,7 @@ import LossMath
 
 var failures = 0
 var checks = 0
-func check(_ ok: Bool, _ what: String) {
+@MainActor func check(_ ok: Bool, _ what: String) {
     checks += 1
     if !ok { failures += 1; print("consumer: FAILED: \(what)") }
 }
