@@ -4,6 +4,8 @@ import PackageDescription
 // Architecture (folders show it):
 //   _CGSL        C shim over GNU GSL (pkg-config `gsl`, Debian's libgsl-dev): static inline
 //                accessors for GSL's C globals, which Swift 6 cannot touch directly.
+//   _CShims      static inline C over compiler builtins, the swift-numerics way: the square
+//                root that vectorises (Adam's update, the bench's peak).
 //   GSLKit       Swift-named wrapper over GSL: thrown errors instead of abort(), RNG,
 //                root finding, numerical derivatives, least squares, ODEs, minimisers.
 //   LossMath     Pure math: the loss catalogue, exact gradients, theory functions (T1-T10).
@@ -39,6 +41,10 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
+            name: "_CShims",
+            path: "Sources/_CShims"
+        ),
+        .target(
             name: "GSLKit",
             dependencies: ["_CGSL"]
         ),
@@ -51,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "Experiments",
-            dependencies: ["LossMath", "GSLKit"]
+            dependencies: ["LossMath", "GSLKit", "_CShims"]
         ),
         .target(
             name: "Formats",
@@ -60,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "report",
             dependencies: [
-                "LossMath", "Experiments", "Formats", "GSLKit",
+                "LossMath", "Experiments", "Formats", "GSLKit", "_CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,19 +95,17 @@ let package = Package(
     ]
 )
 
-// Code generation for the building machine (issue 5). LossMath's loss kernels and the
-// trainer's inner loops are written to vectorise (Sources/LossMath/Elementary.swift has
-// branch-free exp/log/log1p); `-march=native` lets LLVM use the widest SIMD the machine
-// has (8 doubles per instruction with AVX-512; the x86-64 baseline has 2). Results are the
-// same bits either way: only IEEE basic operations, and Swift does not contract a*b+c into
-// an FMA. The binary then needs a CPU like the one it was built on; to build one for any
-// x86-64 machine, set PRINCIPLED_LOSS_PORTABLE=1 (the bench script compares the two). The
-// same variable is needed to use LossMath or Experiments as a dependency: SwiftPM refuses
-// dependencies with unsafe flags.
-#if arch(x86_64)
-if Context.environment["PRINCIPLED_LOSS_PORTABLE"] == nil {
-    for target in package.targets where target.type != .system {
-        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Xcc", "-march=native"])]
-    }
-}
-#endif
+// Code generation (issue 5, issue 9). The package sets no compiler flags of its own: no
+// unsafeFlags, so other packages can depend on LossMath and Experiments by version (SwiftPM
+// refuses a dependency with unsafe flags), IDEs build it as the command line does, and a
+// binary runs on any x86-64 machine. LossMath's loss kernels and the trainer's inner loops are
+// written to vectorise (Sources/LossMath/Elementary.swift has branch-free exp/log/log1p;
+// _CShims has the square root); the default build uses the x86-64 baseline (SSE2, 2 doubles
+// per instruction). The fast build for the building machine is opt-in, on the command line:
+//
+//     swift build -c release -Xswiftc -Xcc -Xswiftc -march=native
+//
+// (`-Xcc -march=native` handed to swiftc's Clang importer, which sets the target CPU of
+// Swift's code generation; benchmarks/run.sh builds it in .build-native). Results are the same
+// bits either way: only IEEE basic operations, and Swift does not contract a*b+c into an FMA;
+// benchmarks/run.sh checks that `report all` gives the same bytes in both builds.

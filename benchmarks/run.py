@@ -10,8 +10,9 @@ trainer, sweep, scaling, command wall times); (2) `report bench --export-environ
 the default and the large tabular problems with Swift's own training of them; (3)
 `benchmarks/baseline.py` times numpy's loss kernels on the same kind of random pairs and
 numpy's trainer on the exported data, and checks that its metrics and parameters agree with
-Swift's; (4) the ratios are printed as Markdown. Build first: `swift build -c release`
-(benchmarks/run.sh does both).
+Swift's; (4) the ratios are printed as Markdown. Build first: the native build
+`swift build -c release --product report -Xswiftc -Xcc -Xswiftc -march=native --scratch-path
+.build-native` (benchmarks/run.sh builds it and the default, portable one).
 """
 import argparse
 import datetime
@@ -38,8 +39,9 @@ def fmt(x, digits=1):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--report", default=os.path.join(ROOT, ".build", "release", "report"), help="the report binary")
-    ap.add_argument("--portable-report", help="a second report binary built with PRINCIPLED_LOSS_PORTABLE=1 (baseline "
+    ap.add_argument("--report", default=os.path.join(ROOT, ".build-native", "release", "report"),
+                    help="the report binary (default: the native build that benchmarks/run.sh makes in .build-native)")
+    ap.add_argument("--portable-report", help="a second report binary, the default build (`swift build -c release`: baseline "
                     "x86-64, no AVX): its kernels and trainer are timed too, and `report all` is compared byte for byte")
     ap.add_argument("--pairs", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
@@ -56,7 +58,8 @@ def main():
     if args.quick:
         args.pairs, args.default_steps, args.large_steps, args.large_prompts, args.repeats = 1_000_000, 2000, 10, 1000, 1
     if not os.path.exists(args.report):
-        sys.exit(f"{args.report} not found: run `swift build -c release --product report` first (or benchmarks/run.sh)")
+        sys.exit(f"{args.report} not found: run benchmarks/run.sh, or build it with `swift build -c release --product report "
+                 f"-Xswiftc -Xcc -Xswiftc -march=native --scratch-path .build-native`")
     baseline = [sys.executable, os.path.join(HERE, "baseline.py")]
     sizes = ["--pairs", str(args.pairs), "--repeats", str(args.repeats), "--default-steps", str(args.default_steps),
              "--large-steps", str(args.large_steps), "--large-prompts", str(args.large_prompts)]
@@ -113,8 +116,8 @@ def main():
     w(f"## Loss kernels: loss + gradient on {args.pairs:,} random pairs, single thread (million pairs/s)\n")
     pk = {r["loss"]: r for r in (portable or {}).get("kernels", [])}
     if portable:
-        w("*Swift batch*: the default build (Package.swift: `-march=native`, here AVX-512); *portable*: the same "
-          "code built with `PRINCIPLED_LOSS_PORTABLE=1` (baseline x86-64, SSE2), which gives the same bits.\n")
+        w("*Swift batch*: the native build (`-Xswiftc -Xcc -Xswiftc -march=native`, here AVX-512); *portable*: the "
+          "default build of the same code (Package.swift sets no flags: baseline x86-64, SSE2), which gives the same bits.\n")
     heads = ["loss", "Swift batch", "Swift per-pair API"] + (["portable batch"] if portable else []) + \
         ["numpy", "Swift batch / numpy"] + (["portable / numpy"] if portable else []) + ["target >= 3x"]
     w("| " + " | ".join(heads) + " |")
@@ -155,7 +158,7 @@ def main():
           f"({row['worst_relative_difference']:.1e}); final regret {row['swift_final_regret']:.6g} vs {row['final_regret']:.6g} |")
     w("")
     if portable:
-        w("Portable build (`PRINCIPLED_LOSS_PORTABLE=1`), one thread, against numpy:\n")
+        w("Portable (default) build, one thread, against numpy:\n")
         w("| problem | loss | portable (M/s) | numpy (M/s) | ratio |")
         w("| :--- | :--- | ---: | ---: | ---: |")
         for row in trainer_rows:

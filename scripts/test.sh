@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every test suite twice: in a debug
-# build, and in a release build (-O, -march=native from Package.swift), where the loss
-# kernels, Elementary's functions and the trainer's loops are actually vectorised, so that
-# the bit-identity tests (batch kernels vs the per-pair API, fused vs generic trainer,
-# vectorised loop vs one call at a time) check the code that users run.
+# build of the default configuration, and in a release build for this machine (-O and, on
+# x86-64, the opt-in `-Xcc -march=native`, see Package.swift), where the loss kernels,
+# Elementary's functions and the trainer's loops are vectorised to the widest SIMD the machine
+# has, so that the bit-identity tests (batch kernels vs the per-pair API, fused vs generic
+# trainer, vectorised loop vs one call at a time) check the widest vector code. Between the two,
+# scripts/consumer-test.sh checks that another package can depend on this one by version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 swift build --build-tests
 swift test --skip-build
+bash scripts/consumer-test.sh
 # Release: -enable-testing for the suites that use @testable import.
-swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-release-tests
-swift test -c release -Xswiftc -enable-testing --scratch-path .build-release-tests --skip-build
+native=()
+if [ "$(uname -m)" = x86_64 ]; then native=(-Xswiftc -Xcc -Xswiftc -march=native); fi
+swift build -c release --build-tests -Xswiftc -enable-testing "${native[@]}" --scratch-path .build-release-tests
+swift test -c release -Xswiftc -enable-testing "${native[@]}" --scratch-path .build-release-tests --skip-build

@@ -680,8 +680,6 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// negative inputs (to set errno), which keeps LLVM from vectorising the update; the
 /// intrinsic has no such fallback, so the loop below vectorises to the machine's width.
 /// (Adam's argument `v/c2` is never negative.)
-@_silgen_name("llvm.sqrt.f64")
-func intrinsicSquareRoot(_ x: Double) -> Double
 
 /// Adam on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
 /// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`. Vectorised lanes are IEEE operations like the

@@ -1,9 +1,4 @@
 import _CGSL
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A seeded pseudo-random generator: GSL's MT19937 (`gsl_rng_mt19937`).
 ///
@@ -58,21 +53,6 @@ public final class RandomGenerator {
         gsl_ran_bernoulli(rng, p) == 1
     }
 
-    /// A categorical draw from unnormalised log-weights, by the inverse CDF after a
-    /// max-shift (so weights like exp(-800) do not underflow to an all-zero vector).
-    public func categorical(logWeights: [Double]) -> Int {
-        precondition(!logWeights.isEmpty)
-        let m = logWeights.max()!
-        var total = 0.0
-        for w in logWeights { total += _exp(w - m) }
-        var u = uniform() * total
-        for (i, w) in logWeights.enumerated() {
-            u -= _exp(w - m)
-            if u < 0 { return i }
-        }
-        return logWeights.count - 1
-    }
-
     /// A seed for stream `index` derived from `seed` by SplitMix64, so that parallel
     /// workers and shards get independent, reproducible streams.
     public static func derivedSeed(_ seed: UInt64, _ index: UInt64) -> UInt64 {
@@ -82,5 +62,3 @@ public final class RandomGenerator {
         return z ^ (z >> 31)
     }
 }
-
-@inline(__always) private func _exp(_ x: Double) -> Double { exp(x) }

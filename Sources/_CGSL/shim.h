@@ -18,10 +18,6 @@
 #include <gsl/gsl_multimin.h>
 #include <gsl/gsl_vector.h>
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_sf_log.h>
-#include <gsl/gsl_sf_exp.h>
-#include <gsl/gsl_sf_result.h>
-#include <gsl/gsl_cblas.h>
 
 // Random number generator types.
 static inline const gsl_rng_type *cgsl_rng_type_mt19937(void) { return gsl_rng_mt19937; }
@@ -31,7 +27,6 @@ static inline const gsl_root_fsolver_type *cgsl_root_fsolver_brent(void) { retur
 
 // ODE steppers.
 static inline const gsl_odeiv2_step_type *cgsl_odeiv2_step_rk8pd(void) { return gsl_odeiv2_step_rk8pd; }
-static inline const gsl_odeiv2_step_type *cgsl_odeiv2_step_rkf45(void) { return gsl_odeiv2_step_rkf45; }
 static inline const gsl_odeiv2_step_type *cgsl_odeiv2_step_msbdf(void) { return gsl_odeiv2_step_msbdf; }
 
 // Multidimensional minimisers.

@@ -1,0 +1,16 @@
+import _CShims
+
+/// The correctly rounded square root, `sqrt(x)`, in a form LLVM vectorises.
+///
+/// Valid for every `x`: `x >= 0` gives the IEEE square root (bit-identical to
+/// `x.squareRoot()`), `+inf` gives `+inf`, `x < 0` and NaN give NaN. Through `_CShims`'s
+/// `static inline` C function over Clang's `__builtin_elementwise_sqrt` (the swift-numerics way
+/// of reaching compiler builtins), which lowers to LLVM's `llvm.sqrt` alone.
+/// `Double.squareRoot()` and `__builtin_sqrt` lower on Linux to `sqrtsd` plus a call to libm's
+/// `sqrt` for negative inputs (to set errno), which keeps the loop around them scalar;
+/// BENCHMARKS.md has the measurement. Adam's update (`adamRow`) takes the square root of
+/// `v / c2 >= 0`.
+///
+/// See also: `Double.squareRoot()`.
+@inline(__always)
+func intrinsicSquareRoot(_ x: Double) -> Double { cshims_sqrt(x) }

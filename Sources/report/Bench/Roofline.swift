@@ -1,0 +1,100 @@
+import LossMath
+
+// The roofline model of `report bench`: operation counts per item and the measured machine
+// peaks they are divided by. The loss kernels' op table (`kernelOps`) is the one place that
+// knows each loss's operation count; it is meant to read it from the loss types later.
+
+/// Operation counts of one loss evaluation (value and gradient), for the roofline model; nil
+/// for the losses built on polynomials and several selected branches (exo_pair's and
+/// rpo_*'s Bernoulli KL, discopop, spo_bt, apo_down), which the model does not count.
+struct OpCount {
+    /// Elementary's vectorised functions, and lanes of vectorised divisions and square roots
+    /// (every loop the model counts vectorises).
+    var exp = 0.0, log1p = 0.0, log = 0.0, expm1 = 0.0, div = 0.0, sqrt = 0.0
+    /// Bytes moved per item (read + written, no write-allocate, as STREAM counts).
+    var bytes = 0.0
+    var text: String {
+        var parts: [String] = []
+        if exp > 0 { parts.append("\(g3(exp)) exp") }
+        if log1p > 0 { parts.append("\(g3(log1p)) log1p") }
+        if log > 0 { parts.append("\(g3(log)) log") }
+        if expm1 > 0 { parts.append("\(g3(expm1)) expm1") }
+        if div > 0 { parts.append("\(g3(div)) div") }
+        if sqrt > 0 { parts.append("\(g3(sqrt)) sqrt") }
+        parts.append("\(g3(bytes)) B")
+        return parts.joined(separator: " + ")
+    }
+}
+
+struct Peaks {
+    var bandwidth: Double       // bytes/s
+    var exp: Double, log1p: Double, log: Double, expm1: Double, div: Double, sqrt: Double   // per second
+    /// Roofline time per item: max(compute, memory), compute = sum count/peak (compute and
+    /// memory traffic overlap perfectly).
+    func seconds(_ c: OpCount) -> Double {
+        Swift.max(compute(c), c.bytes / bandwidth)
+    }
+    /// The same without overlap: compute + memory. Where the two are about equal (the
+    /// transcendental kernels here) the truth lies between the two models.
+    func secondsWithoutOverlap(_ c: OpCount) -> Double {
+        compute(c) + c.bytes / bandwidth
+    }
+    func compute(_ c: OpCount) -> Double {
+        c.exp / exp + c.log1p / log1p + c.log / log + c.expm1 / expm1 + c.div / div + c.sqrt / sqrt
+    }
+}
+
+extension BenchRunner {
+    // MARK: Loss kernels' op table
+
+    /// Operation counts of the batch kernels' value-and-gradient path (see PairKernels.swift),
+    /// after common subexpressions are merged (`exp(-|x|)` of a sigmoid and of its density
+    /// is one exponential). Divisions by loop-invariant parameters (1/(2 beta),
+    /// 1/(1 - 2 eps)) are hoisted by the compiler and not counted. Bytes: 4 log-probabilities
+    /// and the gap read, value and two derivatives written: 64 B per pair.
+    static func kernelOps(_ loss: Loss) -> OpCount? {
+        let io = 64.0
+        switch loss {
+        case .sigmoid, .cdpo: return OpCount(exp: 1, log1p: 1, div: 1, bytes: io)
+        case .robust: return OpCount(exp: 1, log1p: 1, div: 2, bytes: io)
+        case .hinge, .ipo, .spo, .rpoSq, .sppoHard: return OpCount(bytes: io)
+        case .ncaPair: return OpCount(exp: 2, log1p: 2, div: 3, bytes: io)
+        case .bcoPair: return OpCount(exp: 2, log1p: 2, div: 2, bytes: io)
+        case .apoZero: return OpCount(exp: 2, div: 4, bytes: io)
+        case .bdpo: return OpCount(exp: 3, log1p: 2, div: 2, bytes: io)
+        case .spoAsym: return OpCount(exp: 2, div: 3, bytes: io)
+        case .exoPair, .discopop, .rpoBackwardKL, .rpoForwardKL, .spoBT, .apoDown: return nil
+        }
+    }
+
+    /// The roofline count of one pair-update of the fused full-batch Adam step with DPO or
+    /// spo, per pair, with `r = K/n` cells and `1/n` prompts per pair:
+    /// - per cell: two exps (the softmax, and pi = exp(log pi) for the gradient), Adam's three
+    ///   divisions and one square root;
+    /// - per prompt: one log (the log-sum-exp);
+    /// - per pair: the kernel's derivative (sigmoid: one exp and one division; spo: none);
+    /// - per step: two expm1 (Adam's bias corrections), over `P n` pairs;
+    /// - every `L` steps, the metrics: the full pass with values (one exp per cell, one log per
+    ///   prompt, the kernel's value and gradient per pair: sigmoid one exp, log1p and
+    ///   division), one more exp per cell for the KLs, one log10 (counted as a log) per pair.
+    /// Every counted operation runs in a vectorised loop except the per-prompt logs.
+    /// Bytes per step: 64 per cell (theta, m, v read and written, the reference read, log pi
+    /// written) and 32 per pair (chosen, rejected, gap, weight); none when everything stays in
+    /// cache (the default problem's working set is 2.3 KB).
+    static func trainerOps(loss: Loss, P: Int, K: Int, n: Int, logEvery L: Int, inCache: Bool) -> OpCount? {
+        let r = Double(K) / Double(n), l = Double(L), perPrompt = 1 / Double(n)
+        let kernelExp: Double, kernelDiv: Double, kernelLog1p: Double
+        switch loss {
+        case .sigmoid: kernelExp = 1; kernelDiv = 1; kernelLog1p = 1
+        case .spo, .rpoSq, .ipo, .hinge, .sppoHard: kernelExp = 0; kernelDiv = 0; kernelLog1p = 0
+        default: return nil
+        }
+        return OpCount(exp: 2 * r + kernelExp + (3 * r + kernelExp) / l,
+                       log1p: kernelLog1p / l,
+                       log: perPrompt + (perPrompt + 1) / l,
+                       expm1: 2 / (Double(P) * Double(n)),
+                       div: kernelDiv + kernelDiv / l + r * 3,
+                       sqrt: r,
+                       bytes: inCache ? 0 : r * 64 + 32)
+    }
+}
