@@ -56,10 +56,12 @@ public struct CSVWriter: Sendable {
         return w.text
     }
 
-    /// `field`, quoted if it contains a comma, a quote, CR or LF (inner
-    /// quotes doubled); otherwise unchanged.
+    /// `field`, quoted if it contains a comma, a quote, CR or LF, or starts with a
+    /// byte-order mark (which a reader would strip at the start of a file); inner
+    /// quotes doubled. Otherwise unchanged.
     public static func escape(_ field: String) -> String {
         let needsQuotes = field.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+            || field.unicodeScalars.first == "\u{FEFF}"
         guard needsQuotes else { return field }
         var out = "\""
         for ch in field.unicodeScalars {
