@@ -25,11 +25,12 @@ enum NumberText {
         if t.isEmpty { return .failure(.emptyNumber) }
         guard t.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return .failure(.notANumber(String(t))) }
         guard let x = Double(t) else { return .failure(.notANumber(String(t))) }
-        let lower = t.lowercased()
-        if x.isNaN || lower.hasSuffix("inf") || lower.hasSuffix("infinity") {
+        // The spellings nan, inf and infinity (the only ones with an n) are not numbers
+        // that overflowed.
+        if x.isNaN || (x.isInfinite && t.utf8.contains(where: { $0 == 0x6E || $0 == 0x4E })) {
             return .failure(.nonFiniteNumber(String(t)))
         }
-        return checked(x, text: t, hex: lower.hasPrefix("0x") || lower.hasPrefix("-0x") || lower.hasPrefix("+0x"))
+        return checked(x, text: t, hex: x == 0 && t.utf8.contains(where: { $0 == 0x78 || $0 == 0x58 }))
     }
 
     /// A JSON number token (already checked against the grammar) as a finite `Double`.
