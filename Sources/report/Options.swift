@@ -117,7 +117,7 @@ func emit(_ text: String) { StandardOutput.write(text) }
 /// Prints a note to standard error, unless `--quiet` was given.
 func note(_ text: String) {
     guard !Verbosity.isQuiet else { return }
-    FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
+    StandardOutput.writeError("note: " + text + "\n")
 }
 
 /// The gradient columns shared by `report gradients` and `report losses`.

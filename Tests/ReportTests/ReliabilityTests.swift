@@ -55,6 +55,17 @@ import Testing
         #expect(r.stderr.isEmpty, "\(r.stderr)")
     }
 
+    /// Notes on a full or closed standard error are dropped; the program goes on (a
+    /// note used to go through FileHandle, which traps).
+    @Test func fullStandardErrorNeverKills() throws {
+        let input = try Self.write("\(Self.header)\n-1,-2,-1,-1\n", "pairs.csv")
+        for redirect in ["2>/dev/full", "2>&-"] {
+            // Without scores the rpo_* and spo* losses are skipped with a note.
+            let r = try Self.shell("\"$REPORT\" losses --input '\(input.path)' \(redirect) > /dev/null")
+            #expect(r.status == 0, "\(redirect)")
+        }
+    }
+
     // MARK: Numbers that used to overflow into the CSV writer
 
     /// Log-probabilities of -1e308 made h = u_w - u_l overflow (exit 132); token counts of
