@@ -86,6 +86,16 @@ import Testing
         #expect(r.stdout.isEmpty)
     }
 
+    /// Option values whose results overflow used to trip the CSV writer's precondition
+    /// (exit 132); a non-finite value is now an empty cell with a counted note. Whatever
+    /// the option checks decide (0, or 64 for a rejected value), never a signal.
+    @Test(arguments: [(["--ref-rejected=-1e308"], true), (["--beta", "1e200"], false)])
+    func overflowingOptionsNeverTrapTheWriter(options: [String], overflows: Bool) throws {
+        let r = try R.run(["gradients", "--format", "csv", "--losses", "sigmoid,ipo", "--points", "40"] + options)
+        #expect([0, 1, 64].contains(r.status), "\(options): status \(r.status): \(r.stderr.prefix(300))")
+        if r.status == 0 && overflows { #expect(r.stderr.contains("were not finite (they overflowed) and were written as empty cells")) }
+    }
+
     /// At the edge of the accepted range every loss still runs: no trap, exit 0.
     @Test func extremeButAcceptedValuesRunEveryLoss() throws {
         let m = "-8.988465674311579e307"   // the accepted minimum, -greatestFiniteMagnitude / 2
