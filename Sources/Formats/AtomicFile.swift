@@ -145,19 +145,28 @@ enum POSIXFile {
         if let failure { throw failure }
     }
 
-    /// Reads the whole file at `path`.
-    static func readAll(path: String) throws(FormatError) -> Data {
+    /// Reads the whole file at `path` (see ``readAll(fd:path:source:limits:checkLinesUnlessGzip:)``).
+    static func readAll(path: String, source: String? = nil, limits: InputLimits = .unlimited,
+                        checkLinesUnlessGzip: Bool = false) throws(FormatError) -> Data {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FormatError.io("open for reading", path: path, code: errno) }
         defer { close(fd) }
-        return try readAll(fd: fd, path: path)
+        return try readAll(fd: fd, path: path, source: source, limits: limits, checkLinesUnlessGzip: checkLinesUnlessGzip)
     }
 
-    /// Reads `fd` until end of file.
-    static func readAll(fd: Int32, path: String) throws(FormatError) -> Data {
+    /// Reads `fd` until end of file, failing as soon as the input exceeds
+    /// `limits.maxInputBytes` (``FormatError/Kind/inputTooLarge(limit:)``) or, when
+    /// `checkLinesUnlessGzip` is set and the input does not start with the gzip magic
+    /// bytes, as soon as a line exceeds `limits.maxLineBytes`
+    /// (``FormatError/Kind/lineTooLong(limit:)``). Limit errors name `source`
+    /// (default: `path`); I/O errors name `path`.
+    static func readAll(fd: Int32, path: String, source: String? = nil, limits: InputLimits = .unlimited,
+                        checkLinesUnlessGzip: Bool = false) throws(FormatError) -> Data {
         var out = Data()
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
+        var lines: LineLengthGuard? = nil
+        var decided = !checkLinesUnlessGzip
         while true {
             let k = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunk) }
             if k < 0 {
@@ -165,7 +174,22 @@ enum POSIXFile {
                 throw FormatError.io("read", path: path, code: errno)
             }
             if k == 0 { return out }
+            if k > limits.maxInputBytes - out.count {
+                throw FormatError(.inputTooLarge(limit: limits.maxInputBytes), source: source ?? path)
+            }
             out.append(contentsOf: buffer[0..<k])
+            if !decided && out.count >= 2 {
+                decided = true
+                if !Gzip.isCompressed(out) {
+                    var g = LineLengthGuard(limit: limits.maxLineBytes, crBreaks: true)
+                    let bad = out.withUnsafeBytes { g.scan($0.bindMemory(to: UInt8.self)) }
+                    if let bad { throw FormatError(.lineTooLong(limit: limits.maxLineBytes), source: source ?? path, line: bad) }
+                    lines = g
+                }
+            } else if lines != nil {
+                let bad = buffer.withUnsafeBufferPointer { lines?.scan(UnsafeBufferPointer(rebasing: $0[0..<k])) }
+                if let bad { throw FormatError(.lineTooLong(limit: limits.maxLineBytes), source: source ?? path, line: bad) }
+            }
         }
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Builds RFC 4180 CSV text from a header and rows of already-formatted cells.
 ///
 /// - Quoting: a field is quoted iff it contains a comma, a quote, CR or LF;
@@ -8,8 +10,10 @@
 ///   accepts both.
 /// - Numbers: format them with ``format(_:)`` (shortest representation that
 ///   reads back to the same `Double`). Missing values are written as empty
-///   fields with ``formatOrEmpty(_:)``; NaN and infinities are never written
-///   silently — ``format(_:)`` traps on them.
+///   fields with ``formatOrEmpty(_:)``. NaN and infinities cannot be represented
+///   in the output: ``format(_:)`` writes them as empty fields and counts them in
+///   ``unrepresentableCount``, which the program reports (`report` prints a note),
+///   so they are never written silently and never crash the program.
 ///
 /// ```swift
 /// var w = CSVWriter(header: ["step", "loss"])
@@ -52,10 +56,12 @@ public struct CSVWriter: Sendable {
         return w.text
     }
 
-    /// `field`, quoted if it contains a comma, a quote, CR or LF (inner
-    /// quotes doubled); otherwise unchanged.
+    /// `field`, quoted if it contains a comma, a quote, CR or LF, or starts with a
+    /// byte-order mark (which a reader would strip at the start of a file); inner
+    /// quotes doubled. Otherwise unchanged.
     public static func escape(_ field: String) -> String {
         let needsQuotes = field.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+            || field.unicodeScalars.first == "\u{FEFF}"
         guard needsQuotes else { return field }
         var out = "\""
         for ch in field.unicodeScalars {
@@ -69,18 +75,27 @@ public struct CSVWriter: Sendable {
     /// exactly `x`, sign of zero included — Swift's `Double.description`,
     /// e.g. `"0.1"`, `"-0.0"`, `"1e-05"`, `"5e-324"`, `"1.7976931348623157e+308"`.
     ///
-    /// - Precondition: `x` is finite. NaN or ±infinity in a results file is
-    ///   almost always a bug upstream, so it traps instead of being written.
-    ///   Use ``formatOrEmpty(_:)`` for values that may be legitimately missing.
+    /// NaN and ±infinity, which a double-valued CSV cell cannot hold, give the empty
+    /// field and add one to ``unrepresentableCount`` (a value that overflowed is
+    /// reachable from extreme user input; an empty cell with a counted note is
+    /// better than a crash). Use ``formatOrEmpty(_:)`` for values that may be
+    /// legitimately missing: those are not counted.
     public static func format(_ x: Double) -> String {
-        precondition(x.isFinite, "CSVWriter.format: refusing to write non-finite value \(x)")
+        guard x.isFinite else {
+            unrepresentable.add(1, ordering: .relaxed)
+            return ""
+        }
         return x.description
     }
 
+    /// How many non-finite values ``format(_:)`` has written as empty fields in this
+    /// process so far.
+    public static var unrepresentableCount: Int { unrepresentable.load(ordering: .relaxed) }
+
+    private static let unrepresentable = Atomic<Int>(0)
+
     /// ``format(_:)`` for present values; the empty field for `nil`
     /// (a missing value, as pandas writes it).
-    ///
-    /// - Precondition: `x` is `nil` or finite.
     public static func formatOrEmpty(_ x: Double?) -> String {
         guard let x else { return "" }
         return format(x)

@@ -33,9 +33,11 @@ import Darwin
 public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What went wrong, independent of where.
     public enum Kind: Equatable, Sendable {
-        /// The input holds no header line (it is empty, or only a byte-order
-        /// mark and blank lines).
+        /// The input holds no header line (CSV) or no record (JSON Lines): it is
+        /// empty, or only a byte-order mark and blank lines.
         case emptyInput
+        /// The input has a header but no data row (for readers that need data).
+        case noDataRows
         /// The input bytes are not valid UTF-8.
         case invalidUTF8
         /// A quoted field is still open at the end of the input; ``FormatError/line``
@@ -82,6 +84,19 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         case truncatedCompressedData
         /// A gzip (or zlib) stream is corrupt; payload: zlib's message.
         case corruptCompressedData(String)
+        /// A record names the same field twice (JSON Lines; CSV reports
+        /// ``duplicateColumn(name:first:second:)``); payload: the name.
+        case duplicateField(name: String)
+        /// One of two columns or fields that go together is given without the other
+        /// (e.g. `score_chosen` without `score_rejected`): both or neither.
+        case unpaired(present: String, missing: String)
+        /// A physical line is longer than the limit, in bytes (see ``InputLimits``).
+        case lineTooLong(limit: Int)
+        /// A field is longer than the limit, in bytes; payload: the limit and the field's
+        /// start (see ``InputLimits``).
+        case fieldTooLong(limit: Int, excerpt: String)
+        /// The input (after decompression) is larger than the limit, in bytes.
+        case inputTooLarge(limit: Int)
         /// A caller-defined problem with a value (see ``CSVDocument/error(_:row:column:)``).
         case invalidValue(String)
         /// A system call failed. `operation` says what was being attempted
@@ -102,6 +117,9 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
     public let column: String?
     /// The name of the JSON field concerned, if any.
     public let field: String?
+    /// What the user can do about it, appended to ``description`` (e.g. the option
+    /// that raises a limit); nil for none.
+    public var hint: String?
 
     /// Creates an error. Most code receives these rather than making them;
     /// see ``CSVDocument/error(_:row:column:)`` to report a bad value with
@@ -114,6 +132,14 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         self.dataRow = dataRow
         self.column = column
         self.field = field
+        self.hint = nil
+    }
+
+    /// This error with ``hint`` set.
+    public func withHint(_ hint: String) -> FormatError {
+        var e = self
+        e.hint = hint
+        return e
     }
 
     /// Creates an ``Kind/io(operation:code:reason:)`` error for `path` from an
@@ -133,17 +159,31 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         } else if let dataRow {
             location.append("data row \(dataRow)")
         }
-        if let column { location.append("column '\(column)'") }
-        if let field { location.append("field '\(field)'") }
+        if let column { location.append("column '\(Self.quoted(column))'") }
+        if let field { location.append("field '\(Self.quoted(field))'") }
         if !location.isEmpty { s += ": " + location.joined(separator: ", ") }
-        return s + ": " + message
+        return s + ": " + message + (hint.map { "; " + $0 } ?? "")
+    }
+
+    /// At most ``InputLimits/excerptLength`` characters of a user's text.
+    private static func quoted(_ text: String) -> String { InputLimits.excerpt(text) }
+
+    private static func bytes(_ n: Int) -> String {
+        switch n {
+        case _ where n >= 1 << 30 && n % (1 << 30) == 0: return "\(n >> 30) GiB (\(n) bytes)"
+        case _ where n >= 1 << 20 && n % (1 << 20) == 0: return "\(n >> 20) MiB (\(n) bytes)"
+        case _ where n >= 1 << 10 && n % (1 << 10) == 0: return "\(n >> 10) KiB (\(n) bytes)"
+        default: return "\(n) byte\(n == 1 ? "" : "s")"
+        }
     }
 
     /// The "what went wrong" part of ``description``, without the location.
     public var message: String {
         switch kind {
         case .emptyInput:
-            return "no header line (the input is empty)"
+            return "the input is empty (no header line or record)"
+        case .noDataRows:
+            return "no data rows (the input holds only a header)"
         case .invalidUTF8:
             return "not valid UTF-8 text"
         case .unterminatedQuote:
@@ -155,32 +195,43 @@ public struct FormatError: Error, CustomStringConvertible, Equatable, Sendable {
         case .fieldCountMismatch(let expected, let found):
             return "expected \(expected) field\(expected == 1 ? "" : "s") (as in the header), found \(found)"
         case .duplicateColumn(let name, let first, let second):
-            return "duplicate column name '\(name)' in header (columns \(first + 1) and \(second + 1))"
+            return "duplicate column name '\(Self.quoted(name))' in header (columns \(first + 1) and \(second + 1))"
         case .missingColumn(let name, let available):
-            return "no column named '\(name)' (available: \(available.map { "'\($0)'" }.joined(separator: ", ")))"
+            let shown = available.prefix(20).map { "'\(Self.quoted($0))'" } + (available.count > 20 ? ["…"] : [])
+            return "no column named '\(Self.quoted(name))' (available: \(shown.joined(separator: ", ")))"
         case .rowOutOfRange(let row, let count):
             return "data row \(row) does not exist (the file has \(count) data row\(count == 1 ? "" : "s"))"
         case .emptyNumber:
             return "empty field, expected a number"
         case .notANumber(let text):
-            return "\"\(text)\" is not a number"
+            return "\"\(Self.quoted(text))\" is not a number"
         case .nonFiniteNumber(let text):
-            return "\"\(text)\" is not a finite number"
+            return "\"\(Self.quoted(text))\" is not a finite number"
         case .numberOutOfRange(let text):
-            return "\(text.isEmpty ? "a number" : text) does not fit in a double (overflow or underflow)"
+            return "\(text.isEmpty ? "a number" : Self.quoted(text)) does not fit in a double (overflow or underflow)"
         case .malformedJSON(let detail):
             return "malformed JSON: \(detail)"
         case .notAnObject(let found):
             return "expected a JSON object (JSON Lines holds one object per line), found \(found)"
         case .missingField(let name, let available):
-            let shown = available.prefix(12).map { "'\($0)'" } + (available.count > 12 ? ["…"] : [])
-            return "no field '\(name)' (the record has: \(available.isEmpty ? "no fields" : shown.joined(separator: ", ")))"
+            let shown = available.prefix(12).map { "'\(Self.quoted($0))'" } + (available.count > 12 ? ["…"] : [])
+            return "no field '\(Self.quoted(name))' (the record has: \(available.isEmpty ? "no fields" : shown.joined(separator: ", ")))"
         case .wrongType(let expected, let found):
             return "expected \(expected), found \(found)"
         case .truncatedCompressedData:
             return "truncated gzip stream (the file ends inside the compressed data)"
         case .corruptCompressedData(let detail):
             return "corrupt gzip data: \(detail)"
+        case .duplicateField(let name):
+            return "the record names field '\(Self.quoted(name))' twice"
+        case .unpaired(let present, let missing):
+            return "'\(present)' is given without '\(missing)' (give both or neither)"
+        case .lineTooLong(let limit):
+            return "line longer than \(Self.bytes(limit)), the limit on line length"
+        case .fieldTooLong(let limit, let excerpt):
+            return "field longer than \(Self.bytes(limit)), the limit on field length: \"\(Self.quoted(excerpt))\""
+        case .inputTooLarge(let limit):
+            return "input larger than \(Self.bytes(limit)) (after decompression), the limit on input size"
         case .invalidValue(let text):
             return text
         case .io(let operation, _, let reason):

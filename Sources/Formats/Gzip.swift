@@ -35,9 +35,22 @@ public enum Gzip {
     /// - Parameters:
     ///   - data: the compressed bytes (the whole file).
     ///   - source: the name used in error messages (a file name or `"<stdin>"`).
-    /// - Throws: ``FormatError`` with kind ``FormatError/Kind/truncatedCompressedData``
-    ///   or ``FormatError/Kind/corruptCompressedData(_:)`` and ``FormatError/source`` = `source`.
-    public static func decompress(_ data: Data, source: String) throws(FormatError) -> Data {
+    ///   - maxOutputBytes: the largest accepted output; decompression stops with
+    ///     ``FormatError/Kind/inputTooLarge(limit:)`` as soon as it would exceed it, so a
+    ///     "gzip bomb" (gigabytes of zeros in a few megabytes) costs at most this much
+    ///     memory. Default: ``InputLimits/default``'s `maxInputBytes` (1 GiB).
+    /// - Throws: ``FormatError`` with kind ``FormatError/Kind/truncatedCompressedData``,
+    ///   ``FormatError/Kind/corruptCompressedData(_:)`` or
+    ///   ``FormatError/Kind/inputTooLarge(limit:)``, and ``FormatError/source`` = `source`.
+    public static func decompress(_ data: Data, source: String,
+                                  maxOutputBytes: Int = InputLimits.default.maxInputBytes) throws(FormatError) -> Data {
+        try decompress(data, source: source, maxOutputBytes: maxOutputBytes, inspect: { _ in nil })
+    }
+
+    /// ``decompress(_:source:maxOutputBytes:)`` that shows each decompressed piece to
+    /// `inspect` as it is produced; a non-nil result stops decompression with that error.
+    static func decompress(_ data: Data, source: String, maxOutputBytes: Int,
+                           inspect: (UnsafeBufferPointer<UInt8>) -> FormatError?) throws(FormatError) -> Data {
         if data.isEmpty { throw FormatError(.truncatedCompressedData, source: source) }
         var stream = z_stream()
         guard czlib_inflate_init2(&stream, 15 + 32) == Z_OK else {
@@ -47,8 +60,11 @@ public enum Gzip {
         var out = Data()
         let chunk = 1 << 18
         var buffer = [UInt8](repeating: 0, count: chunk)
-        let failure: FormatError.Kind? = data.withUnsafeBytes { raw -> FormatError.Kind? in
-            let base = raw.bindMemory(to: UInt8.self).baseAddress!
+        let failure: FormatError? = data.withUnsafeBytes { raw -> FormatError? in
+            guard let base = raw.bindMemory(to: UInt8.self).baseAddress else {
+                return FormatError(.truncatedCompressedData, source: source)
+            }
+            func fail(_ kind: FormatError.Kind) -> FormatError { FormatError(kind, source: source) }
             var offset = 0          // bytes of `data` handed to zlib so far
             let total = raw.count
             func feed() {
@@ -66,7 +82,13 @@ public enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 let produced = chunk - Int(stream.avail_out)
-                if produced > 0 { out.append(contentsOf: buffer[0..<produced]) }
+                if produced > 0 {
+                    if produced > maxOutputBytes - out.count { return fail(.inputTooLarge(limit: maxOutputBytes)) }
+                    if let stop = buffer.withUnsafeBufferPointer({ inspect(UnsafeBufferPointer(rebasing: $0[0..<produced])) }) {
+                        return stop
+                    }
+                    out.append(contentsOf: buffer[0..<produced])
+                }
                 switch status {
                 case Z_STREAM_END:
                     // One member done; another may follow.
@@ -74,25 +96,25 @@ public enum Gzip {
                     let restStart = offset - Int(stream.avail_in)
                     if restStart >= total { return nil }
                     if raw[restStart...].allSatisfy({ $0 == 0 }) { return nil }
-                    guard inflateReset(&stream) == Z_OK else { return .corruptCompressedData("zlib could not restart") }
+                    guard inflateReset(&stream) == Z_OK else { return fail(.corruptCompressedData("zlib could not restart")) }
                 case Z_OK, Z_BUF_ERROR:
                     if stream.avail_out == 0 { continue }          // output buffer full: go on
                     if stream.avail_in == 0 {
                         if offset < total { feed(); continue }
-                        return .truncatedCompressedData                // input used up, no end marker
+                        return fail(.truncatedCompressedData)          // input used up, no end marker
                     }
-                    if status == Z_BUF_ERROR { return .truncatedCompressedData }
+                    if status == Z_BUF_ERROR { return fail(.truncatedCompressedData) }
                 case Z_NEED_DICT:
-                    return .corruptCompressedData("the stream needs a preset dictionary")
+                    return fail(.corruptCompressedData("the stream needs a preset dictionary"))
                 case Z_MEM_ERROR:
-                    return .corruptCompressedData("out of memory")
+                    return fail(.corruptCompressedData("out of memory"))
                 default:  // Z_DATA_ERROR, Z_STREAM_ERROR
                     let message = stream.msg.map { String(cString: $0) } ?? "invalid compressed data"
-                    return .corruptCompressedData(message)
+                    return fail(.corruptCompressedData(message))
                 }
             }
         }
-        if let failure { throw FormatError(failure, source: source) }
+        if let failure { throw failure }
         return out
     }
 
@@ -114,9 +136,9 @@ public enum Gzip {
             var offset = 0
             let total = raw.count
             while true {
-                if stream.avail_in == 0 && offset < total {
+                if stream.avail_in == 0 && offset < total, let base = raw.bindMemory(to: UInt8.self).baseAddress {
                     let n = min(total - offset, 1 << 30)
-                    stream.next_in = UnsafeMutablePointer(mutating: raw.bindMemory(to: UInt8.self).baseAddress! + offset)
+                    stream.next_in = UnsafeMutablePointer(mutating: base + offset)
                     stream.avail_in = uInt(n)
                     offset += n
                 }
@@ -155,12 +177,23 @@ public enum InputFile {
     /// Reads `path` (or standard input for `"-"`) to its end and decompresses it
     /// if it starts with the gzip magic bytes.
     ///
+    /// - Parameter limits: checked as the bytes arrive, so that an endless or huge
+    ///   input (`/dev/zero`, a gzip bomb) fails after at most about one limit's worth of
+    ///   memory: the input size after decompression (``InputLimits/maxInputBytes``,
+    ///   which also caps the compressed size) and the physical line length
+    ///   (``InputLimits/maxLineBytes``). Field lengths are the parsers' to check.
     /// - Throws: ``FormatError``: an I/O error naming the path and the OS reason,
-    ///   or a truncated or corrupt gzip stream naming the file.
-    public static func read(path: String) throws(FormatError) -> Contents {
+    ///   a truncated or corrupt gzip stream naming the file, or a limit exceeded.
+    public static func read(path: String, limits: InputLimits = .default) throws(FormatError) -> Contents {
         let source = path == "-" ? "<stdin>" : URL(fileURLWithPath: path).lastPathComponent
-        let raw = path == "-" ? try POSIXFile.readAll(fd: 0, path: "<stdin>") : try POSIXFile.readAll(path: path)
+        let raw = path == "-"
+            ? try POSIXFile.readAll(fd: 0, path: "<stdin>", source: source, limits: limits, checkLinesUnlessGzip: true)
+            : try POSIXFile.readAll(path: path, source: source, limits: limits, checkLinesUnlessGzip: true)
         guard Gzip.isCompressed(raw) else { return Contents(data: raw, source: source, wasCompressed: false) }
-        return Contents(data: try Gzip.decompress(raw, source: source), source: source, wasCompressed: true)
+        var lines = LineLengthGuard(limit: limits.maxLineBytes, crBreaks: true)
+        let data = try Gzip.decompress(raw, source: source, maxOutputBytes: limits.maxInputBytes) { piece in
+            lines.scan(piece).map { FormatError(.lineTooLong(limit: limits.maxLineBytes), source: source, line: $0) }
+        }
+        return Contents(data: data, source: source, wasCompressed: true)
     }
 }

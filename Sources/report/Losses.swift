@@ -35,6 +35,7 @@ extension Report {
         var input: String
 
         @OptionGroup var lossOptions: LossOptions
+        @OptionGroup(title: "Input limits") var inputLimits: InputLimitOptions
 
         @Option(help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
@@ -59,7 +60,7 @@ extension Report {
 
         func run() throws {
             let pairs: [InputPair]
-            do { pairs = try PairInputReader.read(path: input) } catch { throw ReportError("\(error)") }
+            do { pairs = try PairInputReader.read(path: input, limits: inputLimits.limits) } catch { throw ReportError("\(error)") }
             var losses = try lossOptions.selectedLosses()
             let haveGap = rewardGap != nil || pairs.allSatisfy { $0.rewardGap != nil }
             if !haveGap {

@@ -110,15 +110,14 @@ func writeFiles(_ files: [(String, String)], into folder: String) throws {
     }
 }
 
-/// Prints to standard output without a trailing extra newline.
-func emit(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
+/// Prints to standard output without a trailing extra newline; a write error ends the
+/// program with status 74 (see ``StandardOutput``).
+func emit(_ text: String) { StandardOutput.write(text) }
 
 /// Prints a note to standard error, unless `--quiet` was given.
 func note(_ text: String) {
     guard !Verbosity.isQuiet else { return }
-    FileHandle.standardError.write(Data(("note: " + text + "\n").utf8))
+    StandardOutput.writeError("note: " + text + "\n")
 }
 
 /// The gradient columns shared by `report gradients` and `report losses`.

@@ -21,20 +21,52 @@ struct InputPair {
 /// (JSON Lines, blank lines not counted), 0-based; errors name the file and the 1-based line.
 ///
 /// In JSON Lines the optional fields may be absent or `null` record by record (no value);
-/// in CSV they are whole columns. Either way a score needs its partner.
+/// in CSV they are whole columns. Either way each comes with its partner: `score_chosen`
+/// with `score_rejected`, `chosen_length` with `rejected_length` (both or neither, else
+/// an error naming the row, or for CSV the header line).
+///
+/// The same rules for both formats (every error names the file, the line and the row):
+/// - an input without any pair is an error (empty, only blank lines, or a header only);
+/// - a repeated column (CSV) or a key repeated in a record (JSON Lines) is an error;
+/// - numbers follow ``NumberText``'s rules (finite, no overflow or underflow, no NUL),
+///   and then these ranges, derived from where the arithmetic overflows:
+///   log-probabilities in [-``magnitudeLimit``, 0] and scores in
+///   [-``magnitudeLimit``, ``magnitudeLimit``], where ``magnitudeLimit`` is half the
+///   largest double (about 8.99e307), so that u = logp - logp_ref, the logits difference
+///   h = u_w - u_l (at most twice the range) and dr = score_chosen - score_rejected are
+///   finite; token counts >= 1, so that ipo's averaged log-ratios u/n never exceed |u|.
+/// - input limits (``InputLimits``): lines, fields and the decompressed size, raised with
+///   `--max-line-bytes`, `--max-field-bytes` and `--max-input-bytes`.
 enum PairInputReader {
     static let required = ["chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps"]
     static let optional = ["score_chosen", "score_rejected", "chosen_length", "rejected_length"]
 
+    /// The largest accepted magnitude of a log-probability or a score:
+    /// `Double.greatestFiniteMagnitude / 2` (see the type's overview).
+    static let magnitudeLimit = Double.greatestFiniteMagnitude / 2
+
     enum Format { case csv, jsonLines }
 
-    static func read(path: String) throws(FormatError) -> [InputPair] {
-        let input = try InputFile.read(path: path)
-        switch format(path: path, data: input.data) {
-        case .csv: return try pairs(from: CSVDocument.parse(data: input.data, source: input.source))
-        case .jsonLines:
-            return try pairs(from: JSONLinesDocument.parse(data: input.data, source: input.source,
-                                                           fields: required + optional))
+    /// Reads every pair of the file at `path` (`-`: standard input).
+    ///
+    /// - Throws: ``FormatError`` naming the file, line and row; a limit error carries a
+    ///   hint naming the option that raises the limit.
+    static func read(path: String, limits: InputLimits = .default) throws(FormatError) -> [InputPair] {
+        do {
+            let input = try InputFile.read(path: path, limits: limits)
+            switch format(path: path, data: input.data) {
+            case .csv: return try pairs(from: CSVDocument.parse(data: input.data, source: input.source, limits: limits))
+            case .jsonLines:
+                return try pairs(from: JSONLinesDocument.parse(data: input.data, source: input.source,
+                                                               fields: required + optional, limits: limits))
+            }
+        } catch {
+            switch error.kind {
+            case .lineTooLong: throw error.withHint("raise the limit with --max-line-bytes")
+            case .fieldTooLong: throw error.withHint("raise the limit with --max-field-bytes")
+            case .inputTooLarge: throw error.withHint("raise the limit with --max-input-bytes")
+            default: throw error
+            }
         }
     }
 
@@ -42,8 +74,8 @@ enum PairInputReader {
     static func format(path: String, data: Data) -> Format {
         var name = path == "-" ? "" : URL(fileURLWithPath: path).lastPathComponent.lowercased()
         if name.hasSuffix(".gz") { name.removeLast(3) }
-        let ext = name.split(separator: ".", omittingEmptySubsequences: false).count > 1
-            ? String(name.split(separator: ".", omittingEmptySubsequences: false).last!) : ""
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        let ext = parts.count > 1 ? String(parts[parts.count - 1]) : ""
         if ["jsonl", "ndjson", "json"].contains(ext) { return .jsonLines }
         if ["csv", "tsv", "txt"].contains(ext) { return .csv }
         var bytes = data[...]
@@ -52,32 +84,51 @@ enum PairInputReader {
         return first == UInt8(ascii: "{") ? .jsonLines : .csv
     }
 
-    /// Checks one pair's numbers; `fail(message, field)` builds the located error.
+    /// Checks one pair's numbers (`v`: the four log-probabilities in `required`'s order);
+    /// `fail(message, name)` builds the error located at the row and that column or field.
     private static func makePair(_ v: [Double], lengths: (Double?, Double?), scores: (Double?, Double?),
                                  fail: (String, String) -> FormatError) throws(FormatError) -> InputPair {
-        for k in 0..<4 where v[k] > 0 {
-            throw fail("\(v[k]) is not a log-probability (it must be <= 0)", required[k])
+        for (k, x) in v.enumerated() {
+            if x > 0 { throw fail("\(x) is not a log-probability (it must be <= 0)", required[k]) }
+            if x < -magnitudeLimit {
+                throw fail("\(x) is below -\(magnitudeLimit), the smallest log-probability accepted "
+                           + "(so that log-ratio differences stay finite)", required[k])
+            }
+        }
+        for (x, name) in [(scores.0, "score_chosen"), (scores.1, "score_rejected")] {
+            if let x, abs(x) > magnitudeLimit {
+                throw fail("\(x) is beyond ±\(magnitudeLimit), the largest score accepted "
+                           + "(so that score_chosen - score_rejected stays finite)", name)
+            }
         }
         var pair = PairLogProbs(chosen: v[0], rejected: v[1], refChosen: v[2], refRejected: v[3])
-        for (n, name, keyPath) in [(lengths.0, "chosen_length", \PairLogProbs.chosenLength),
-                                   (lengths.1, "rejected_length", \PairLogProbs.rejectedLength)] {
-            guard let n else { continue }
-            if !(n > 0) { throw fail("a token count must be > 0, got \(n)", name) }
-            pair[keyPath: keyPath] = n
+        if let n = lengths.0 {
+            if !(n >= 1) { throw fail("a token count must be >= 1, got \(n)", "chosen_length") }
+            pair.chosenLength = n
+        }
+        if let n = lengths.1 {
+            if !(n >= 1) { throw fail("a token count must be >= 1, got \(n)", "rejected_length") }
+            pair.rejectedLength = n
         }
         var gap: Double? = nil
         if let sc = scores.0, let sr = scores.1 { gap = sc - sr }
         return InputPair(pair: pair, rewardGap: gap)
     }
 
+    /// The optional column pairs, which go together, and why.
+    private static let partners = [("score_chosen", "score_rejected", "a reward gap needs both"),
+                                   ("chosen_length", "rejected_length", "ipo's averaging over tokens needs both")]
+
     static func pairs(from doc: CSVDocument) throws(FormatError) -> [InputPair] {
         var idx: [Int] = []
         for name in required { idx.append(try doc.column(named: name)) }
-        let sc = doc.header.firstIndex(of: "score_chosen"), sr = doc.header.firstIndex(of: "score_rejected")
-        if (sc == nil) != (sr == nil) {
-            throw FormatError(.missingColumn(name: sc == nil ? "score_chosen" : "score_rejected", available: doc.header),
-                              source: doc.source)
+        for (a, b, why) in partners where doc.header.contains(a) != doc.header.contains(b) {
+            let (present, missing) = doc.header.contains(a) ? (a, b) : (b, a)
+            throw FormatError(.unpaired(present: present, missing: missing), source: doc.source,
+                              line: doc.headerLine, column: present).withHint(why)
         }
+        guard !doc.rows.isEmpty else { throw FormatError(.noDataRows, source: doc.source, line: doc.headerLine) }
+        let sc = doc.header.firstIndex(of: "score_chosen"), sr = doc.header.firstIndex(of: "score_rejected")
         let lc = doc.header.firstIndex(of: "chosen_length"), lr = doc.header.firstIndex(of: "rejected_length")
         var out: [InputPair] = []
         out.reserveCapacity(doc.rows.count)
@@ -97,16 +148,16 @@ enum PairInputReader {
         for r in doc.records.indices {
             var v = [Double](repeating: 0, count: 4)
             for k in 0..<4 { v[k] = try doc.double(record: r, field: required[k]) }
-            let sc = try doc.optionalDouble(record: r, field: "score_chosen")
-            let sr = try doc.optionalDouble(record: r, field: "score_rejected")
-            if (sc == nil) != (sr == nil) {
-                let missing = sc == nil ? "score_chosen" : "score_rejected"
-                throw doc.error("\(missing) is missing or null while \(sc == nil ? "score_rejected" : "score_chosen") "
-                                + "is given (a reward gap needs both)", record: r, field: missing)
+            var optional: [String: Double] = [:]
+            for name in Self.optional {
+                if let x = try doc.optionalDouble(record: r, field: name) { optional[name] = x }
             }
-            let lengths = (try doc.optionalDouble(record: r, field: "chosen_length"),
-                           try doc.optionalDouble(record: r, field: "rejected_length"))
-            out.append(try makePair(v, lengths: lengths, scores: (sc, sr),
+            for (a, b, why) in partners where (optional[a] == nil) != (optional[b] == nil) {
+                let (present, missing) = optional[a] != nil ? (a, b) : (b, a)
+                throw doc.error(.unpaired(present: present, missing: missing), record: r, field: missing).withHint(why)
+            }
+            out.append(try makePair(v, lengths: (optional["chosen_length"], optional["rejected_length"]),
+                                    scores: (optional["score_chosen"], optional["score_rejected"]),
                                     fail: { doc.error($0, record: r, field: $1) }))
         }
         return out

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Formats
 
 /// The `report` command: every subcommand parses its options, calls LossMath or
 /// Experiments, and formats the result (CSV, Markdown, ASCII plots). No math lives here.
@@ -13,4 +14,16 @@ struct Report: ParsableCommand {
         """,
         subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
     )
+
+    /// Runs the command. `SIGPIPE` is ignored first, so that a closed pipe is an `EPIPE`
+    /// that ``StandardOutput`` handles (exit 74) rather than a kill by signal. After a
+    /// successful run, a note counts the values that could not be written as numbers.
+    static func main() {
+        StandardOutput.ignoreBrokenPipeSignal()
+        main(nil)
+        let unrepresentable = CSVWriter.unrepresentableCount
+        if unrepresentable > 0 {
+            note("\(unrepresentable) value(s) were not finite (they overflowed) and were written as empty cells")
+        }
+    }
 }

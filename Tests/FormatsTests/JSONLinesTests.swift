@@ -33,7 +33,10 @@ struct JSONLinesTests {
         #expect(try doc.double(record: 2, field: "b") == 1.2345678901234568e+29)
         #expect(try doc.double(record: 2, field: "c") == .leastNonzeroMagnitude)
         #expect(doc.fieldNames(record: 0) == ["a", "b", "chosen", "prompt"])
-        #expect(try parse("").records.isEmpty && parse("\n\n").records.isEmpty)
+        // No record at all is an error, as an empty CSV is.
+        for empty in ["", "\n\n", "\u{FEFF}", " \r\n\t\n"] {
+            #expect(parseError(empty)?.kind == .emptyInput, "\(empty.debugDescription)")
+        }
     }
 
     @Test func missingFieldNamesTheLineAndWhatIsThere() throws {
@@ -109,7 +112,13 @@ struct JSONLinesTests {
         let elapsed = try clock.measure { doc = try JSONLinesDocument.parse(data: data, source: "big.jsonl", fields: fields) }
         #expect(doc?.records.count == 100_000)
         #expect(try doc?.double(record: 99_999, field: "c") == 99_999)
+        // A release build takes a small fraction of a second; an unoptimised build on a
+        // machine shared with parallel builds is allowed more.
+        #if DEBUG
+        #expect(elapsed < .seconds(15), "took \(elapsed)")
+        #else
         #expect(elapsed < .seconds(2), "took \(elapsed)")
+        #endif
     }
 }
 
