@@ -133,7 +133,8 @@ import LossMath
         #expect(w.isExact && w.standardError == 0)
         #expect(close(w.value, bruteWinRate(logits, referenceLogits, reward: rho), rel: 1e-9))
         // Integer rewards (the count of token 1) tie often: the ties count one half.
-        let counts = (0..<space.tableCount).map { $0 % 3 == 1 ? 1.0 : 0.0 }
+        let counts = space.tokenIndicator(1)
+        #expect(space.pathSum(counts, prompt: 1, tokens: [1, 0, 1, 1]) == 3)
         let tied = try #require(WinRate.exact(policy: pi, against: reference, reward: counts))
         #expect(close(tied.value, bruteWinRate(logits, referenceLogits, reward: counts), rel: 1e-9))
         let selfWin = try #require(WinRate.exact(policy: pi, against: pi, reward: counts))

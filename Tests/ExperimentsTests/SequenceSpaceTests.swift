@@ -100,6 +100,27 @@ func bruteLogProbability(logits: [Double], space: SequenceSpace, prompt x: Int, 
         }
     }
 
+    /// The bisecting sampler and the row scan draw the same tokens from the same uniforms,
+    /// including rows where some tokens have probability 0 (logits -1e300).
+    @Test func bisectionAndScanSampleTheSameResponses() throws {
+        let space = try SequenceSpace(prompts: 3, length: 5, vocabulary: 7)
+        var logits = gaussianTable(space.tableCount, sigma: 3, seed: 15)
+        for e in stride(from: 0, to: space.tableCount, by: 5) { logits[e] = -1e300 }
+        let pi = MarkovPolicy(space: space, logits: logits)
+        let prompts = (0..<500).map { $0 % 3 }
+        let bisected = SequenceSampler(policy: pi).sample(prompts: prompts, generator: RandomGenerator(seed: 16))
+        let g = RandomGenerator(seed: 16)
+        let scanned = space.sample(prompts: prompts) { pi.sampleToken(state: $0, generator: g) }
+        #expect(bisected == scanned)
+        #expect(pi.sample(prompts: prompts, generator: RandomGenerator(seed: 16)) == scanned)
+        // A small batch takes the scan inside MarkovPolicy.sample: the same responses again.
+        #expect(pi.sample(prompts: [2, 0], generator: RandomGenerator(seed: 17))
+                == SequenceSampler(policy: pi).sample(prompts: [2, 0], generator: RandomGenerator(seed: 17)))
+        for i in 0..<bisected.count {
+            #expect(pi.logProbability(prompt: bisected.prompts[i], tokens: bisected.response(i)) > -1e299, "no zero-probability token")
+        }
+    }
+
     /// V = 32, T = 256: log-probabilities of sampled responses near -T log V = -887, exact in
     /// log space, and every metric finite.
     @Test func largeSpaceStaysFiniteInLogSpace() throws {
@@ -110,6 +131,17 @@ func bruteLogProbability(logits: [Double], space: SequenceSpace, prompt x: Int, 
         let batch = reference.sample(prompts: [0, 1, 0, 1], generator: RandomGenerator(seed: 13))
         for (i, lp) in reference.logProbabilities(of: batch).enumerated() {
             #expect(lp.isFinite && lp < -800, "log pi_ref(y) = \(lp)")
+            // Against a compensated (Neumaier) sum of the same terms: within T ulps of 900.
+            var (sum, compensation) = (0.0, 0.0)
+            for t in 0..<256 {
+                let term = reference.logProbabilities[space.entry(state: space.state(prompt: batch.prompts[i], position: t,
+                                                                                      of: batch.response(i)),
+                                                                  token: batch.tokens[i * 256 + t])]
+                let next = sum + term
+                compensation += abs(sum) >= abs(term) ? (sum - next) + term : (term - next) + sum
+                sum = next
+            }
+            #expect(abs(lp - (sum + compensation)) <= 256 * (900.0).ulp)
             let lo = optimum.optimal.logProbability(prompt: batch.prompts[i], tokens: batch.response(i))
             #expect(lo.isFinite && lo < -800, "log pi*(y) = \(lo) for a reference sample")
         }

@@ -1,4 +1,3 @@
-import GSLKit
 import LossMath
 
 /// A Markov policy on a ``SequenceSpace``: `pi(y|x) = prod_t pi(y_t | s_t)`, stored as the
@@ -23,9 +22,14 @@ public struct MarkovPolicy: Sendable, Hashable {
         precondition(logits.count == space.tableCount, "logits need P S V entries")
         var table = [Double](repeating: 0, count: logits.count)
         let v = space.vocabulary
-        for s in 0..<space.stateCount {
+        for s in 0..<space.stateCount {     // logSoftmax(_:) row by row, without allocating
             let row = s * v
-            table[row..<(row + v)] = ArraySlice(Self.logSoftmax(logits[row..<(row + v)]))
+            var m = logits[row]
+            for a in 1..<v { m = Swift.max(m, logits[row + a]) }
+            var sum = 0.0
+            for a in 0..<v { sum += Elementary.exp(logits[row + a] - m) }
+            let logSum = Elementary.log(sum)
+            for a in 0..<v { table[row + a] = (logits[row + a] - m) - logSum }
         }
         self.space = space
         logProbabilities = table
@@ -38,7 +42,8 @@ public struct MarkovPolicy: Sendable, Hashable {
         logProbabilities = table
     }
 
-    /// `l - logsumexp(l)` of one row, max-shifted.
+    /// `(l - m) - log sum exp(l - m)` of one row, `m` its maximum: the row's log-softmax, as
+    /// ``init(space:logits:)`` computes it (same operations, same bits).
     ///
     /// Valid for finite entries; exact to a few ulps of the shifted logits.
     public static func logSoftmax(_ row: ArraySlice<Double>) -> [Double] {
@@ -67,42 +72,6 @@ public struct MarkovPolicy: Sendable, Hashable {
     /// `log pi(y_i | x_i)` for every response of a batch.
     public func logProbabilities(of batch: ResponseBatch) -> [Double] {
         (0..<batch.count).map { logProbability(prompt: batch.prompts[$0], tokens: batch.response($0)) }
-    }
-
-    /// One token drawn from `pi(.|s)` by the inverse CDF: the first `a` with
-    /// `u < sum_{b <= a} pi(b|s)` for one uniform `u` in [0, 1). When rounding leaves the
-    /// cumulative sum below `u`, the last token of positive probability is returned.
-    /// Consumes exactly one uniform.
-    public func sampleToken(state s: Int, generator: RandomGenerator) -> Int {
-        let u = generator.uniform()
-        let row = s * space.vocabulary
-        var cumulative = 0.0
-        var last = 0
-        for a in 0..<space.vocabulary {
-            let p = Elementary.exp(logProbabilities[row + a])
-            if p > 0 { last = a }
-            cumulative += p
-            if u < cumulative { return a }
-        }
-        return last
-    }
-
-    /// One response per entry of `prompts`, sampled token by token from `pi`, in order:
-    /// response 0's tokens `t = 0 ... T - 1`, then response 1's, and so on. Consumes exactly
-    /// `T` uniforms per response, so the same seed gives the same batch.
-    public func sample(prompts: [Int], generator: RandomGenerator) -> ResponseBatch {
-        let t = space.length
-        var tokens = [Int](repeating: 0, count: prompts.count * t)
-        for (i, x) in prompts.enumerated() {
-            precondition(x >= 0 && x < space.prompts, "prompt out of range")
-            var s = space.state(prompt: x, position: 0, previous: SequenceSpace.noPrevious)
-            for position in 0..<t {
-                let a = sampleToken(state: s, generator: generator)
-                tokens[i * t + position] = a
-                if position + 1 < t { s = space.state(prompt: x, position: position + 1, previous: a) }
-            }
-        }
-        return ResponseBatch(length: t, prompts: prompts, tokens: tokens)
     }
 }
 

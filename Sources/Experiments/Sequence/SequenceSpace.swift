@@ -99,6 +99,14 @@ public struct SequenceSpace: Sendable, Hashable, Codable {
         return (x, q + 1, p)
     }
 
+    /// The table `f(s, a) = [a = k]`: its path sum is the number of occurrences of token `k`
+    /// in a response, so `rho + lambda * tokenIndicator(k)` is the proxy reward
+    /// `r~ = r + lambda #{t : y_t = k}` (`docs/theory.md §5.2`).
+    public func tokenIndicator(_ k: Int) -> [Double] {
+        precondition(k >= 0 && k < vocabulary, "token out of range")
+        return (0..<tableCount).map { $0 % vocabulary == k ? 1 : 0 }
+    }
+
     /// `V^T` when it is at most `limit`, else `nil`: the number of responses per prompt.
     public func responseCount(atMost limit: Int) -> Int? {
         var n = 1
