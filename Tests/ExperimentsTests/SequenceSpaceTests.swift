@@ -60,6 +60,11 @@ func bruteLogProbability(logits: [Double], space: SequenceSpace, prompt x: Int, 
         #expect(experimentError { _ = try SequenceSpace(prompts: 1, length: 0, vocabulary: 2) }?.parameterName == "length T")
         #expect(experimentError { _ = try SequenceSpace(prompts: 1, length: 2, vocabulary: 1) }?.parameterName == "vocabulary V")
         #expect(experimentError { _ = try SequenceSpace(prompts: 1 << 20, length: 1 << 20, vocabulary: 64) } != nil)
+        let json = Data(#"{"prompts":2,"length":3,"vocabulary":1}"#.utf8)
+        #expect(throws: ExperimentError.self) { _ = try JSONDecoder().decode(SequenceSpace.self, from: json) }
+        let space = try? SequenceSpace(prompts: 2, length: 3, vocabulary: 4)
+        let encoded = try? JSONEncoder().encode(space)
+        #expect(encoded.flatMap { try? JSONDecoder().decode(SequenceSpace.self, from: $0) } == space)
     }
 
     @Test func logProbabilityMatchesTheProductOfSoftmaxes() throws {

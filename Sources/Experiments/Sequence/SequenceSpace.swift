@@ -47,6 +47,13 @@ public struct SequenceSpace: Sendable, Hashable, Codable {
         self.vocabulary = vocabulary
     }
 
+    /// Decodes and validates like ``init(prompts:length:vocabulary:)``.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(prompts: c.decode(Int.self, forKey: .prompts), length: c.decode(Int.self, forKey: .length),
+                      vocabulary: c.decode(Int.self, forKey: .vocabulary))
+    }
+
     /// `S = 1 + (T - 1) V`, the states of one prompt.
     @inlinable public var statesPerPrompt: Int { 1 + (length - 1) * vocabulary }
     /// `P S`, all states.
@@ -123,7 +130,7 @@ public struct SequenceSpace: Sendable, Hashable, Codable {
 /// `tokens[i T ..< (i + 1) T]` (one flat, contiguous array).
 ///
 /// See also: ``SequenceSpace``, ``MarkovPolicy/sample(prompts:generator:)``.
-public struct ResponseBatch: Sendable, Hashable, Codable {
+public struct ResponseBatch: Sendable, Hashable {
     /// `T`.
     public let length: Int
     /// The prompt of each response.

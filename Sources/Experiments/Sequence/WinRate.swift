@@ -68,19 +68,21 @@ public struct WinRate: Sendable, Hashable {
     }
 
     /// The Monte Carlo estimate from `m = samplesPerPrompt >= 2` pairs per prompt. For each
-    /// prompt in turn it samples `m` responses from `pi`, then `m` from `pi'`
-    /// (``MarkovPolicy/sample(prompts:generator:)``) and pairs them in order.
+    /// prompt in turn it samples `m` responses from `pi`, then `m` from `pi'` (by
+    /// ``SequenceSampler``, the same responses as ``MarkovPolicy/sample(prompts:generator:)``)
+    /// and pairs them in order. Cost `O(P S V + P m T log V)`.
     public static func monteCarlo(policy: MarkovPolicy, against other: MarkovPolicy, reward rho: [Double],
                                   samplesPerPrompt m: Int, generator: RandomGenerator) -> WinRate {
         let space = policy.space
         precondition(other.space == space && rho.count == space.tableCount, "tables on the same space")
         precondition(m >= 2, "Monte Carlo needs at least 2 samples per prompt")
+        let (sampler, otherSampler) = (SequenceSampler(policy: policy), SequenceSampler(policy: other))
         var total = 0.0
         var variance = 0.0
         for x in 0..<space.prompts {
             let prompts = [Int](repeating: x, count: m)
-            let ys = space.pathSums(rho, of: policy.sample(prompts: prompts, generator: generator))
-            let zs = space.pathSums(rho, of: other.sample(prompts: prompts, generator: generator))
+            let ys = space.pathSums(rho, of: sampler.sample(prompts: prompts, generator: generator))
+            let zs = space.pathSums(rho, of: otherSampler.sample(prompts: prompts, generator: generator))
             let outcomes = zip(ys, zs).map { $0 > $1 ? 1.0 : ($0 == $1 ? 0.5 : 0.0) }
             let mean = outcomes.reduce(0, +) / Double(m)
             let ss = outcomes.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
