@@ -64,8 +64,19 @@ import LossMath
         #expect(logits[space.entry(state: s0, token: 1)] == (theta[3 * 3 + 1] + theta[12 + 1]) + theta[18 + 1])
     }
 
-    @Test func sharedGradientMatchesNumericalDerivative() throws {
-        let shared = SharedLogits(space: space)
+    @Test func sharedBaseMakesZeroParametersTheReference() throws {
+        let referenceLogits = gaussianTable(space.tableCount, sigma: 1, seed: 76)
+        let shared = SharedLogits(space: space, base: referenceLogits)
+        let zero = [Double](repeating: 0, count: shared.parameterCount)
+        #expect(MarkovPolicy(space: space, logits: shared.logits(zero)) == MarkovPolicy(space: space, logits: referenceLogits))
+        let theta = gaussianTable(shared.parameterCount, sigma: 1, seed: 77)
+        let unshifted = SharedLogits(space: space).logits(theta)
+        #expect(shared.logits(theta) == zip(referenceLogits, unshifted).map { $0 + $1 })
+    }
+
+    @Test(arguments: [false, true])
+    func sharedGradientMatchesNumericalDerivative(withBase: Bool) throws {
+        let shared = SharedLogits(space: space, base: withBase ? gaussianTable(space.tableCount, sigma: 1, seed: 78) : nil)
         let theta = gaussianTable(shared.parameterCount, sigma: 1, seed: 75)
         let pi = MarkovPolicy(space: space, logits: shared.logits(theta))
         var analytic = [Double](repeating: 0, count: shared.parameterCount)

@@ -2,7 +2,8 @@
 /// across prompts and positions, so that chosen and rejected responses share parameters
 /// (`docs/theory.md §5.2`).
 ///
-/// `logit(s_t, a) = (A[r_t, a] + B[x, a]) + C[t, a]`, added in that order, where
+/// `logit(s_t, a) = base(s_t, a) + ((A[r_t, a] + B[x, a]) + C[t, a])`, added in that order,
+/// with an optional fixed `base` table (0 when absent), where
 /// - `A` is a `(V + 1) x V` table over (previous token, token); its row `r_t` is `y_{t-1}`
 ///   for `t >= 1` and the extra start row `V` at `t = 0`;
 /// - `B` is `P x V`, a prompt term over (prompt, token);
@@ -22,9 +23,19 @@
 public struct SharedLogits: Sendable, Hashable {
     /// The state space.
     public let space: SequenceSpace
+    /// Fixed logits added to every state's row (table layout), or `nil` for none.
+    public let base: [Double]?
 
-    /// The parameterisation of `space`.
-    public init(space: SequenceSpace) { self.space = space }
+    /// The parameterisation of `space`, `logit = base + ((A + B) + C)`.
+    ///
+    /// With `base` the reference policy's logits (or log-probabilities), `theta = 0` is
+    /// `pi_ref` exactly, whatever its per-state logits are; `pi*` is then in general outside
+    /// the family, as it is for a real model.
+    public init(space: SequenceSpace, base: [Double]? = nil) {
+        precondition(base.map { $0.count == space.tableCount } ?? true, "base logits need P S V entries")
+        self.space = space
+        self.base = base
+    }
 
     /// `(V + 1 + P + T) V`.
     public var parameterCount: Int { (space.vocabulary + 1 + space.prompts + space.length) * space.vocabulary }
@@ -51,7 +62,7 @@ public struct SharedLogits: Sendable, Hashable {
         }
     }
 
-    /// The logits table (layout of ``SequenceSpace``) of parameters `theta`.
+    /// The logits table (layout of ``SequenceSpace``) of parameters `theta`, `base` included.
     public func logits(_ theta: [Double]) -> [Double] {
         precondition(theta.count == parameterCount, "theta needs (V + 1 + P + T) V entries")
         var out = [Double](repeating: 0, count: space.tableCount)
@@ -59,12 +70,15 @@ public struct SharedLogits: Sendable, Hashable {
         forEachState { e, a, b, c in
             for k in 0..<v { out[e + k] = (theta[a + k] + theta[b + k]) + theta[c + k] }
         }
+        if let base {
+            for e in out.indices { out[e] = base[e] + out[e] }
+        }
         return out
     }
 
     /// Adds the gradient in `theta` of a function whose gradient in the logits is
     /// `logitGradient` (table layout): each logit's entry goes to its `A`, `B` and `C`
-    /// parameters, the transpose of ``logits(_:)``. `O(P S V)`.
+    /// parameters, the transpose of ``logits(_:)`` (`base` is fixed). `O(P S V)`.
     public func backpropagate(_ logitGradient: [Double], into gradient: inout [Double]) {
         precondition(logitGradient.count == space.tableCount && gradient.count == parameterCount, "sizes")
         let v = space.vocabulary
