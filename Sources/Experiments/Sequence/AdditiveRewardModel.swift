@@ -27,7 +27,7 @@ public struct LabelledPairs: Sendable, Hashable {
 }
 
 /// A Bradley–Terry reward model in the additive family, fitted by maximum likelihood
-/// (`docs/theory.md §5.2`, "Who knows what" in §6).
+/// (`docs/theory.md §5.2`; why a fitted model: `docs/theory.md §6`).
 ///
 /// **Feature map.** `r_hat(x, y) = sum_t theta . phi(s_t, y_t) = sum_t (A[r_t, y_t] + B[x, y_t])`,
 /// with `phi` the one-hot of (previous token, token) plus the one-hot of (prompt, token);

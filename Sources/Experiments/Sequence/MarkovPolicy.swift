@@ -22,14 +22,22 @@ public struct MarkovPolicy: Sendable, Hashable {
         precondition(logits.count == space.tableCount, "logits need P S V entries")
         var table = [Double](repeating: 0, count: logits.count)
         let v = space.vocabulary
-        for s in 0..<space.stateCount {     // logSoftmax(_:) row by row, without allocating
-            let row = s * v
-            var m = logits[row]
-            for a in 1..<v { m = Swift.max(m, logits[row + a]) }
-            var sum = 0.0
-            for a in 0..<v { sum += Elementary.exp(logits[row + a] - m) }
-            let logSum = Elementary.log(sum)
-            for a in 0..<v { table[row + a] = (logits[row + a] - m) - logSum }
+        let states = space.stateCount
+        // logSoftmax(_:) row by row, without allocating: the exponentials are written into the
+        // output first (a loop LLVM vectorises), then summed in order, so the bits are the same.
+        logits.withUnsafeBufferPointer { l in
+            table.withUnsafeMutableBufferPointer { out in
+                for s in 0..<states {
+                    let row = s * v
+                    var m = l[row]
+                    for a in 1..<v { m = Swift.max(m, l[row + a]) }
+                    for a in 0..<v { out[row + a] = Elementary.exp(l[row + a] - m) }
+                    var sum = 0.0
+                    for a in 0..<v { sum += out[row + a] }
+                    let logSum = Elementary.log(sum)
+                    for a in 0..<v { out[row + a] = (l[row + a] - m) - logSum }
+                }
+            }
         }
         self.space = space
         logProbabilities = table

@@ -28,14 +28,18 @@ public struct SequenceOccupancy: Sendable {
         let space = policy.space
         let v = space.vocabulary
         var d = [Double](repeating: 0, count: space.stateCount)
-        for x in 0..<space.prompts {
-            d[space.firstState(prompt: x, position: 0)] = 1
-            for t in 0..<(space.length - 1) {
-                let first = space.firstState(prompt: x, position: t)
-                let next = space.firstState(prompt: x, position: t + 1)
-                for s in first..<(first + space.stateCount(atPosition: t)) where d[s] > 0 {
-                    let row = s * v
-                    for a in 0..<v { d[next + a] += d[s] * Elementary.exp(policy.logProbabilities[row + a]) }
+        policy.logProbabilities.withUnsafeBufferPointer { lp in       // sizes fixed by the space
+            d.withUnsafeMutableBufferPointer { d in
+                for x in 0..<space.prompts {
+                    d[space.firstState(prompt: x, position: 0)] = 1
+                    for t in 0..<(space.length - 1) {
+                        let first = space.firstState(prompt: x, position: t)
+                        let next = space.firstState(prompt: x, position: t + 1)
+                        for s in first..<(first + space.stateCount(atPosition: t)) where d[s] > 0 {
+                            let (row, weight) = (s * v, d[s])
+                            for a in 0..<v { d[next + a] += weight * Elementary.exp(lp[row + a]) }
+                        }
+                    }
                 }
             }
         }

@@ -50,7 +50,8 @@ public struct WinRate: Sendable, Hashable {
         for x in 0..<space.prompts {
             let sums = space.enumeratePathSums([rho, policy.logProbabilities, other.logProbabilities], prompt: x)
             let (rewards, lp, lq) = (sums[0], sums[1], sums[2])
-            let order = rewards.indices.sorted { rewards[$0] < rewards[$1] }
+            // By reward, then index: a fully determined order, so the sums are the same bits.
+            let order = rewards.indices.sorted { (rewards[$0], $0) < (rewards[$1], $1) }
             let sortedRewards = order.map { rewards[$0] }
             var cumulative = [Double](repeating: 0, count: order.count + 1)
             for (k, i) in order.enumerated() { cumulative[k + 1] = cumulative[k] + Elementary.exp(lq[i]) }
