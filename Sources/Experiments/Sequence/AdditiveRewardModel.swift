@@ -124,6 +124,8 @@ public struct AdditiveRewardModel: Sendable, Hashable {
     /// with `Phi(y) = sum_t phi(s_t, y_t)` the feature counts.
     public static func objective(_ theta: [Double], space: SequenceSpace, pairs: LabelledPairs, l2: Double,
                                  gradient: inout [Double]) -> Double {
+        precondition(theta.count == parameterCount(space) && pairs.chosen.isValid(in: space)
+                     && pairs.rejected.isValid(in: space), "theta and pairs must fit the space")
         let v = space.vocabulary
         let length = space.length
         let offsetB = (v + 1) * v

@@ -23,7 +23,7 @@ extension MarkovPolicy {
     /// See also: ``SharedLogits/backpropagate(_:into:)``, ``logProbabilities(of:)``.
     public func accumulateGradient(weights: [Double], batch: ResponseBatch, into gradient: inout [Double],
                                    stateWeights: inout [Double]) {
-        precondition(weights.count == batch.count && batch.length == space.length, "one weight per response")
+        precondition(weights.count == batch.count && batch.isValid(in: space), "one weight per response, valid tokens")
         precondition(gradient.count == space.tableCount && stateWeights.count == space.stateCount, "table sizes")
         let length = space.length
         for i in 0..<batch.count where weights[i] != 0 {
