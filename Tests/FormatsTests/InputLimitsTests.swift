@@ -75,14 +75,12 @@ struct InputLimitsTests {
     /// `/dev/zero` never ends and has no line break: the line cap stops it after one limit.
     @Test func devZeroStopsAtTheLineCap() throws {
         guard FileManager.default.fileExists(atPath: "/dev/zero") else { return }
-        let start = ContinuousClock.now
         #expect(throws: FormatError(.lineTooLong(limit: 1 << 16), source: "zero", line: 1)) {
             try InputFile.read(path: "/dev/zero", limits: InputLimits(maxLineBytes: 1 << 16))
         }
         #expect(throws: FormatError(.lineTooLong(limit: 1 << 20), source: "zero", line: 1)) {
             try InputFile.read(path: "/dev/zero")
         }
-        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     /// A gzip of zeros (the 18 MB of gzip holding 4 GB) stops at the line cap while

@@ -100,25 +100,17 @@ struct JSONLinesTests {
         #expect(e.description == "t.jsonl: line 2 (data row 0), field 'a': must be <= 0")
     }
 
-    /// 10^5 lines with realistic extra fields parse well within 2 s, even in a debug build.
-    @Test func hundredThousandLinesAreFast() throws {
+    /// 10^5 lines with realistic extra fields parse completely. (Speed is measured by
+    /// `report bench` and benchmarks/, never by a timed test.)
+    @Test func hundredThousandLinesParse() throws {
         var text = ""
         for i in 0..<100_000 {
             text += "{\"prompt\": \"question \(i)\", \"a\": -\(Double(i) * 0.37 + 1.5), \"b\": -12.25, \"c\": \(i), \"chosen\": \"answer\"}\n"
         }
         let data = Data(text.utf8)
-        let clock = ContinuousClock()
-        var doc: JSONLinesDocument? = nil
-        let elapsed = try clock.measure { doc = try JSONLinesDocument.parse(data: data, source: "big.jsonl", fields: fields) }
-        #expect(doc?.records.count == 100_000)
-        #expect(try doc?.double(record: 99_999, field: "c") == 99_999)
-        // A release build takes a small fraction of a second; an unoptimised build on a
-        // machine shared with parallel builds is allowed more.
-        #if DEBUG
-        #expect(elapsed < .seconds(15), "took \(elapsed)")
-        #else
-        #expect(elapsed < .seconds(2), "took \(elapsed)")
-        #endif
+        let doc = try JSONLinesDocument.parse(data: data, source: "big.jsonl", fields: fields)
+        #expect(doc.records.count == 100_000)
+        #expect(try doc.double(record: 99_999, field: "c") == 99_999)
     }
 }
 
