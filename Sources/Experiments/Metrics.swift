@@ -1,6 +1,6 @@
 import LossMath
 
-/// The exact metrics of one logged step (THEORY.md, "Exact metrics"), computed on the full
+/// The exact metrics of one logged step (docs/theory.md §5), computed on the full
 /// data set at the parameters reached after ``step`` optimiser steps.
 ///
 /// Averages "over prompts" weight every prompt equally; averages "over pairs" weight every

@@ -1,6 +1,6 @@
 import LossMath
 
-/// The simulated environment of THEORY.md's "Simulation" section: prompts, candidate
+/// The simulated environment of docs/theory.md §5: prompts, candidate
 /// responses, a reference policy, a true reward, a reward model and a fixed offline set of
 /// labelled preference pairs.
 ///
