@@ -1,15 +1,16 @@
 import Dispatch
 import LossMath
 
-// MARK: - Fused passes (tabular policy, pairs grouped by prompt)
+// The fused passes: the fast path of the tabular family (TabularPolicy, whose parameters
+// are the P*K logits), with pairs grouped by prompt.
 //
-// The generic path above makes four sweeps over P*K-sized buffers per step (refresh,
+// The generic path (PolicyEngine.swift) makes four sweeps over P*K-sized buffers per step (refresh,
 // accumulate, finish, copy), evaluates each pair through `Loss.evaluate` (a switch per pair,
 // and the loss value, which a step discards: most of its log1p calls) and then a fifth sweep
-// for the optimiser. For the tabular policy every prompt is independent, so the fused step
+// for the optimiser (OptimizerState). For the tabular family every prompt is independent, so the fused step
 // works on blocks of a few prompts (about 256 cells, in L1): log pi, the pairs' derivatives
 // (derivative-only kernels, the loss switch hoisted out by `Loss.withKernel`), the gradient
-// rows and the optimiser update of the block's parameters, phase by phase so that the
+// rows and the optimiser update of the block's parameters (RowUpdate), phase by phase so that the
 // prompts' independent work overlaps (see StepVisitor). The phases are flat loops over the
 // block's cells or pairs, which LLVM vectorises to the machine's width (LossMath's
 // Elementary functions are inlined into them; the pairs' log-ratios are gathered first).
