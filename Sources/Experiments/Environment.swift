@@ -35,13 +35,10 @@ public struct PreferencePair: Sendable, Hashable, Codable {
 /// prompt `x` and response `y` is at `x*K + y`. Features are `P*K*d`, the `d` features of
 /// `(x, y)` starting at `(x*K + y)*d`.
 ///
-/// Generative model (THEORY.md, Simulation):
-/// - **Tabular.** Reference logits `~ N(0, s_ref^2)` i.i.d.; true rewards `r ~ N(0, s_r^2)` i.i.d.
-/// - **Log-linear.** Features `phi(x, y) ~ N(0, I_d)` i.i.d.; `theta_ref ~ N(0, (s_ref^2/d) I)`;
-///   `w* ~ N(0, (s_r^2/d) I)`; `r(x, y) = phi(x, y) . w*`. The `1/d` scaling makes `s_ref`
-///   and `s_r` the typical standard deviations of the reference logits and of the rewards
-///   across responses, as in the tabular case, whatever `d` is. Then
-///   `pi* = pi_{theta*}` with `theta* = theta_ref + w*/beta` lies in the family.
+/// Generative model (docs/theory.md §5.1). The policy family (``SimulationConfig/policy``)
+/// draws its reference policy and the true rewards (``PolicyFamily/generate(_:stream:)``:
+/// ``TabularPolicy``, ``LogLinearPolicy``); everything else is the same for every family:
+/// - **Optimum.** `pi*(y|x) = pi_ref(y|x) exp(r(x, y)/beta) / Z(x)` (T1).
 /// - **Reward model.** `r_hat = r + N(0, s_noise^2)`, one fixed score per response.
 /// - **Pairs.** Each prompt gets `n` distinct unordered pairs `{a, b}`. With
 ///   `.fromReference`, pairs are drawn one at a time with probability proportional to
@@ -50,10 +47,12 @@ public struct PreferencePair: Sendable, Hashable, Codable {
 /// - **Labels.** `.bt`: `a` is chosen with probability `sigma(r_hat(a) - r_hat(b))`.
 ///   `.hard`: the larger `r_hat` is chosen (an exact tie is broken by a fair coin).
 ///
-/// See also: ``SimulationConfig``, ``RandomStream``, ``Trainer``.
+/// See also: ``SimulationConfig``, ``RandomStream``, ``PolicyFamily``, ``Trainer``.
 public struct Environment: Sendable {
     /// The configuration it was generated from.
     public let config: SimulationConfig
+    /// The policy family, as drawn (its reference parameters, and features if it has any).
+    public let family: any PolicyFamily
     /// `log pi_ref(y|x)`, normalised per prompt, `P*K`.
     public let logReference: [Double]
     /// True rewards `r(x, y)`, `P*K`.
@@ -64,22 +63,19 @@ public struct Environment: Sendable {
     public let logOptimal: [Double]
     /// `log Z(x)` of T1 per prompt, so `J(pi*) = beta log Z` (length `P`).
     public let logPartition: [Double]
-    /// Features `phi`, `P*K*d` (log-linear), empty for tabular.
-    public let features: [Double]
-    /// The policy parameters at which `pi = pi_ref`: the normalised reference log-probabilities
-    /// (tabular, `P*K`) or `theta_ref` (log-linear, `d`). Training starts here.
+    /// The policy parameters at which `pi = pi_ref` (``PolicyFamily/referenceParameters``).
+    /// Training starts here.
     public let referenceParameters: [Double]
-    /// Parameters at which `pi = pi*`: `log pi*` (tabular) or `theta_ref + w*/beta` (log-linear).
+    /// Parameters at which `pi = pi*` (``PolicyFamily/optimalParameters(logOptimal:beta:)``).
     public let optimalParameters: [Double]
     /// The labelled pairs, prompt by prompt, `P*n` of them.
     public let pairs: [PreferencePair]
     /// `seen[x*K + y]` is true when response `y` of prompt `x` occurs in some pair.
     public let seen: [Bool]
 
-    /// `P`, `K`, `d` (d = 0 for tabular).
+    /// `P`, `K`.
     public var prompts: Int { config.prompts }
     public var responses: Int { config.responses }
-    public var featureCount: Int { config.policy == .loglinear ? config.features : 0 }
 
     /// Generates the environment of `config`, deterministically from its seed.
     ///
@@ -88,64 +84,68 @@ public struct Environment: Sendable {
         try config.validate()
         self.config = config
         let P = config.prompts, K = config.responses, beta = config.beta
-        let d = config.policy == .loglinear ? config.features : 0
         func rng(_ s: RandomStream) -> RandomGenerator {
             RandomGenerator(seed: RandomGenerator.derivedSeed(config.seed, s.rawValue))
         }
 
-        // Reference, features and true rewards.
-        var logits = [Double](repeating: 0, count: P * K)
-        var rewards = [Double](repeating: 0, count: P * K)
-        var features: [Double] = []
-        var thetaRef: [Double] = []
-        var wStar: [Double] = []
-        switch config.policy {
-        case .tabular:
-            let g = rng(.reference)
-            for i in logits.indices { logits[i] = g.gaussian(sigma: config.referenceSpread) }
-            let gr = rng(.reward)
-            for i in rewards.indices { rewards[i] = gr.gaussian(sigma: config.rewardSpread) }
-        case .loglinear:
-            let scale = 1 / Double(d).squareRoot()
-            let g = rng(.reference)
-            thetaRef = (0..<d).map { _ in g.gaussian(sigma: config.referenceSpread * scale) }
-            let gr = rng(.reward)
-            wStar = (0..<d).map { _ in gr.gaussian(sigma: config.rewardSpread * scale) }
-            let gf = rng(.features)
-            features = [Double](repeating: 0, count: P * K * d)
-            for i in features.indices { features[i] = gf.gaussian(sigma: 1) }
-            for c in 0..<(P * K) {
-                var z = 0.0, r = 0.0
-                for j in 0..<d {
-                    z += features[c * d + j] * thetaRef[j]
-                    r += features[c * d + j] * wStar[j]
-                }
-                logits[c] = z
-                rewards[c] = r
-            }
-        }
+        // The family: reference and true rewards.
+        let (family, rewards) = config.policy.family.generate(config, stream: rng)
+        let logRef = family.referenceLogPolicy()
 
-        // Normalise the reference per prompt; compute pi* (T1) with LossMath.Theory.
-        var logRef = logits
+        // pi* (T1) with LossMath.Theory.
         var logOpt = [Double](repeating: 0, count: P * K)
         var logZ = [Double](repeating: 0, count: P)
         for x in 0..<P {
             let row = x * K ..< (x + 1) * K
-            let lse = logSumExp(logits[row])
-            for i in row { logRef[i] = logits[i] - lse }
             let star = Theory.optimalPolicy(logReference: Array(logRef[row]), rewards: Array(rewards[row]), beta: beta)
             for (k, i) in row.enumerated() { logOpt[i] = star.logPolicy[k] }
             logZ[x] = star.logZ
         }
 
-        // Reward model.
-        var model = rewards
-        let gn = rng(.rewardNoise)
-        for i in model.indices { model[i] += gn.gaussian(sigma: config.rewardNoise) }
+        // Reward model, pairs and labels.
+        let model = RewardModel.scores(rewards, noise: config.rewardNoise, rng: rng(.rewardNoise))
+        let (pairs, seen) = PairSampler.labelledPairs(config: config, logReference: logRef, modelRewards: model,
+                                                      rewards: rewards, pairRNG: rng(.pairs), labelRNG: rng(.labels))
 
-        // Pairs and labels.
-        let codes = PairSampler.sample(config: config, logReference: logRef, rng: rng(.pairs))
-        let gl = rng(.labels)
+        self.family = family
+        self.logReference = logRef
+        self.rewards = rewards
+        self.modelRewards = model
+        self.logOptimal = logOpt
+        self.logPartition = logZ
+        self.pairs = pairs
+        self.seen = seen
+        referenceParameters = family.referenceParameters
+        optimalParameters = family.optimalParameters(logOptimal: logOpt, beta: beta)
+    }
+
+    /// `log pi_ref(.|x)` of prompt `x` as an array of length `K`.
+    public func logReference(prompt x: Int) -> [Double] { Array(logReference[x * responses ..< (x + 1) * responses]) }
+    /// `r(x, .)` as an array of length `K`.
+    public func rewards(prompt x: Int) -> [Double] { Array(rewards[x * responses ..< (x + 1) * responses]) }
+    /// `log pi*(.|x)` as an array of length `K`.
+    public func logOptimal(prompt x: Int) -> [Double] { Array(logOptimal[x * responses ..< (x + 1) * responses]) }
+}
+
+/// The reward model `r_hat = r + N(0, s_noise^2)` (internal; see ``Environment``).
+enum RewardModel {
+    /// One noisy score per response, drawn in cell order from `rng`.
+    static func scores(_ rewards: [Double], noise: Double, rng: RandomGenerator) -> [Double] {
+        var model = rewards
+        for i in model.indices { model[i] += rng.gaussian(sigma: noise) }
+        return model
+    }
+}
+
+/// Sampling of distinct unordered pairs (internal; see ``Environment`` for the law).
+enum PairSampler {
+    /// The labelled pairs, prompt by prompt, and which cells occur in a pair: the pairs of
+    /// ``sample(config:logReference:rng:)`` from `pairRNG`, each labelled by the reward
+    /// model's scores (Bradley–Terry draws or hard labels from `labelRNG`).
+    static func labelledPairs(config: SimulationConfig, logReference logRef: [Double], modelRewards model: [Double],
+                              rewards: [Double], pairRNG: RandomGenerator, labelRNG gl: RandomGenerator) -> ([PreferencePair], [Bool]) {
+        let P = config.prompts, K = config.responses
+        let codes = sample(config: config, logReference: logRef, rng: pairRNG)
         var pairs: [PreferencePair] = []
         pairs.reserveCapacity(P * config.pairsPerPrompt)
         var seen = [Bool](repeating: false, count: P * K)
@@ -167,35 +167,9 @@ public struct Environment: Sendable {
                 seen[x * K + l] = true
             }
         }
-
-        self.logReference = logRef
-        self.rewards = rewards
-        self.modelRewards = model
-        self.logOptimal = logOpt
-        self.logPartition = logZ
-        self.features = features
-        self.pairs = pairs
-        self.seen = seen
-        switch config.policy {
-        case .tabular:
-            referenceParameters = logRef
-            optimalParameters = logOpt
-        case .loglinear:
-            referenceParameters = thetaRef
-            optimalParameters = (0..<d).map { thetaRef[$0] + wStar[$0] / beta }
-        }
+        return (pairs, seen)
     }
 
-    /// `log pi_ref(.|x)` of prompt `x` as an array of length `K`.
-    public func logReference(prompt x: Int) -> [Double] { Array(logReference[x * responses ..< (x + 1) * responses]) }
-    /// `r(x, .)` as an array of length `K`.
-    public func rewards(prompt x: Int) -> [Double] { Array(rewards[x * responses ..< (x + 1) * responses]) }
-    /// `log pi*(.|x)` as an array of length `K`.
-    public func logOptimal(prompt x: Int) -> [Double] { Array(logOptimal[x * responses ..< (x + 1) * responses]) }
-}
-
-/// Sampling of distinct unordered pairs (internal; see ``Environment`` for the law).
-enum PairSampler {
     /// Codes `a*K + b` (a < b), `n` per prompt, prompt by prompt.
     ///
     /// Exact sequential sampling without replacement with weights `w(a,b)`:

@@ -1,6 +1,6 @@
 import LossMath
 
-/// The exact metrics of one logged step (THEORY.md, "Exact metrics"), computed on the full
+/// The exact metrics of one logged step (docs/theory.md §5), computed on the full
 /// data set at the parameters reached after ``step`` optimiser steps.
 ///
 /// Averages "over prompts" weight every prompt equally; averages "over pairs" weight every
@@ -62,28 +62,79 @@ public struct StepMetrics: Sendable, Hashable, Codable {
         self.maxLog10AbsDPRejected = maxLog10AbsDPRejected
     }
 
-    /// CSV column names, in the order of ``row(format:)``: `step` then ``metricColumnNames``.
-    public static let columnNames: [String] = ["step"] + metricColumnNames
+    /// The Double columns, each named once: its column name and its field, in column order.
+    /// The table columns, ``metricValues`` and the `Codable` form all follow this list.
+    static var metricFields: [(name: String, field: WritableKeyPath<StepMetrics, Double>)] {
+        [("mean_loss", \.meanLoss), ("regret", \.regret), ("kl_ref", \.klReference),
+         ("expected_reward", \.expectedReward), ("mean_logp_chosen", \.meanLogpChosen),
+         ("mean_logp_rejected", \.meanLogpRejected), ("min_logp_rejected", \.minLogpRejected),
+         ("mean_abs_h_minus_target", \.meanAbsHMinusTarget), ("max_h", \.maxH),
+         ("frac_within_tol", \.fractionWithinTolerance), ("unseen_mass", \.unseenMass),
+         ("grad_norm", \.gradientNorm), ("max_log10_abs_d_p_rejected", \.maxLog10AbsDPRejected)]
+    }
+
+    /// Table column names, in the order the row encodes them: `step` then ``metricColumnNames``.
+    public static var columnNames: [String] { ["step"] + metricColumnNames }
 
     /// Names of the Double fields, in the order of ``metricValues``.
-    public static let metricColumnNames: [String] = [
-        "mean_loss", "regret", "kl_ref", "expected_reward", "mean_logp_chosen",
-        "mean_logp_rejected", "min_logp_rejected", "mean_abs_h_minus_target", "max_h",
-        "frac_within_tol", "unseen_mass", "grad_norm", "max_log10_abs_d_p_rejected",
-    ]
+    public static var metricColumnNames: [String] { metricFields.map(\.name) }
 
     /// The Double fields in the order of ``metricColumnNames``.
-    public var metricValues: [Double] {
-        [meanLoss, regret, klReference, expectedReward, meanLogpChosen, meanLogpRejected,
-         minLogpRejected, meanAbsHMinusTarget, maxH, fractionWithinTolerance, unseenMass,
-         gradientNorm, maxLog10AbsDPRejected]
+    public var metricValues: [Double] { Self.metricFields.map { self[keyPath: $0.field] } }
+
+    /// Encodes one flat table row: `step`, then each metric under its column name (a
+    /// non-finite value is the table's business: ResultTable writes an empty cell).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        try c.encode(step, forKey: ColumnKey("step"))
+        for f in Self.metricFields { try c.encode(self[keyPath: f.field], forKey: ColumnKey(f.name)) }
     }
 
-    /// One CSV row: the step as an integer, then each Double through `format` (the CLI's
-    /// choice of decimal rendering).
-    public func row(format: (Double) -> String) -> [String] {
-        [String(step)] + metricValues.map(format)
+    /// Decodes a row by column name; a missing or empty metric is NaN.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        self.init(step: try c.decode(Int.self, forKey: ColumnKey("step")), meanLoss: .nan, regret: .nan, klReference: .nan,
+                  expectedReward: .nan, meanLogpChosen: .nan, meanLogpRejected: .nan, minLogpRejected: .nan,
+                  meanAbsHMinusTarget: .nan, maxH: .nan, fractionWithinTolerance: .nan, unseenMass: .nan,
+                  gradientNorm: .nan, maxLog10AbsDPRejected: .nan)
+        for f in Self.metricFields { self[keyPath: f.field] = try c.decodeIfPresent(Double.self, forKey: ColumnKey(f.name)) ?? .nan }
     }
+}
+
+/// One row of `metrics.csv`: the loss, then the step's metrics (``StepMetrics/columnNames``).
+public struct LossStepMetrics: Sendable, Hashable, Codable {
+    public var loss: Loss
+    public var metrics: StepMetrics
+
+    public init(loss: Loss, metrics: StepMetrics) {
+        self.loss = loss
+        self.metrics = metrics
+    }
+
+    /// `loss`, then ``StepMetrics/columnNames``.
+    public static var columnNames: [String] { ["loss"] + StepMetrics.columnNames }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        try c.encode(loss, forKey: ColumnKey("loss"))
+        try metrics.encode(to: encoder)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        loss = try c.decode(Loss.self, forKey: ColumnKey("loss"))
+        metrics = try StepMetrics(from: decoder)
+    }
+}
+
+/// A coding key made from a column name: flat table rows name their columns in one list
+/// (such as ``StepMetrics``'s fields) rather than in a separate `CodingKeys` enum.
+struct ColumnKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// The one-line summary of a training run: the columns of `summary.csv`.
@@ -143,25 +194,51 @@ public struct RunSummary: Sendable, Hashable, Codable {
                   maxLog10AbsDPRejected: nanMax(metrics.map(\.maxLog10AbsDPRejected)))
     }
 
-    /// The summary CSV's column names, exactly as issue 3 specifies.
-    public static let columnNames: [String] = [
-        "loss", "final_regret", "final_kl_ref", "final_expected_reward", "min_logp_rejected",
-        "mean_abs_h_minus_target", "max_h", "unseen_mass", "max_grad_norm",
-        "max_log10_abs_d_p_rejected",
-    ]
-
-    /// The Double columns (all but `loss`), in column order.
-    public static var metricColumnNames: [String] { Array(columnNames.dropFirst()) }
-
-    /// The Double fields in the order of ``metricColumnNames``.
-    public var metricValues: [Double] {
-        [finalRegret, finalKLRef, finalExpectedReward, minLogpRejected, meanAbsHMinusTarget,
-         maxH, unseenMass, maxGradNorm, maxLog10AbsDPRejected]
+    /// The Double columns, each named once (the names issue 3 specified): column name and
+    /// field, in column order. Table columns, ``metricValues``, the `Codable` form and the
+    /// sweep's run rows and aggregates all follow this list.
+    static var metricFields: [(name: String, field: WritableKeyPath<RunSummary, Double>)] {
+        [("final_regret", \.finalRegret), ("final_kl_ref", \.finalKLRef),
+         ("final_expected_reward", \.finalExpectedReward), ("min_logp_rejected", \.minLogpRejected),
+         ("mean_abs_h_minus_target", \.meanAbsHMinusTarget), ("max_h", \.maxH),
+         ("unseen_mass", \.unseenMass), ("max_grad_norm", \.maxGradNorm),
+         ("max_log10_abs_d_p_rejected", \.maxLog10AbsDPRejected)]
     }
 
-    /// One CSV row: the loss's TRL name, then each Double through `format`.
-    public func row(format: (Double) -> String) -> [String] {
-        [loss.rawValue] + metricValues.map(format)
+    /// The summary table's column names: `loss`, then ``metricColumnNames``.
+    public static var columnNames: [String] { ["loss"] + metricColumnNames }
+
+    /// The Double columns (all but `loss`), in column order.
+    public static var metricColumnNames: [String] { metricFields.map(\.name) }
+
+    /// The Double fields in the order of ``metricColumnNames``.
+    public var metricValues: [Double] { Self.metricFields.map { self[keyPath: $0.field] } }
+
+    /// Encodes one flat table row: `loss`, then the metrics.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        try c.encode(loss, forKey: ColumnKey("loss"))
+        try encodeMetrics(to: encoder)
+    }
+
+    /// Decodes a row by column name; a missing or empty metric is NaN.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        try self.init(loss: c.decode(Loss.self, forKey: ColumnKey("loss")), metricsFrom: decoder)
+    }
+
+    /// The metric columns alone (a sweep's run row puts the run's own columns first).
+    func encodeMetrics(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        for f in Self.metricFields { try c.encode(self[keyPath: f.field], forKey: ColumnKey(f.name)) }
+    }
+
+    /// A summary of `loss` with the metric columns of `decoder`'s row (missing or empty: NaN).
+    init(loss: Loss, metricsFrom decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        self.init(loss: loss, finalRegret: .nan, finalKLRef: .nan, finalExpectedReward: .nan, minLogpRejected: .nan,
+                  meanAbsHMinusTarget: .nan, maxH: .nan, unseenMass: .nan, maxGradNorm: .nan, maxLog10AbsDPRejected: .nan)
+        for f in Self.metricFields { self[keyPath: f.field] = try c.decodeIfPresent(Double.self, forKey: ColumnKey(f.name)) ?? .nan }
     }
 }
 

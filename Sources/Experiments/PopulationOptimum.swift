@@ -123,9 +123,7 @@ public enum PopulationOptimum {
                 }
             }
         }
-        let engine = PolicyEngine(policy: simulation.policy, prompts: P, responses: K, featureCount: env.featureCount,
-                                  logReference: env.logReference, features: env.features,
-                                  initialParameters: env.referenceParameters, pairs: specs,
+        let engine = PolicyEngine(environment: env, pairs: specs,
                                   loss: training.loss, parameters: training.lossParameters(beta: beta))
         func objective(_ x: [Double], _ g: inout [Double]) -> Double {
             engine.setParameters(x)

@@ -1,6 +1,6 @@
 import LossMath
 
-/// The simulated environment of THEORY.md's "Simulation" section: prompts, candidate
+/// The simulated environment of docs/theory.md §5: prompts, candidate
 /// responses, a reference policy, a true reward, a reward model and a fixed offline set of
 /// labelled preference pairs.
 ///
@@ -101,7 +101,7 @@ public struct SimulationConfig: Sendable, Hashable, Codable {
     public var pairCount: Int { prompts * pairsPerPrompt }
 
     /// Number of trainable parameters: `P*K` (tabular) or `d` (log-linear).
-    public var parameterCount: Int { policy == .tabular ? prompts * responses : features }
+    public var parameterCount: Int { policy.family.parameterCount(self) }
 
     /// The largest `P*K*d` (log-linear), `P*K` or `P*n` accepted, so buffers stay addressable and
     /// a typo such as `--prompts 1e9` fails fast instead of exhausting memory.

@@ -120,6 +120,14 @@ public struct SweepRun: Sendable, Hashable, Codable {
         self.rewardNoise = rewardNoise
         self.seed = seed
     }
+
+    /// The run's table columns, in order: its id, then one column per axis.
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case id = "run_id", loss, beta, rewardNoise = "reward_noise", seed
+    }
+
+    /// `run_id, loss, beta, reward_noise, seed`.
+    public static var columnNames: [String] { CodingKeys.allCases.map(\.stringValue) }
 }
 
 /// A finished run: its identity and its summary. One row of the sweep's per-run CSV.
@@ -132,14 +140,19 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
         self.summary = summary
     }
 
-    /// `run_id, loss, beta, reward_noise, seed`, then ``RunSummary/metricColumnNames``.
-    public static let columnNames: [String] = ["run_id", "loss", "beta", "reward_noise", "seed"] + RunSummary.metricColumnNames
+    /// ``SweepRun/columnNames``, then ``RunSummary/metricColumnNames``.
+    public static var columnNames: [String] { SweepRun.columnNames + RunSummary.metricColumnNames }
 
-    /// The row in the order of ``columnNames``; every Double (beta and noise included) goes
-    /// through `format`, so the CLI controls the decimal rendering.
-    public func row(format: (Double) -> String) -> [String] {
-        [String(run.id), run.loss.rawValue, format(run.beta), format(run.rewardNoise), String(run.seed)]
-            + summary.metricValues.map(format)
+    /// One flat table row: the run's columns, then the summary's metrics.
+    public func encode(to encoder: any Encoder) throws {
+        try run.encode(to: encoder)
+        try summary.encodeMetrics(to: encoder)
+    }
+
+    /// Reads a row back by column name (empty metrics are NaN).
+    public init(from decoder: any Decoder) throws {
+        run = try SweepRun(from: decoder)
+        summary = try RunSummary(loss: run.loss, metricsFrom: decoder)
     }
 }
 
@@ -157,15 +170,52 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     /// non-finite when a run's value is.
     public var halfWidth: [Double]
 
-    /// `loss, beta, reward_noise, seeds`, then `<metric>_mean, <metric>_ci95` per metric.
-    public static var columnNames: [String] {
-        ["loss", "beta", "reward_noise", "seeds"] + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
+    public init(loss: Loss, beta: Double, rewardNoise: Double, count: Int, mean: [Double], halfWidth: [Double]) {
+        self.loss = loss
+        self.beta = beta
+        self.rewardNoise = rewardNoise
+        self.count = count
+        self.mean = mean
+        self.halfWidth = halfWidth
     }
 
-    public func row(format: (Double) -> String) -> [String] {
-        var out = [loss.rawValue, format(beta), format(rewardNoise), String(count)]
-        for (m, h) in zip(mean, halfWidth) { out.append(format(m)); out.append(format(h)) }
-        return out
+    /// The cell's own columns, in order.
+    enum CellKeys: String, CodingKey, CaseIterable {
+        case loss, beta, rewardNoise = "reward_noise", count = "seeds"
+    }
+
+    /// `loss, beta, reward_noise, seeds`, then `<metric>_mean, <metric>_ci95` per metric of
+    /// ``RunSummary/metricColumnNames``.
+    public static var columnNames: [String] {
+        CellKeys.allCases.map(\.stringValue) + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
+    }
+
+    /// One flat table row in the order of ``columnNames``.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CellKeys.self)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(beta, forKey: .beta)
+        try c.encode(rewardNoise, forKey: .rewardNoise)
+        try c.encode(count, forKey: .count)
+        var m = encoder.container(keyedBy: ColumnKey.self)
+        for (k, name) in RunSummary.metricColumnNames.enumerated() {
+            try m.encode(k < mean.count ? mean[k] : .nan, forKey: ColumnKey(name + "_mean"))
+            try m.encode(k < halfWidth.count ? halfWidth[k] : .nan, forKey: ColumnKey(name + "_ci95"))
+        }
+    }
+
+    /// Reads a row back by column name (empty cells are NaN).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CellKeys.self)
+        let m = try decoder.container(keyedBy: ColumnKey.self)
+        var mean: [Double] = [], half: [Double] = []
+        for name in RunSummary.metricColumnNames {
+            mean.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_mean")) ?? .nan)
+            half.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_ci95")) ?? .nan)
+        }
+        self.init(loss: try c.decode(Loss.self, forKey: .loss), beta: try c.decode(Double.self, forKey: .beta),
+                  rewardNoise: try c.decode(Double.self, forKey: .rewardNoise), count: try c.decode(Int.self, forKey: .count),
+                  mean: mean, halfWidth: half)
     }
 }
 
@@ -251,8 +301,8 @@ public enum Sweep {
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(r)
         }
-        return order.map { k in
-            let g = groups[k]!
+        return order.compactMap { k in
+            guard let g = groups[k], let first = g.first else { return nil }
             let n = g.count
             let columns = RunSummary.metricColumnNames.count
             var mean = [Double](repeating: 0, count: columns)
@@ -269,7 +319,7 @@ public enum Sweep {
                     half[c] = t * s / Double(n).squareRoot()
                 }
             }
-            return SweepAggregate(loss: g[0].run.loss, beta: g[0].run.beta, rewardNoise: g[0].run.rewardNoise,
+            return SweepAggregate(loss: first.run.loss, beta: first.run.beta, rewardNoise: first.run.rewardNoise,
                                   count: n, mean: mean, halfWidth: half)
         }
     }
@@ -311,10 +361,11 @@ private final class SharedState: Sendable {
         let slots = inner.withLock { $0.slots }
         var out: [SweepRunResult] = []
         out.reserveCapacity(slots.count)
-        for s in slots {
-            switch s! {
-            case .success(let r): out.append(r)
-            case .failure(let e): throw e
+        for (k, s) in slots.enumerated() {
+            switch s {
+            case .success(let r)?: out.append(r)
+            case .failure(let e)?: throw e
+            case nil: throw ExperimentError.invalidParameter(name: "sweep run", value: "slot \(k)", requirement: "every run finished")
             }
         }
         return out

@@ -50,9 +50,10 @@ extension Report {
                 guard doc.header == SweepRunResult.columnNames else {
                     throw ReportError("\(runsURL.path): unexpected header; expected \(SweepRunResult.columnNames.joined(separator: ","))")
                 }
-                for (k, row) in doc.rows.enumerated() {
-                    guard let r = SweepRows.parse(row.joined(separator: ",")) else {
-                        throw ReportError("\(runsURL.path): line \(doc.lineNumbers[k]) (data row \(k)): not a valid run row")
+                for k in doc.rows.indices {
+                    let r: SweepRunResult
+                    do { r = try doc.decodeRow(SweepRunResult.self, at: k) } catch {
+                        throw ReportError("\(runsURL.path): line \(doc.lineNumbers[k]) (data row \(k)): not a valid run row: \(error)")
                     }
                     if let other = seen[r.run.id] {
                         throw ReportError("\(runsURL.path): run \(r.run.id) also appears in \(other); shards must not overlap")

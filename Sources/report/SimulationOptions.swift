@@ -13,7 +13,7 @@ enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
     case `true`, model, constant
 }
 
-/// The simulated environment's options (THEORY.md "Simulation"), shared by train and sweep.
+/// The simulated environment's options (docs/theory.md §5), shared by train and sweep.
 /// Defaults are Experiments' default tabular problem.
 struct SimulationOptions: ParsableArguments {
     @Option(help: "Policy family: tabular or loglinear.")

@@ -155,16 +155,12 @@ enum SweepFiles {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func cell(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
-
     static func files(manifest: String, results: [SweepRunResult]) -> [File] {
-        var runs = CSVWriter(header: SweepRunResult.columnNames)
-        for r in results { runs.appendRow(r.row(format: cell)) }
+        let runs = tableCSV(results, columns: SweepRunResult.columnNames)
         let aggregates = Sweep.aggregate(results)
-        var agg = CSVWriter(header: SweepAggregate.columnNames)
-        for a in aggregates { agg.appendRow(a.row(format: cell)) }
-        return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs.text),
-                File(name: "aggregate.csv", text: agg.text), File(name: "sweep.md", text: markdown(aggregates))]
+        let agg = tableCSV(aggregates, columns: SweepAggregate.columnNames)
+        return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs),
+                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates))]
     }
 
     static func g4(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "-" }
@@ -210,12 +206,13 @@ struct SweepJournal {
         var completed: [SweepRunResult] = []
         if let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8),
            text.hasPrefix(header) {
-            // Only whole lines count: a line cut short by the interruption is dropped.
+            // Only whole lines count: a line cut short by the interruption is dropped, and so
+            // is any line that does not read back as a run row.
             let body = text.dropFirst(header.count)
             for line in body.split(separator: "\n", omittingEmptySubsequences: true) where body.contains(line + "\n") {
-                if let r = SweepRows.parse(String(line)) { completed.append(r) }
+                if let r = SweepJournal.read(line: String(line)) { completed.append(r) }
             }
-            let keep = header + completed.map { $0.row(format: SweepFiles.cell).joined(separator: ",") + "\n" }.joined()
+            let keep = header + SweepJournal.lines(completed)
             do { try AtomicFile.write(keep, to: url) } catch { throw ReportError("\(error)") }
         } else {
             do { try AtomicFile.write(header, to: url) } catch { throw ReportError("\(error)") }
@@ -226,8 +223,23 @@ struct SweepJournal {
         handle = h
     }
 
+    /// The journal lines of `results`: their runs.csv rows without the header.
+    static func lines(_ results: [SweepRunResult]) -> String {
+        let csv = tableCSV(results, columns: SweepRunResult.columnNames)
+        guard let end = csv.firstIndex(of: "\n") else { return "" }
+        return String(csv[csv.index(after: end)...])
+    }
+
+    /// One journal line read back into a run row by column name (nil if it does not read).
+    static func read(line: String) -> SweepRunResult? {
+        let text = SweepRunResult.columnNames.joined(separator: ",") + "\n" + line + "\n"
+        guard let doc = try? CSVDocument.parse(text, source: ".sweep-journal.csv"), doc.rows.count == 1,
+              doc.rows[0].count == doc.header.count else { return nil }
+        return try? doc.decodeRow(SweepRunResult.self, at: 0)
+    }
+
     func append(_ results: [SweepRunResult]) throws {
-        let text = results.map { $0.row(format: SweepFiles.cell).joined(separator: ",") + "\n" }.joined()
+        let text = SweepJournal.lines(results)
         do {
             try handle.write(contentsOf: Data(text.utf8))
             try handle.synchronize()
@@ -237,22 +249,5 @@ struct SweepJournal {
     func remove() {
         try? handle.close()
         try? FileManager.default.removeItem(at: url)
-    }
-}
-
-/// Reads a runs.csv row back into a result (for resume and merge). Numbers are written at
-/// round-trip precision, so the values read back are bit-identical.
-enum SweepRows {
-    static func parse(_ line: String) -> SweepRunResult? {
-        let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard cells.count == SweepRunResult.columnNames.count,
-              let id = Int(cells[0]), let loss = Loss(rawValue: cells[1]),
-              let beta = Double(cells[2]), let noise = Double(cells[3]), let seed = UInt64(cells[4]) else { return nil }
-        let values = cells[5...].map { $0.isEmpty ? Double.nan : (Double($0) ?? .nan) }
-        guard values.count == RunSummary.metricColumnNames.count else { return nil }
-        let s = RunSummary(loss: loss, finalRegret: values[0], finalKLRef: values[1], finalExpectedReward: values[2],
-                           minLogpRejected: values[3], meanAbsHMinusTarget: values[4], maxH: values[5],
-                           unseenMass: values[6], maxGradNorm: values[7], maxLog10AbsDPRejected: values[8])
-        return SweepRunResult(run: SweepRun(id: id, loss: loss, beta: beta, rewardNoise: noise, seed: seed), summary: s)
     }
 }

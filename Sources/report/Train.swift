@@ -84,22 +84,16 @@ enum TrainReport {
 
     static func files(simulation sim: SimulationConfig, trainings: [TrainingConfig], results: [TrainingResult]) -> [File] {
         // Per-step metrics, tidy: one row per loss per logged step.
-        var metrics = CSVWriter(header: ["loss"] + StepMetrics.columnNames)
-        for r in results {
-            for m in r.metrics { metrics.appendRow([r.summary.loss.rawValue] + m.row(format: cell)) }
-        }
-        var summary = CSVWriter(header: RunSummary.columnNames)
-        for r in results { summary.appendRow(r.summary.row(format: cell)) }
-        return [File(name: "metrics.csv", text: metrics.text), File(name: "summary.csv", text: summary.text),
+        let metrics = tableCSV(results.flatMap { r in r.metrics.map { LossStepMetrics(loss: r.summary.loss, metrics: $0) } },
+                               columns: LossStepMetrics.columnNames)
+        let summary = tableCSV(results.map(\.summary), columns: RunSummary.columnNames)
+        return [File(name: "metrics.csv", text: metrics), File(name: "summary.csv", text: summary),
                 File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results)),
                 File(name: "regret.svg", text: SVGPlot(title: "Regret beta KL(pi || pi*) during training", xLabel: "optimizer step",
                                                        yLabel: "regret (reward units)", series: regretSeries(results), yIsLog10: true).render()),
                 File(name: "min-logp-rejected.svg", text: SVGPlot(title: "Smallest log-probability of a rejected response", xLabel: "optimizer step",
                                                                   yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render())]
     }
-
-    /// A CSV cell: round-trip number, empty for a non-finite value.
-    static func cell(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
 
     static func markdown(_ sim: SimulationConfig, _ trainings: [TrainingConfig], _ results: [TrainingResult]) -> String {
         let t0 = trainings.first
@@ -157,5 +151,17 @@ enum TrainReport {
         let minLogp = ASCIIPlot(title: "min log pi_l over the rejected responses against step", xLabel: "step",
                                 yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render()
         return regret + "\n" + minLogp
+    }
+}
+
+/// The CSV of typed rows through ``Formats/ResultTable``: columns named by the row type's
+/// coding keys, numbers as round-trip text, non-finite values as empty cells. `columns` are
+/// the row type's own (they name the header of an empty table). The row types of this
+/// module are flat, so encoding cannot fail; a failure is a programming error and stops.
+func tableCSV<Row: Encodable>(_ rows: [Row], columns: [String]) -> String {
+    do {
+        return try ResultTable(rows, columns: columns).csv()
+    } catch {
+        preconditionFailure("\(Row.self) is not a flat table row: \(error)")
     }
 }

@@ -141,6 +141,7 @@ import Experiments
     @Test func sameSeedSameEnvironment() throws {
         let cfg = SimulationConfig(policy: .loglinear, rewardNoise: 0.2, labels: .bt, seed: 99)
         let a = try Environment(cfg), b = try Environment(cfg)
-        #expect(a.pairs == b.pairs && a.features == b.features && a.modelRewards == b.modelRewards)
+        let fa = try #require(a.family as? LogLinearPolicy), fb = try #require(b.family as? LogLinearPolicy)
+        #expect(a.pairs == b.pairs && fa.features == fb.features && a.modelRewards == b.modelRewards)
     }
 }

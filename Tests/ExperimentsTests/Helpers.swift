@@ -26,3 +26,39 @@ func fullyObserved(prompts: Int = 3, responses: Int = 4, beta: Double = 0.5, lab
                      referenceSpread: 1, rewardSpread: 1, rewardNoise: 0, labels: labels,
                      pairSampling: .fromReference, beta: beta, seed: seed)
 }
+
+/// The (column, value text) pairs a flat row encodes, in encoding order: a minimal stand-in
+/// for Formats' table encoder (this test target does not depend on Formats). Raw-valued
+/// enums record their raw value; numbers their `description`.
+func encodedColumns<Row: Encodable>(_ row: Row) throws -> [(String, String)] {
+    let capture = ColumnCapture()
+    try row.encode(to: capture)
+    return capture.box.cells
+}
+
+final class ColumnCapture: Encoder {
+    final class Box { var cells: [(String, String)] = [] }
+    let box = Box()
+    var codingPath: [any CodingKey] = []
+    var userInfo: [CodingUserInfoKey: Any] = [:]
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(Container<Key>(box: box))
+    }
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { fatalError("rows are flat") }
+    func singleValueContainer() -> any SingleValueEncodingContainer { fatalError("rows are flat") }
+
+    struct Container<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let box: Box
+        var codingPath: [any CodingKey] = []
+        mutating func encodeNil(forKey key: Key) throws { box.cells.append((key.stringValue, "")) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            let text: String
+            if let r = value as? any RawRepresentable<String> { text = r.rawValue } else { text = "\(value)" }
+            box.cells.append((key.stringValue, text))
+        }
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> { fatalError("rows are flat") }
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { fatalError("rows are flat") }
+        mutating func superEncoder() -> any Encoder { fatalError("rows are flat") }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { fatalError("rows are flat") }
+    }
+}

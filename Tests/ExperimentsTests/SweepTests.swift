@@ -113,14 +113,21 @@ import Experiments
     @Test func rowsAndColumnsLineUp() throws {
         #expect(RunSummary.columnNames == ["loss", "final_regret", "final_kl_ref", "final_expected_reward", "min_logp_rejected",
                                            "mean_abs_h_minus_target", "max_h", "unseen_mass", "max_grad_norm", "max_log10_abs_d_p_rejected"])
+        #expect(SweepRunResult.columnNames == ["run_id", "loss", "beta", "reward_noise", "seed"] + RunSummary.metricColumnNames)
         let results = try Sweep.run(Self.spec, runs: Array(try Self.spec.runs().prefix(2)), workers: 1)
-        let row = results[1].row { String($0) }
-        #expect(row.count == SweepRunResult.columnNames.count)
-        #expect(Array(row.prefix(5)) == ["1", "sigmoid", "0.5", "0.0", "2"])
-        #expect(results[1].summary.row { String($0) }.count == RunSummary.columnNames.count)
+        // Each typed row encodes exactly its declared columns, in order.
+        let row = try encodedColumns(results[1])
+        #expect(row.map(\.0) == SweepRunResult.columnNames)
+        #expect(row.prefix(5).map(\.1) == ["1", "sigmoid", "0.5", "0.0", "2"])
+        #expect(try encodedColumns(results[1].summary).map(\.0) == RunSummary.columnNames)
         let agg = Sweep.aggregate(results)
-        #expect(agg[0].row { String($0) }.count == SweepAggregate.columnNames.count)
+        #expect(try encodedColumns(agg[0]).map(\.0) == SweepAggregate.columnNames)
+        #expect(SweepAggregate.columnNames.prefix(6) == ["loss", "beta", "reward_noise", "seeds", "final_regret_mean", "final_regret_ci95"])
         let m = try Trainer.train(SimulationConfig(prompts: 2, responses: 3, pairsPerPrompt: 2), TrainingConfig(loss: .spo, steps: 3))
-        #expect(m.metrics[0].row { String($0) }.count == StepMetrics.columnNames.count)
+        #expect(try encodedColumns(m.metrics[0]).map(\.0) == StepMetrics.columnNames)
+        #expect(try encodedColumns(LossStepMetrics(loss: .spo, metrics: m.metrics[0])).map(\.0) == LossStepMetrics.columnNames)
+        #expect(StepMetrics.columnNames == ["step", "mean_loss", "regret", "kl_ref", "expected_reward", "mean_logp_chosen",
+                                            "mean_logp_rejected", "min_logp_rejected", "mean_abs_h_minus_target", "max_h",
+                                            "frac_within_tol", "unseen_mass", "grad_norm", "max_log10_abs_d_p_rejected"])
     }
 }

@@ -1,0 +1,123 @@
+import LossMath
+
+/// Base addresses handed to worker threads. Each worker writes only the rows of its own
+/// prompts (disjoint ranges), so sharing them is safe.
+struct EngineBuffers: @unchecked Sendable {
+    let K: Int
+    let theta: UnsafeMutablePointer<Double>
+    let logPi: UnsafeMutablePointer<Double>
+    let logRef: UnsafeMutablePointer<Double>
+    let logitGrad: UnsafeMutablePointer<Double>
+    let paramGrad: UnsafeMutablePointer<Double>
+    let chosen: UnsafeMutablePointer<Int>
+    let rejected: UnsafeMutablePointer<Int>
+    /// Flat cell indices `prompt*K + chosen` and `prompt*K + rejected` of each pair.
+    let cellW: UnsafeMutablePointer<Int>
+    let cellL: UnsafeMutablePointer<Int>
+    let gap: UnsafeMutablePointer<Double>
+    let weight: UnsafeMutablePointer<Double>
+    let start: UnsafeMutablePointer<Int>
+    let pairValue: UnsafeMutablePointer<Double>
+    let pairDRejected: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Double>
+    /// Doubles of scratch per chunk: gradient rows and policy probabilities (blockPrompts*K
+    /// each), two derivative arrays (blockPrompts*maxPairs each) and two per-row arrays
+    /// (blockPrompts each).
+    let scratchStride: Int
+    /// Prompts per block of the fused step.
+    let blockPrompts: Int
+    /// The most pairs of any prompt.
+    let maxPairs: Int
+
+    /// `log pi` for the rows of prompts `x0 ..< x0 + nb`, bit-identical to
+    /// ``PolicyEngine/refreshLogPolicy()`` on each. The exponentials of the whole block go
+    /// through one flat loop over its cells, which vectorises (a row of K = 6 would not);
+    /// their arguments `z - max` are staged in `g` (`nb*K` doubles, left holding the
+    /// exponentials). Maxima and sums by rowMaximum and rowTotal, as refreshLogPolicy.
+    @inline(__always)
+    func blockLogPolicy(x0: Int, nb: Int, g: UnsafeMutablePointer<Double>,
+                        rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>) {
+        let cell0 = x0 * K, cells = nb * K
+        let lp = logPi + cell0, th = theta + cell0
+        for k in 0..<cells { lp[k] = th[k] }
+        for r in 0..<nb {
+            let o = r * K
+            let m = rowMaximum(lp + o, K)
+            rowMax[r] = m
+            for y in 0..<K { g[o + y] = lp[o + y] - m }
+        }
+        for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
+        for r in 0..<nb { rowSum[r] = rowTotal(g + r * K, K) }
+        for r in 0..<nb {
+            let o = r * K
+            let lse = rowMax[r] + Elementary.log(rowSum[r])
+            for y in 0..<K { lp[o + y] -= lse }
+        }
+    }
+
+    /// Chunk `c`'s scratch (see ``scratchStride``): staging for a block's exponentials or
+    /// gradient rows (`g`), its probabilities (`pi`), its pairs' log-ratios and then
+    /// derivatives (`dw`, `dl`), and per-row maxima and sums.
+    struct BlockScratch {
+        let g: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>
+        let dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>
+        let rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>
+    }
+
+    @inline(__always)
+    func blockScratch(chunk c: Int) -> BlockScratch {
+        let B = blockPrompts
+        let g = scratch + c * scratchStride
+        let pi = g + B * K, dw = pi + B * K, dl = dw + B * maxPairs
+        let rowMax = dl + B * maxPairs
+        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B)
+    }
+
+    /// `dl/du_w`, `dl/du_l` of `np` pairs in place over their log-ratios `dw`, `dl` (one flat
+    /// loop over contiguous arrays, which vectorises).
+    @inline(__always)
+    func pairDerivatives<L: PairLossKernel>(_ kernel: L, p0: Int, np: Int,
+                                             dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>) {
+        let gap = self.gap + p0
+        for j in 0..<np {
+            let d = kernel.derivatives(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+            dw[j] = d.dChosen
+            dl[j] = d.dRejected
+        }
+    }
+
+    /// Prompt `x`'s gradient row `G = sum of its pairs' weighted coefficients - s pi`, into
+    /// `g` (K doubles), in the generic path's order; the pairs' derivatives start at
+    /// `dw[j]`, `dl[j]`. Returns the index after its last pair.
+    @inline(__always)
+    func gradientRow(prompt x: Int, firstPair j0: Int, dw: UnsafePointer<Double>, dl: UnsafePointer<Double>,
+                     pi: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>) -> Int {
+        for y in 0..<K { g[y] = 0 }
+        var s = 0.0, j = j0
+        for i in start[x] ..< start[x + 1] {
+            let wt = scale * weight[i]
+            let a = wt * dw[j], bb = wt * dl[j]
+            g[chosen[i]] += a
+            g[rejected[i]] += bb
+            s += a + bb
+            j += 1
+        }
+        if s != 0 {
+            for y in 0..<K { g[y] -= s * pi[y] }
+        }
+        return j
+    }
+
+    /// The log-ratios `u_w`, `u_l` of pairs `p0 ..< p0 + np` into `uW`, `uL` (a gather through
+    /// the flat cell indices, kept out of the loss loop so that that loop vectorises).
+    @inline(__always)
+    func gatherLogRatios(p0: Int, np: Int, uW: UnsafeMutablePointer<Double>, uL: UnsafeMutablePointer<Double>) {
+        let cw = cellW + p0, cl = cellL + p0
+        for j in 0..<np {
+            let w = cw[j], l = cl[j]
+            uW[j] = logPi[w] - logRef[w]
+            uL[j] = logPi[l] - logRef[l]
+        }
+    }
+
+}

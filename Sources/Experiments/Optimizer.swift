@@ -1,0 +1,122 @@
+import LossMath
+
+/// The optimiser of a training run, written once for every path: SGD or Adam on a flat
+/// parameter vector, with optional clipping of the gradient's Euclidean norm. It owns
+/// Adam's moments and the step count.
+///
+/// - SGD: `theta -= lr g`.
+/// - Adam (Kingma & Ba 2015, `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`):
+///   `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
+///   `theta -= lr (m/c1) / (sqrt(v/c2) + eps)` with the bias corrections
+///   `c_i = 1 - b_i^t = -expm1(t log b_i)` (accurate for small `t`).
+/// - Clipping: `g *= c/|g|` when `|g| > c`.
+///
+/// The generic trainer applies ``RowUpdate/apply(gradient:parameters:offset:count:)`` to the
+/// whole vector; the fused tabular step applies the same update to each block of prompts
+/// (their parameters are disjoint), so both give the same bits.
+///
+/// See also: ``TrainingConfig/optimizer``, ``TrainingConfig/clipNorm``, ``Trainer``.
+final class OptimizerState {
+    let kind: Optimizer
+    let learningRate: Double
+    /// Adam's first and second moments (zero for SGD, unused).
+    let m: UnsafeMutableBufferPointer<Double>
+    let v: UnsafeMutableBufferPointer<Double>
+    /// Updates applied so far (`t` of the last one).
+    private(set) var steps = 0
+    /// `log(0.9)`, `log(0.999)`, computed once.
+    private let logBeta1 = Elementary.log(0.9), logBeta2 = Elementary.log(0.999)
+
+    init(_ kind: Optimizer, learningRate: Double, parameterCount n: Int) {
+        self.kind = kind
+        self.learningRate = learningRate
+        m = .allocate(capacity: n); m.initialize(repeating: 0)
+        v = .allocate(capacity: n); v.initialize(repeating: 0)
+    }
+
+    deinit { m.deallocate(); v.deallocate() }
+
+    /// The update of step `steps + 1` (Adam's bias corrections for that `t`). Call
+    /// ``advance()`` once it has been applied to every parameter.
+    func nextUpdate() -> RowUpdate {
+        switch kind {
+        case .sgd:
+            return .sgd(learningRate: learningRate)
+        case .adam:
+            let t = Double(steps + 1)
+            guard let mm = m.baseAddress, let vv = v.baseAddress else { return .sgd(learningRate: 0) }
+            return .adam(learningRate: learningRate, c1: -Elementary.expMinusOne(t * logBeta1),
+                         c2: -Elementary.expMinusOne(t * logBeta2), m: mm, v: vv)
+        }
+    }
+
+    /// Counts one applied update.
+    func advance() { steps += 1 }
+
+    /// One step on all `gradient.count` parameters: clips the gradient (in place) to norm
+    /// `clipNorm` if given, applies ``nextUpdate()`` and advances.
+    func step(parameters theta: UnsafeMutableBufferPointer<Double>, gradient g: UnsafeMutableBufferPointer<Double>,
+              clipNorm: Double?) {
+        if let c = clipNorm { OptimizerState.clip(g, to: c) }
+        if let gp = g.baseAddress, let tp = theta.baseAddress {
+            nextUpdate().apply(gradient: gp, parameters: tp, offset: 0, count: g.count)
+        }
+        advance()
+    }
+
+    /// The Euclidean norm `sqrt(sum g_j^2)` in index order.
+    static func norm(_ g: UnsafeMutableBufferPointer<Double>) -> Double {
+        var s = 0.0
+        for j in 0..<g.count { s += g[j] * g[j] }
+        return s.squareRoot()
+    }
+
+    /// Scales `g` by `c / |g|` when `|g| > c` (gradient-norm clipping, `c > 0`).
+    static func clip(_ g: UnsafeMutableBufferPointer<Double>, to c: Double) {
+        let norm = OptimizerState.norm(g)
+        if norm > c {
+            let s = c / norm
+            for j in 0..<g.count { g[j] *= s }
+        }
+    }
+}
+
+/// One optimiser update with its step's constants, applied to any contiguous range of the
+/// parameters (all of them, or a block of prompts in the fused step).
+enum RowUpdate {
+    /// Adam with bias corrections `c1 = 1 - b1^t`, `c2 = 1 - b2^t`; `m`, `v` are the moments
+    /// of parameter 0.
+    case adam(learningRate: Double, c1: Double, c2: Double, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>)
+    case sgd(learningRate: Double)
+
+    /// Updates `theta[0 ..< count]`, the parameters `offset ..< offset + count`, from their
+    /// gradient `g[0 ..< count]`.
+    @inline(__always)
+    func apply(gradient g: UnsafeMutablePointer<Double>, parameters theta: UnsafeMutablePointer<Double>, offset: Int, count: Int) {
+        switch self {
+        case .sgd(let lr):
+            for k in 0..<count { theta[k] -= lr * g[k] }
+        case .adam(let lr, let c1, let c2, let m, let v):
+            adamRow(g: g, theta: theta, m: m + offset, v: v + offset, count: count, lr: lr, c1: c1, c2: c2)
+        }
+    }
+}
+
+/// Adam on `count` parameters: `m = b1 m + (1-b1) g`, `v = b2 v + (1-b2) g g`,
+/// `theta -= lr (m/c1) / (sqrt(v/c2) + eps)`. Vectorised lanes are IEEE operations like the
+/// scalar ones, in the same order, so the results do not depend on the vector width; every
+/// path (generic, fused, clipped) updates through it (division and square root dominate
+/// the cost of the update).
+@inline(__always)
+func adamRow(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>,
+             v: UnsafeMutablePointer<Double>, count: Int, lr: Double, c1: Double, c2: Double) {
+    let b1 = 0.9, b2 = 0.999, eps = 1e-8
+    for y in 0..<count {
+        let gy = g[y]
+        let mv = b1 * m[y] + (1 - b1) * gy
+        let vv = b2 * v[y] + (1 - b2) * gy * gy
+        m[y] = mv
+        v[y] = vv
+        theta[y] -= lr * (mv / c1) / (intrinsicSquareRoot(vv / c2) + eps)
+    }
+}
