@@ -49,7 +49,7 @@ extension Report {
 
         func run() throws {
             let (sim, trainings) = try setup()
-            let files = try OptimumReport.files(simulation: sim, trainings: trainings)
+            let files = OptimumReport.files(simulation: sim, solved: try OptimumReport.solve(simulation: sim, trainings: trainings))
             if let folder = output.out { try writeFiles(files, into: folder) }
             let byName = Dictionary(uniqueKeysWithValues: files)
             let (csvText, md) = (byName["optimum.csv"]!, byName["optimum.md"]!)
@@ -65,15 +65,20 @@ extension Report {
 
 /// The files of `report optimum` (also used by `report all`).
 enum OptimumReport {
-    static func files(simulation sim: SimulationConfig, trainings: [TrainingConfig]) throws -> [(String, String)] {
+    /// Each training's population minimiser, in order (solved once; `report all` reuses them).
+    static func solve(simulation sim: SimulationConfig, trainings: [TrainingConfig]) throws -> [(loss: Loss, result: PopulationOptimum.Result)] {
+        try trainings.map { t in
+            do { return (t.loss, try PopulationOptimum.solve(sim, training: t)) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
+        }
+    }
+
+    static func files(simulation sim: SimulationConfig, solved: [(loss: Loss, result: PopulationOptimum.Result)]) -> [(String, String)] {
         var rows: [[String]] = []
         var csv = CSVWriter(header: ["loss", "status", "regret", "max_abs_h_minus_target", "max_abs_h", "objective", "gradient_norm", "iterations"])
-        for t in trainings {
-            let r: PopulationOptimum.Result
-            do { r = try PopulationOptimum.solve(sim, training: t) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
+        for (loss, r) in solved {
             func c(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
-            csv.appendRow([t.loss.rawValue, r.status.rawValue, c(r.regret), c(r.maxAbsHMinusTarget), c(r.maxAbsH), c(r.objective), c(r.gradientNorm), String(r.iterations)])
-            rows.append([t.loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
+            csv.appendRow([loss.rawValue, r.status.rawValue, c(r.regret), c(r.maxAbsHMinusTarget), c(r.maxAbsH), c(r.objective), c(r.gradientNorm), String(r.iterations)])
+            rows.append([loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
                          String(format: "%.4g", r.maxAbsH)])
         }
         var md = "# Population optimum\n\nTabular, P = \(sim.prompts), K = \(sim.responses), \(sim.labels.rawValue) labels, beta = \(String(format: "%.4g", sim.beta)), seed \(sim.seed); "
