@@ -91,7 +91,7 @@ extension Report {
 
             // 5. Gradient flow.
             let times = GradientFlow.logSpacedTimes(from: 1e-2, to: quick ? 1e4 : 1e8, count: quick ? 20 : 80)
-            add("flow", FlowReport.files(losses: [.sigmoid, .ipo, .spo, .spoBT, .spoAsym], beta: 0.5, rewardGap: 1, h0: 0, times: times))
+            add("flow", try FlowReport.files(losses: [.sigmoid, .ipo, .spo, .spoBT, .spoAsym], beta: 0.5, rewardGap: 1, h0: 0, times: times).files)
             bar.advance()
 
             // 6. Population optimum, Bradley–Terry and hard labels (each solved once).
@@ -100,7 +100,7 @@ extension Report {
                 let sim = SimulationConfig(prompts: 2, responses: 4, pairsPerPrompt: 1, labels: labels, beta: 0.5, seed: 1)
                 let trainings = [Loss.sigmoid, .ipo, .spo, .spoBT, .rpoForwardKL].map { TrainingConfig(loss: $0, target: .trueReward) }
                 let solved = try OptimumReport.solve(simulation: sim, trainings: trainings)
-                add("optimum-\(labels.rawValue)", OptimumReport.files(simulation: sim, solved: solved))
+                add("optimum-\(labels.rawValue)", try OptimumReport.files(simulation: sim, solved: solved))
                 for (loss, r) in solved { optimumRegret[labels.rawValue, default: [:]][loss] = r.regret }
             }
             bar.advance()
