@@ -138,7 +138,7 @@ enum TrainReport {
         lines.append(line + ". \(regret.claim): **\(regret.verdict.rawValue)** (rule: \(regret.rule)).")
         let mins = dpo.metrics.map(\.minLogpRejected)
         lines.append("- DPO's min log pi_l: \(g4(mins.first ?? .nan)) at step 0, \(g4(mins.last ?? .nan)) at the end: "
-                     + "\(TrainingFindings.minLogpTrend(dpo).rawValue) (\(Criteria.trendRule)).")
+                     + "\(TrainingFindings.minLogpTrend(dpo).rawValue) (rule: \(Criteria.trendRule)).")
         lines.append("- spo's mean |h - h*| at the end: \(g4(spo.summary.meanAbsHMinusTarget)) (DPO's: \(g4(dpo.summary.meanAbsHMinusTarget))).")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -26,8 +26,8 @@ public enum Criteria {
     public static let trendMinimumPoints = 5
 
     /// The rule text for ``trend(_:)``.
-    public static let trendRule = "still falling: of n logged values, the last is below the one at index floor(3n/4) "
-        + "(three quarters through training); fewer than \(trendMinimumPoints) logged values: cannot tell"
+    public static let trendRule = "a series is still falling when, of its n logged values, the last is below the one at index floor(3n/4) "
+        + "(three quarters through training); with fewer than \(trendMinimumPoints) logged values: cannot tell"
 
     /// Whether `series` (values at the logged steps, in step order) is still falling at the
     /// end: the last value is strictly below the value at index `floor(3n/4)`. With fewer

@@ -76,7 +76,7 @@ public enum PaperClaims {
         return Finding(
             id: "claim 1", claim: statements[0],
             rule: "on hard-labelled data DPO drifts if its loss has no stationary point (T5), its max h in training exceeds the largest target |h*| = |dr|/beta, "
-                + "and its min log pi_l is not 'not falling' (\(Criteria.trendRule)); contradicted if it does not drift; "
+                + "and its min log pi_l is still falling or cannot be told (\(Criteria.trendRule)); contradicted if it does not drift; "
                 + "qualified if it drifts but its population minimiser under Bradley-Terry labels has regret below 1e-6 (pi* itself); reproduced otherwise",
             numbers: numbers,
             verdict: !drifts ? .contradicted : (atOptimum ? .qualified : .reproduced),
