@@ -12,8 +12,9 @@ extension Report {
             discussion: """
             The index covers T1-T11 with the numbers that verify them, the gradient study, the \
             training curves, the sweep over reward-model noise, the gradient flow and the \
-            population optimum, and gives each claim of the paper a verdict from these numbers: \
-            reproduced, qualified or contradicted. Deterministic: the same --seed gives the same \
+            population optimum, and gives each claim of the paper a verdict computed from these \
+            numbers by a stated rule: reproduced, qualified (with a measured exception), \
+            contradicted, or not significant (across seeds, paired by seed). Deterministic: the same --seed gives the same \
             bytes. A few seconds with the release build on 2 cores; --quick is a smoke test.
 
             Example:
@@ -42,7 +43,7 @@ extension Report {
 
             // 1. Theory.
             let checks = try TheoryChecks.run(instances: quick ? 40 : 400)
-            add("theory", [("theory.md", TheoryReport.markdown(checks)), ("theory.csv", TheoryReport.csv(checks))])
+            add("theory", [("theory.md", TheoryReport.markdown(checks)), ("theory.csv", try TheoryReport.table(checks).csv())])
             bar.advance()
 
             // 2. Gradient study: every loss at beta = 0.1, dr = 1.
@@ -90,26 +91,30 @@ extension Report {
 
             // 5. Gradient flow.
             let times = GradientFlow.logSpacedTimes(from: 1e-2, to: quick ? 1e4 : 1e8, count: quick ? 20 : 80)
-            add("flow", FlowReport.files(losses: [.sigmoid, .ipo, .spo, .spoBT, .spoAsym], beta: 0.5, rewardGap: 1, h0: 0, times: times))
+            add("flow", try FlowReport.files(losses: [.sigmoid, .ipo, .spo, .spoBT, .spoAsym], beta: 0.5, rewardGap: 1, h0: 0, times: times).files)
             bar.advance()
 
-            // 6. Population optimum, Bradley–Terry and hard labels.
+            // 6. Population optimum, Bradley–Terry and hard labels (each solved once).
             var optimumRegret: [String: [Loss: Double]] = [:]
             for labels in [SimulationConfig.Labels.bt, .hard] {
                 let sim = SimulationConfig(prompts: 2, responses: 4, pairsPerPrompt: 1, labels: labels, beta: 0.5, seed: 1)
                 let trainings = [Loss.sigmoid, .ipo, .spo, .spoBT, .rpoForwardKL].map { TrainingConfig(loss: $0, target: .trueReward) }
-                add("optimum-\(labels.rawValue)", try OptimumReport.files(simulation: sim, trainings: trainings))
-                for t in trainings {
-                    if let r = try? PopulationOptimum.solve(sim, training: t) { optimumRegret[labels.rawValue, default: [:]][t.loss] = r.regret }
-                }
+                let solved = try OptimumReport.solve(simulation: sim, trainings: trainings)
+                add("optimum-\(labels.rawValue)", try OptimumReport.files(simulation: sim, solved: solved))
+                for (loss, r) in solved { optimumRegret[labels.rawValue, default: [:]][loss] = r.regret }
             }
             bar.advance()
 
-            // 7. The index.
-            let index = AllReport.index(checks: checks, study: study, tabular: tabular.results, loglinear: loglinear.results,
-                                        sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret,
-                                        maxTarget: try Environment(tabularSim).pairs.map { Swift.abs($0.trueRewardGap) / tabularSim.beta }.max() ?? .nan,
-                                        quick: quick)
+            // 7. The verdicts on the paper's claims, and the index.
+            let claims: [Finding]
+            do {
+                claims = try PaperClaims.evaluate(.init(
+                    checks: checks, study: study, tabular: tabular.results, sweep: sweepResults,
+                    dpoBradleyTerryOptimumRegret: optimumRegret["bt"]?[.sigmoid] ?? .nan,
+                    maxTarget: try Environment(tabularSim).pairs.map { Swift.abs($0.trueRewardGap) / tabularSim.beta }.max() ?? .nan))
+            } catch { throw ReportError("\(error)") }
+            let index = AllReport.index(checks: checks, claims: claims, study: study, tabular: tabular.results, loglinear: loglinear.results,
+                                        sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret, quick: quick)
             files.insert(("README.md", index), at: 0)
             try writeFiles(files, into: out)
             bar.advance()

@@ -53,15 +53,15 @@ extension Report {
 
         func run() throws {
             let times = GradientFlow.logSpacedTimes(from: tStart, to: tEnd, count: points)
-            let files = FlowReport.files(losses: try lossList(), beta: beta, rewardGap: rewardGap, h0: h0, times: times)
+            let (files, table) = try FlowReport.files(losses: try lossList(), beta: beta, rewardGap: rewardGap, h0: h0, times: times)
             let byName = Dictionary(uniqueKeysWithValues: files)
             if let folder = output.out { try writeFiles(files, into: folder) }
-            let (csvText, md, plot) = (byName["flow.csv"]!, byName["flow.md"]!, byName["flow-plot.txt"]!)
+            let (md, plot) = (byName["flow.md"] ?? "", byName["flow-plot.txt"] ?? "")
             switch output.format {
-            case .csv?: emit(csvText)
+            case .csv?: emit(table.csv())
             case .markdown?: emit(md)
             case .plot?: emit(plot)
-            case .json?: emit(jsonRecords(fromCSV: csvText))
+            case .json?: emit(table.json())
             case nil: if output.out == nil { emit(md + "\n" + plot) }
             }
         }
@@ -70,7 +70,22 @@ extension Report {
 
 /// The files of `report flow` (also used by `report all`).
 enum FlowReport {
-    static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double]) -> [(String, String)] {
+    /// One row of flow.csv; the coding keys are the column names.
+    struct Row: Encodable {
+        let loss: String
+        let beta: Double
+        let rewardGap: Double
+        let t: Double
+        let log10T: Double
+        let h: Double
+        let targetH: Double
+        enum CodingKeys: String, CodingKey {
+            case loss, beta, rewardGap = "reward_gap", t, log10T = "log10_t", h, targetH = "target_h"
+        }
+    }
+
+    /// The files, and the table behind flow.csv (for `--format json`).
+    static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double]) throws -> (files: [(String, String)], table: ResultTable) {
         var curves: [GradientFlow.Curve] = []
         for loss in losses {
             let p = LossParameters(beta: beta, labelSmoothing: loss.defaultLabelSmoothing, rewardGap: rewardGap)
@@ -78,11 +93,12 @@ enum FlowReport {
                 note("\(loss.rawValue): the integrator stopped (\(error)); left out")
             }
         }
-        var csv = CSVWriter(header: ["loss", "beta", "reward_gap", "t", "log10_t", "h", "target_h"])
+        var csv = ResultTable(columns: ["loss", "beta", "reward_gap", "t", "log10_t", "h", "target_h"])
         for c in curves {
             for (t, h) in zip(c.times, c.h) {
-                csv.appendRow([c.loss.rawValue, CSVWriter.format(beta), CSVWriter.format(rewardGap), CSVWriter.format(t),
-                               CSVWriter.format(Foundation.log10(t)), CSVWriter.format(h), CSVWriter.format(c.target)])
+                do {
+                    try csv.append(Row(loss: c.loss.rawValue, beta: beta, rewardGap: rewardGap, t: t, log10T: Foundation.log10(t), h: h, targetH: c.target))
+                } catch { throw ReportError("\(error)") }
             }
         }
         let plot = ASCIIPlot(title: "h(t) under gradient flow (h* = \(String(format: "%.4g", rewardGap / beta)))",
@@ -102,6 +118,6 @@ enum FlowReport {
                           xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
                           series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
                           xIsLog10: true).render()
-        return [("flow.csv", csv.text), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)]
+        return ([("flow.csv", csv.csv()), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)], csv)
     }
 }

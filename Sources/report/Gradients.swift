@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Formats
 import LossMath
@@ -146,29 +147,26 @@ enum GradientReport {
         return s
     }
 
-    /// Plain-language verdicts on T7 and T8 from the study's own numbers.
+    /// One finding as a Markdown bullet: its label, its numbers, its rule and its exception.
+    static func bullet(_ f: Finding) -> String {
+        var s = "- \(f.id): \(f.claim): **\(f.verdict.rawValue)**. "
+        s += f.numbers.map { "\($0.name) = \(g4($0.value))" }.joined(separator: ", ")
+        s += ". Rule: \(f.rule)."
+        if let e = f.exception { s += " Exception: \(e)." }
+        return s
+    }
+
+    /// The verdicts on T7 and T8 (and on "avoids the large gradients") from the study's own
+    /// numbers, computed by ``GradientFindings``.
     static func checks(_ study: GradientStudy) -> String {
-        let beta = study.configuration.parameters.beta
         var lines: [String] = ["## Checks against the theory", ""]
-        if let dpo = study.summaries.first(where: { $0.loss == .sigmoid }), let slope = dpo.slope {
-            let ok = Swift.abs(slope - (beta - 1)) < 1e-3
-            lines.append("- T7 (DPO's blow-up): fitted slope \(String(format: "%.6f", slope)) vs beta - 1 = \(String(format: "%.6f", beta - 1)): "
-                         + (ok ? "reproduced." : "NOT reproduced (difference \(g4(slope - (beta - 1)))).")
-                         + " Direction at the far end: \(dpo.direction.rawValue).")
+        if let t7 = GradientFindings.t7(study) {
+            let direction = study.summaries.first { $0.loss == .sigmoid }?.direction.rawValue ?? "-"
+            lines.append(bullet(t7) + " Direction at the far end: \(direction).")
         }
         for form in [Loss.spo, .spoBT, .spoAsym] {
-            guard let sm = study.summaries.first(where: { $0.loss == form }) else { continue }
-            var line = "- T8 (\(form.rawValue)): far-end direction \(sm.direction.rawValue); stationary point \(sm.stationary.summary)"
-            if sm.direction == .restoring {
-                line += "; the gradient pushes pi_l back up, so its collapse force is 0 past the target."
-            } else {
-                line += "; NOTE: it does not restore pi_l at the far end."
-            }
-            if let slope = sm.slope, let dpoSlope = study.summaries.first(where: { $0.loss == .sigmoid })?.slope, slope < dpoSlope {
-                line += " Its |dl/dpi_l| still grows as pi_l -> 0 (slope \(g4(slope)), steeper than DPO's \(g4(dpoSlope))): "
-                    + "the paper's 'avoids large gradients' holds for the collapsing direction, not for the magnitude."
-            }
-            lines.append(line)
+            if let t8 = GradientFindings.t8(study, form) { lines.append(bullet(t8)) }
+            if let large = GradientFindings.avoidsLargeGradients(study, form) { lines.append(bullet(large)) }
         }
         return lines.joined(separator: "\n") + "\n"
     }

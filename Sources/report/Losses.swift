@@ -86,7 +86,7 @@ extension Report {
                     }
                     let e = loss.evaluate(item.pair, p)
                     if !e.value.isFinite { overflowed += 1 }
-                    w.appendRow([String(r), loss.rawValue] + GradientColumns.cells(loss: loss, pair: item.pair, parameters: p, evaluation: e))
+                    try w.append(LossRow(row: r, loss: loss, pair: item.pair, parameters: p, evaluation: e))
                 }
             }
             if overflowed > 0 {
@@ -106,33 +106,68 @@ enum RowFormat: String, ExpressibleByArgument, CaseIterable {
     case csv, json
 }
 
-/// Rows of already-formatted CSV cells, written as CSV or as JSON Lines. In JSON, `loss` is a
-/// string, an empty cell is null, and every other cell is a number (an integer when it reads
-/// as one), so the values are exactly those of the CSV.
+/// The rows of `report losses`, typed, written as CSV or as JSON Lines from the same cells
+/// through ``ResultTable``: in JSON, `loss` is a string, an absent or non-finite value is
+/// null, counts and signs are integers and every other value a number, so the values are
+/// exactly those of the CSV and nothing is parsed back.
 struct RowWriter {
     let format: RowFormat
-    let header: [String]
-    private var csv: CSVWriter?
-    private var json: JSONLinesWriter?
+    private var table: ResultTable
 
     init(format: RowFormat, header: [String]) {
         self.format = format
-        self.header = header
-        switch format {
-        case .csv: csv = CSVWriter(header: header)
-        case .json: json = JSONLinesWriter(keys: header)
-        }
+        table = ResultTable(columns: header)
     }
 
-    mutating func appendRow(_ cells: [String]) {
-        if csv != nil { csv!.appendRow(cells); return }
-        json!.appendRecord(zip(header, cells).map { name, cell -> JSONValue in
-            if name == "loss" { return .string(cell) }
-            if cell.isEmpty { return .null }
-            if let i = Int(cell) { return .integer(i) }
-            return .number(Double(cell)!)
-        })
+    /// Appends one row (its columns must be the header's).
+    mutating func append(_ row: LossRow) throws {
+        do { try table.append(row) } catch { throw ReportError("\(error)") }
     }
 
-    var text: String { csv?.text ?? json!.text }
+    var text: String { format == .csv ? table.csv() : table.jsonLines() }
+}
+
+/// One row of `report losses`: the input row, the loss, then the gradient columns of
+/// ``GradientColumns/header`` (empty cells where a value is absent, not finite, or a
+/// probability-space gradient is exactly 0).
+struct LossRow: Encodable {
+    let row: Int
+    let loss: String
+    let beta: Double
+    let labelSmoothing: Double
+    let rewardGap: Double?
+    let logpChosen: Double
+    let logpRejected: Double
+    let refLogpChosen: Double
+    let refLogpRejected: Double
+    let h: Double
+    let value: Double?
+    let dLogpChosen: Double?
+    let dLogpRejected: Double?
+    let dH: Double?
+    let log10AbsDPChosen: Double?
+    let signDPChosen: Int
+    let log10AbsDPRejected: Double?
+    let signDPRejected: Int
+    let log10RatioRejectedToChosen: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case row, loss, beta, labelSmoothing = "label_smoothing", rewardGap = "reward_gap"
+        case logpChosen = "logp_chosen", logpRejected = "logp_rejected", refLogpChosen = "ref_logp_chosen", refLogpRejected = "ref_logp_rejected"
+        case h, value, dLogpChosen = "d_logp_chosen", dLogpRejected = "d_logp_rejected", dH = "d_h"
+        case log10AbsDPChosen = "log10_abs_d_p_chosen", signDPChosen = "sign_d_p_chosen"
+        case log10AbsDPRejected = "log10_abs_d_p_rejected", signDPRejected = "sign_d_p_rejected"
+        case log10RatioRejectedToChosen = "log10_ratio_rejected_to_chosen"
+    }
+
+    init(row: Int, loss: Loss, pair: PairLogProbs, parameters p: LossParameters, evaluation e: LossEvaluation) {
+        let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)
+        func magnitude(_ m: SignedLogMagnitude) -> Double? { m.isZero ? nil : m.log10Magnitude }
+        (self.row, self.loss, beta, labelSmoothing, rewardGap) = (row, loss.rawValue, p.beta, p.labelSmoothing, p.rewardGap)
+        (logpChosen, logpRejected, refLogpChosen, refLogpRejected) = (pair.chosen, pair.rejected, pair.refChosen, pair.refRejected)
+        (h, value, dLogpChosen, dLogpRejected, dH) = (pair.logitsDifference, e.value, e.dChosen, e.dRejected, e.dH)
+        (log10AbsDPChosen, signDPChosen) = (magnitude(g.chosen), g.chosen.sign)
+        (log10AbsDPRejected, signDPRejected) = (magnitude(g.rejected), g.rejected.sign)
+        log10RatioRejectedToChosen = g.log10RatioRejectedToChosen
+    }
 }

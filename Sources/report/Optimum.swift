@@ -49,14 +49,14 @@ extension Report {
 
         func run() throws {
             let (sim, trainings) = try setup()
-            let files = try OptimumReport.files(simulation: sim, trainings: trainings)
+            let solved = try OptimumReport.solve(simulation: sim, trainings: trainings)
+            let files = try OptimumReport.files(simulation: sim, solved: solved)
             if let folder = output.out { try writeFiles(files, into: folder) }
-            let byName = Dictionary(uniqueKeysWithValues: files)
-            let (csvText, md) = (byName["optimum.csv"]!, byName["optimum.md"]!)
+            let md = files.first { $0.0 == "optimum.md" }?.1 ?? ""
             switch output.format {
-            case .csv?: emit(csvText)
+            case .csv?: emit(try OptimumReport.table(solved).csv())
             case .markdown?, .plot?: emit(md)
-            case .json?: emit(jsonRecords(fromCSV: csvText))
+            case .json?: emit(try OptimumReport.table(solved).json())
             case nil: if output.out == nil { emit(md) }
             }
         }
@@ -65,22 +65,55 @@ extension Report {
 
 /// The files of `report optimum` (also used by `report all`).
 enum OptimumReport {
-    static func files(simulation sim: SimulationConfig, trainings: [TrainingConfig]) throws -> [(String, String)] {
-        var rows: [[String]] = []
-        var csv = CSVWriter(header: ["loss", "status", "regret", "max_abs_h_minus_target", "max_abs_h", "objective", "gradient_norm", "iterations"])
-        for t in trainings {
-            let r: PopulationOptimum.Result
-            do { r = try PopulationOptimum.solve(sim, training: t) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
-            func c(_ x: Double) -> String { x.isFinite ? CSVWriter.format(x) : "" }
-            csv.appendRow([t.loss.rawValue, r.status.rawValue, c(r.regret), c(r.maxAbsHMinusTarget), c(r.maxAbsH), c(r.objective), c(r.gradientNorm), String(r.iterations)])
-            rows.append([t.loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
-                         String(format: "%.4g", r.maxAbsH)])
+    /// Each training's population minimiser, in order (solved once; `report all` reuses them).
+    static func solve(simulation sim: SimulationConfig, trainings: [TrainingConfig]) throws -> [(loss: Loss, result: PopulationOptimum.Result)] {
+        try trainings.map { t in
+            do { return (t.loss, try PopulationOptimum.solve(sim, training: t)) } catch { throw ReportError("\(t.loss.rawValue): \(error)") }
+        }
+    }
+
+    /// One row of optimum.csv; the coding keys are the column names.
+    struct Row: Encodable {
+        let loss: String
+        let status: String
+        let regret: Double
+        let maxAbsHMinusTarget: Double
+        let maxAbsH: Double
+        let objective: Double
+        let gradientNorm: Double
+        let iterations: Int
+        enum CodingKeys: String, CodingKey {
+            case loss, status, regret, maxAbsHMinusTarget = "max_abs_h_minus_target", maxAbsH = "max_abs_h", objective
+            case gradientNorm = "gradient_norm", iterations
+        }
+    }
+
+    static func table(_ solved: [(loss: Loss, result: PopulationOptimum.Result)]) throws -> ResultTable {
+        var table = ResultTable(columns: ["loss", "status", "regret", "max_abs_h_minus_target", "max_abs_h", "objective", "gradient_norm", "iterations"])
+        for (loss, r) in solved {
+            do {
+                try table.append(Row(loss: loss.rawValue, status: r.status.rawValue, regret: r.regret, maxAbsHMinusTarget: r.maxAbsHMinusTarget,
+                                  maxAbsH: r.maxAbsH, objective: r.objective, gradientNorm: r.gradientNorm, iterations: r.iterations))
+            } catch { throw ReportError("\(error)") }
+        }
+        return table
+    }
+
+    static func files(simulation sim: SimulationConfig, solved: [(loss: Loss, result: PopulationOptimum.Result)]) throws -> [(String, String)] {
+        let rows: [[String]] = solved.map { loss, r in
+            [loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
+             String(format: "%.4g", r.maxAbsH)]
         }
         var md = "# Population optimum\n\nTabular, P = \(sim.prompts), K = \(sim.responses), \(sim.labels.rawValue) labels, beta = \(String(format: "%.4g", sim.beta)), seed \(sim.seed); "
         md += "every ordered pair weighted by pi_ref(y) pi_ref(y') and its label probability; reward-aware losses use the true gap.\n\n"
         md += MarkdownTable(headers: ["loss", "status", "regret at minimiser", "max abs(h - h*)", "max abs(h)"],
                             alignments: [.left, .left, .right, .right, .right], rows: rows).render()
-        md += "\nregret 0 and h = h* mean the loss's population minimiser is pi* itself. Under Bradley-Terry labels DPO's is too (T5); under hard labels it has none.\n"
-        return [("optimum.csv", csv.text), ("optimum.md", md)]
+        md += "\nregret 0 and h = h* mean the loss's population minimiser is pi* itself.\n"
+        if let dpo = solved.first(where: { $0.loss == .sigmoid }) {
+            let f = PopulationFindings.dpo(labels: sim.labels, result: dpo.result)
+            md += "\n- \(f.id): \(f.claim): **\(f.verdict.rawValue)**. "
+                + f.numbers.map { "\($0.name) = \(String(format: "%.3g", $0.value))" }.joined(separator: ", ") + ". Rule: \(f.rule).\n"
+        }
+        return [("optimum.csv", try table(solved).csv()), ("optimum.md", md)]
     }
 }

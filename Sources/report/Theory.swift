@@ -10,8 +10,10 @@ extension Report {
             commandName: "theory",
             abstract: "Check the results T1-T11 numerically on seeded random instances.",
             discussion: """
-            Each result gets the number that verifies it and a verdict: reproduced, qualified \
-            (the math holds but the paper's wording claims more), or contradicted.
+            Each result of docs/theory.md (T1-T11) gets the number that verifies it, the rule \
+            that decides its verdict, and the verdict: reproduced (the result as stated holds \
+            within the tolerance), qualified (it holds, with a measured exception that is \
+            stated), or contradicted. Exits with status 2 if any result is contradicted.
 
             Example:
               report theory
@@ -36,14 +38,15 @@ extension Report {
         func run() throws {
             let checks = try TheoryChecks.run(seed: seed, instances: instances)
             let md = TheoryReport.markdown(checks)
-            let csv = TheoryReport.csv(checks)
+            let table = try TheoryReport.table(checks)
+            let csv = table.csv()
             if let folder = output.out {
                 try writeFiles([("theory.md", md), ("theory.csv", csv)], into: folder)
             }
             switch output.format {
             case .csv?: emit(csv)
             case .markdown?, .plot?: emit(md)
-            case .json?: emit(jsonRecords(fromCSV: csv))
+            case .json?: emit(table.json())
             case nil: if output.out == nil { emit(md) }
             }
             if checks.contains(where: { $0.verdict == .contradicted }) {
@@ -53,28 +56,47 @@ extension Report {
     }
 }
 
+/// Formatting of ``TheoryChecks``: the Markdown report and the table (CSV, JSON) of the checks.
 enum TheoryReport {
+    /// One row of theory.csv; the coding keys are the column names.
+    struct Row: Codable {
+        let result: String
+        let verdict: Verdict
+        let value: Double
+        let tolerance: Double
+        let claim: String
+        let rule: String
+        let measurement: String
+        let exception: String?
+        let note: String
+
+        init(_ c: TheoryChecks.Check) {
+            (result, verdict, value, tolerance) = (c.id, c.verdict, c.value, c.tolerance)
+            (claim, rule, measurement, exception, note) = (c.claim, c.rule, c.measurement, c.exception, c.note)
+        }
+    }
+
+    /// A check's statement, rule, exception and note, as one Markdown bullet's text.
+    static func bullet(_ c: TheoryChecks.Check) -> String {
+        var s = "\(c.claim). Rule: \(c.rule)."
+        if let e = c.exception { s += " Exception: \(e)." }
+        if !c.note.isEmpty { s += " \(c.note)" }
+        return s
+    }
+
     static func markdown(_ checks: [TheoryChecks.Check]) -> String {
-        var s = "# Theory checks (THEORY.md T1-T11)\n\n"
+        var s = "# Theory checks (docs/theory.md, T1-T11)\n\n"
         s += MarkdownTable(
             headers: ["result", "verdict", "measured", "bound", "what was measured"],
             alignments: [.left, .left, .right, .right, .left],
             rows: checks.map { [$0.id, $0.verdict.rawValue, String(format: "%.3g", $0.value), String(format: "%.0e", $0.tolerance), $0.measurement] }
         ).render()
         s += "\n"
-        for c in checks {
-            s += "- **\(c.id)** (\(c.verdict.rawValue)): \(c.claim)."
-            if !c.note.isEmpty { s += " \(c.note)" }
-            s += "\n"
-        }
+        for c in checks { s += "- **\(c.id)** (\(c.verdict.rawValue)): \(bullet(c))\n" }
         return s
     }
 
-    static func csv(_ checks: [TheoryChecks.Check]) -> String {
-        var w = CSVWriter(header: ["result", "verdict", "value", "tolerance", "claim", "measurement", "note"])
-        for c in checks {
-            w.appendRow([c.id, c.verdict.rawValue, CSVWriter.format(c.value), CSVWriter.format(c.tolerance), c.claim, c.measurement, c.note])
-        }
-        return w.text
+    static func table(_ checks: [TheoryChecks.Check]) throws -> ResultTable {
+        do { return try ResultTable(checks.map(Row.init)) } catch { throw ReportError("\(error)") }
     }
 }

@@ -119,18 +119,20 @@ enum TrainReport {
         return s
     }
 
-    /// Plain-language comparison of DPO and spo when both ran.
+    /// DPO against spo when both ran: the final-regret finding of ``TrainingFindings`` with
+    /// its rule, and DPO's min log pi_l trend by ``Criteria/trend(_:)``.
     static func verdicts(_ results: [TrainingResult]) -> String {
         guard let dpo = results.first(where: { $0.summary.loss == .sigmoid }),
               let spo = results.first(where: { $0.summary.loss == .spo }) else { return "" }
         var lines = ["## DPO against spo", ""]
-        let ratio = dpo.summary.finalRegret / spo.summary.finalRegret
-        lines.append("- Final regret: DPO \(g4(dpo.summary.finalRegret)), spo \(g4(spo.summary.finalRegret)): DPO's is \(g4(ratio)) times spo's"
-                     + (ratio > 1 ? "." : " (DPO does NOT do worse here)."))
+        let regret = TrainingFindings.finalRegret(dpo: dpo.summary, spo: spo.summary)
+        func described(_ x: Double) -> String { g4(x) + (Criteria.isZeroToRounding(x) ? " (0 to rounding)" : "") }
+        var line = "- Final regret: DPO \(described(dpo.summary.finalRegret)), spo \(described(spo.summary.finalRegret))"
+        if let ratio = regret.number("DPO/spo") { line += ": DPO's is \(g4(ratio)) times spo's" }
+        lines.append(line + ". \(regret.claim): **\(regret.verdict.rawValue)** (rule: \(regret.rule)).")
         let mins = dpo.metrics.map(\.minLogpRejected)
-        let falling = zip(mins, mins.dropFirst()).suffix(Swift.max(1, mins.count / 4)).allSatisfy { $1 <= $0 }
-        lines.append("- DPO's min log pi_l: \(g4(mins.first ?? .nan)) at step 0, \(g4(mins.last ?? .nan)) at the end"
-                     + (falling ? ", still falling over the last quarter of training." : "; it stopped falling."))
+        lines.append("- DPO's min log pi_l: \(g4(mins.first ?? .nan)) at step 0, \(g4(mins.last ?? .nan)) at the end: "
+                     + "\(TrainingFindings.minLogpTrend(dpo).rawValue) (rule: \(Criteria.trendRule)).")
         lines.append("- spo's mean |h - h*| at the end: \(g4(spo.summary.meanAbsHMinusTarget)) (DPO's: \(g4(dpo.summary.meanAbsHMinusTarget))).")
         return lines.joined(separator: "\n") + "\n"
     }

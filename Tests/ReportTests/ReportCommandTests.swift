@@ -53,7 +53,9 @@ import Testing
         let r = try Self.run(["gradients"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("| sigmoid"))
-        #expect(r.stdout.contains("T7 (DPO's blow-up): fitted slope -0.900000 vs beta - 1 = -0.900000: reproduced."))
+        #expect(r.stdout.contains("- T7: DPO's |dl/dpi_l| grows with log-log slope beta - 1 as pi_l -> 0: **reproduced**. fitted slope = -0.9, beta - 1 = -0.9"))
+        #expect(r.stdout.contains("- gradients (spo): spo avoids the large gradients DPO shows as pi_l -> 0: **qualified**."))
+        #expect(r.stdout.contains("Rule: "))
         #expect(r.stdout.contains("log10 |dl/dpi_l| against log10 pi_l"))
         // spo restores pi_l at the far end.
         let spoLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("| spo ") }
@@ -197,5 +199,31 @@ import Testing
         #expect(r.status != 0)
         #expect(r.stderr.contains("blocker"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["blocker"])
+    }
+
+    /// `report theory` prints each verdict with its rule, cites docs/theory.md, and its JSON
+    /// holds the same rows as its CSV.
+    @Test func theoryPrintsRulesAndCitesTheProjectsDoc() throws {
+        let md = try Self.run(["theory", "--instances", "20"])
+        #expect(md.status == 0, "\(md.stderr)")
+        #expect(md.stdout.hasPrefix("# Theory checks (docs/theory.md, T1-T11)"))
+        #expect(!md.stdout.contains("THEORY.md"))
+        for line in md.stdout.split(separator: "\n") where line.hasPrefix("- **T") { #expect(line.contains(" Rule: "), "\(line)") }
+        #expect(md.stdout.contains("- **T5** (reproduced)") && md.stdout.contains("- **T10** (qualified)"))
+        let csv = try Self.run(["theory", "--instances", "20", "--format", "csv"])
+        #expect(csv.stdout.hasPrefix("result,verdict,value,tolerance,claim,rule,measurement,exception,note\n"))
+        let json = try Self.run(["theory", "--instances", "20", "--format", "json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(rows?.count == 11)
+        #expect(rows?.first?["verdict"] as? String == "reproduced")
+        #expect(rows?.first?["exception"] is NSNull)
+    }
+
+    /// With one logged step (--steps 0) the trend of DPO's min log pi_l cannot be told.
+    @Test func trainWithNoStepsCannotTellATrend() throws {
+        let r = try Self.run(["train", "--losses", "sigmoid,spo", "--steps", "0", "--format", "markdown"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("at the end: cannot tell ("))
+        #expect(r.stdout.contains("DPO ends with a larger regret than spo: **contradicted**"))
     }
 }

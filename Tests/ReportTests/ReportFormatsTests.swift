@@ -263,4 +263,29 @@ import Testing
             #expect(r.stdout.contains(word), "\(shell) completion lacks \(word)")
         }
     }
+
+    /// `report optimum` and `report flow`: JSON holds the CSV's values (both come from one
+    /// table), and optimum.md states T5's finding for DPO with its rule.
+    @Test func optimumAndFlowJSONMatchTheirCSV() throws {
+        for args in [["optimum", "--losses", "sigmoid,spo"], ["flow", "--losses", "sigmoid,spo", "--points", "5"]] {
+            let csv = try R.run(args + ["--format", "csv"]), json = try R.run(args + ["--format", "json"])
+            #expect(csv.status == 0 && json.status == 0, "\(csv.stderr)\(json.stderr)")
+            let rows = R.table(csv.stdout)
+            // JSONDecoder, not JSONSerialization: on Linux the latter rounds long decimals.
+            let objects = try JSONDecoder().decode([[String: Cell]].self, from: Data(json.stdout.utf8))
+            #expect(objects.count == rows.count && !rows.isEmpty)
+            for (row, object) in zip(rows, objects) {
+                #expect(Set(object.keys) == Set(row.keys))
+                for (key, cell) in row {
+                    let expected: Cell = cell.isEmpty ? .null : (Double(cell).map(Cell.number) ?? .text(cell))
+                    #expect(object[key] == expected, "\(key): \(String(describing: object[key])) vs \(cell)")
+                }
+            }
+        }
+        let hard = try R.run(["optimum", "--labels", "hard"])
+        #expect(hard.stdout.contains("- T5 (DPO, hard labels): on hard labels DPO's population loss has no finite minimiser: **reproduced**."))
+        #expect(hard.stdout.contains("Rule: reproduced if the solver reports the objective diverging"))
+        let bt = try R.run(["optimum", "--labels", "bt"])
+        #expect(bt.stdout.contains("- T5 (DPO, bt labels): under Bradley-Terry labels DPO's population minimiser is pi*: **reproduced**."))
+    }
 }

@@ -1,0 +1,31 @@
+import LossMath
+
+/// The verdicts of `report train` on DPO against spo: which ends with the larger regret
+/// (with the rounding floor of ``Criteria/roundingFloor``), and whether DPO's smallest
+/// log-probability of a rejected response is still falling (``Criteria/trend(_:)``).
+///
+/// See also: ``PaperClaims``, which uses the same criteria.
+public enum TrainingFindings {
+    /// "DPO ends with a larger regret than spo" on one pair of runs of the same data.
+    ///
+    /// Rule: reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise
+    /// contradicted. The ratio DPO/spo is among the numbers only when neither is 0 to
+    /// rounding.
+    public static func finalRegret(dpo: RunSummary, spo: RunSummary) -> Finding {
+        let a = dpo.finalRegret, b = spo.finalRegret
+        var numbers = [Measured("DPO's final regret", a), Measured("spo's final regret", b)]
+        if !Criteria.isZeroToRounding(a) && !Criteria.isZeroToRounding(b) && a.isFinite && b.isFinite {
+            numbers.append(Measured("DPO/spo", a / b))
+        }
+        return Finding(id: "final regret", claim: "DPO ends with a larger regret than spo",
+                       rule: "reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise contradicted; "
+                           + Criteria.roundingFloorRule,
+                       numbers: numbers,
+                       verdict: Criteria.holds(a.isFinite && b.isFinite && a > b && !Criteria.isZeroToRounding(a)))
+    }
+
+    /// The trend of a run's smallest rejected log-probability over the logged steps.
+    public static func minLogpTrend(_ result: TrainingResult) -> Criteria.Trend {
+        Criteria.trend(result.metrics.map(\.minLogpRejected))
+    }
+}
