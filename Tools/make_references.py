@@ -3,6 +3,11 @@
 
 Run from the package root:   python3 Tools/make_references.py
 
+The loss names, flags (reward gap, label smoothing, h only) and parameter defaults are read
+from the toolkit's own catalogue, `report losses --catalogue --format json` (a built
+.build/{release,debug}/report, or `swift run`; or a saved file named by $LOSS_CATALOGUE).
+The formulas are this script's own.
+
 What it does
 ------------
 Every loss of docs/loss-catalogue.md is written here a second time, independently and
@@ -39,10 +44,12 @@ Determinism.  Inputs come from hand-picked lists plus random.Random(20250807); t
 depends on nothing else, so the file is byte-identical on every run.
 """
 
+import json
 import math
 import os
 import struct
 import random
+import subprocess
 import sys
 import time
 
@@ -52,9 +59,6 @@ from mpmath import mp, mpf
 BASE_DPS = 50
 LEVELS = (500, 1000)
 MAX_DPS = 60000
-TAU = 0.05          # discopop_tau (TRL default)
-LAM = 0.5           # BDPO lambda (Cho et al. default)
-DELTA = 0.0         # bco_pair running-mean shift
 SEED = 20250807
 
 # Losses made of + - * / and max only: at 500+ digits every operation on these double
@@ -64,6 +68,47 @@ POLYNOMIAL = {"hinge", "ipo", "sppo_hard", "rpo_sq", "spo"}
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "LossMathTests", "ReferenceValues.swift")
+
+
+# ----------------------------------------------------------------------------------------
+# The catalogue's flags and parameter defaults come from the toolkit itself
+# (`report losses --catalogue --format json`), not restated here; the formulas below are
+# this script's own.
+# ----------------------------------------------------------------------------------------
+
+def load_catalogue(path=None):
+    """The catalogue as a list of dicts, in catalogue order.
+
+    From `path` (a file written by `report losses --catalogue --format json`), or from a built
+    `report` binary (.build/release, then .build/debug), or from `swift run report`.
+    """
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    args = ["losses", "--catalogue", "--format", "json"]
+    for build in ("release", "debug"):
+        exe = os.path.join(ROOT, ".build", build, "report")
+        if os.access(exe, os.X_OK):
+            return json.loads(subprocess.run([exe] + args, check=True, capture_output=True, text=True).stdout)
+    out = subprocess.run(["swift", "run", "-c", "release", "report"] + args, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+CATALOGUE = load_catalogue(os.environ.get("LOSS_CATALOGUE"))
+
+
+def parameter_default(name):
+    for entry in CATALOGUE:
+        for p in entry["parameters"]:
+            if p["name"] == name:
+                return p["default"]
+    raise KeyError("the catalogue declares no parameter %r" % name)
+
+
+TAU = parameter_default("discopop_tau")
+LAM = parameter_default("bdpo_lambda")
+DELTA = parameter_default("bco_delta")
 
 
 # ----------------------------------------------------------------------------------------
@@ -305,29 +350,48 @@ def g_spo_asym(uw, ul, beta, eps, dr):
     return beta * dx, -beta * dx
 
 
-# name -> (value, gradient, uses eps, uses dr, kind)
-#   kind: "h" (function of beta*h), "sep" (acts on u_w and u_l separately), "target" (h and dr)
-LOSSES = [
-    ("sigmoid", v_sigmoid, g_sigmoid, False, "h"),
-    ("cdpo", v_cdpo, g_cdpo, True, "h"),
-    ("hinge", v_hinge, g_hinge, False, "h"),
-    ("ipo", v_ipo, g_ipo, False, "h"),
-    ("exo_pair", v_exo_pair, g_exo_pair, True, "h"),
-    ("nca_pair", v_nca_pair, g_nca_pair, False, "sep"),
-    ("robust", v_robust, g_robust, True, "h"),
-    ("bco_pair", v_bco_pair, g_bco_pair, False, "sep"),
-    ("sppo_hard", v_sppo_hard, g_sppo_hard, False, "sep"),
-    ("apo_zero", v_apo_zero, g_apo_zero, False, "sep"),
-    ("apo_down", v_apo_down, g_apo_down, False, "sep"),
-    ("discopop", v_discopop, g_discopop, False, "h"),
-    ("bdpo", v_bdpo, g_bdpo, False, "sep"),
-    ("rpo_sq", v_sq, g_sq, False, "target"),
-    ("rpo_bwd_kl", v_rpo_bwd_kl, g_kl_bt, False, "target"),
-    ("rpo_fwd_kl", v_rpo_fwd_kl, g_rpo_fwd_kl, False, "target"),
-    ("spo", v_sq, g_sq, False, "target"),
-    ("spo_bt", v_spo_bt, g_kl_bt, False, "target"),
-    ("spo_asym", v_spo_asym, g_spo_asym, False, "target"),
-]
+# name -> (value, gradient): this script's own formulas.
+FORMULAS = {
+    "sigmoid": (v_sigmoid, g_sigmoid),
+    "cdpo": (v_cdpo, g_cdpo),
+    "hinge": (v_hinge, g_hinge),
+    "ipo": (v_ipo, g_ipo),
+    "exo_pair": (v_exo_pair, g_exo_pair),
+    "nca_pair": (v_nca_pair, g_nca_pair),
+    "robust": (v_robust, g_robust),
+    "bco_pair": (v_bco_pair, g_bco_pair),
+    "sppo_hard": (v_sppo_hard, g_sppo_hard),
+    "apo_zero": (v_apo_zero, g_apo_zero),
+    "apo_down": (v_apo_down, g_apo_down),
+    "discopop": (v_discopop, g_discopop),
+    "bdpo": (v_bdpo, g_bdpo),
+    "rpo_sq": (v_sq, g_sq),
+    "rpo_bwd_kl": (v_rpo_bwd_kl, g_kl_bt),
+    "rpo_fwd_kl": (v_rpo_fwd_kl, g_rpo_fwd_kl),
+    "spo": (v_sq, g_sq),
+    "spo_bt": (v_spo_bt, g_kl_bt),
+    "spo_asym": (v_spo_asym, g_spo_asym),
+}
+
+
+def kind_of(entry):
+    """"target" (reads dr), "h" (a function of beta*h alone) or "sep" (u_w and u_l separately)."""
+    if entry["needs_reward_gap"]:
+        return "target"
+    return "h" if entry["depends_on_h_only"] else "sep"
+
+
+def catalogue_losses():
+    """(name, value, gradient, catalogue entry, kind) in catalogue order; every catalogue
+    loss needs a formula here and every formula a catalogue entry."""
+    names = [e["name"] for e in CATALOGUE]
+    missing = [n for n in names if n not in FORMULAS]
+    extra = [n for n in FORMULAS if n not in names]
+    if missing or extra:
+        sys.exit("catalogue and formulas disagree: no formula for %s; not in the catalogue: %s"
+                 % (missing, extra))
+    return [(e["name"], FORMULAS[e["name"]][0], FORMULAS[e["name"]][1], e, kind_of(e))
+            for e in CATALOGUE]
 
 
 # ----------------------------------------------------------------------------------------
@@ -534,22 +598,23 @@ def special_cases(name, kind):
     return out
 
 
-def eps_for(name, eps_override):
-    if name in ("cdpo", "robust", "exo_pair"):
+def eps_for(entry, eps_override):
+    if entry["label_smoothing"] is not None:
         return 0.1 if eps_override is None else eps_override
     return 0.0
 
 
-def cases_for(name, kind, common):
+def cases_for(name, kind, common, entry):
     cs = [dict(c) for c in common] + special_cases(name, kind)
-    if name in ("cdpo", "robust"):
+    ls = entry["label_smoothing"]
+    if ls is not None and ls["lower"] == 0 and ls["lower_included"]:
         for idx in (0, 2, 3, 5):                       # a few points with eps = 0
             c = dict(common[idx])
             c["eps"] = 0.0
             c["label"] += ", eps=0"
             cs.append(c)
     for c in cs:
-        c["eps"] = eps_for(name, c["eps"])
+        c["eps"] = eps_for(entry, c["eps"])
     return cs
 
 
@@ -709,7 +774,7 @@ def main():
     summary = []          # (name, emitted, skipped, flushed, wrong_at_50, diffchecks)
     skipped_notes = []
     problems = []
-    for name, vfn, gfn, uses_eps, kind in LOSSES:
+    for name, vfn, gfn, entry, kind in catalogue_losses():
         emitted = 0
         flushed = 0
         wrong50 = 0
@@ -717,7 +782,7 @@ def main():
         skipped = 0
         loss_lines = []
         loss_groups.append((name, loss_lines))
-        for idx, c in enumerate(cases_for(name, kind, common)):
+        for idx, c in enumerate(cases_for(name, kind, common, entry)):
             lw, ll, rw, rl = c["lw"], c["ll"], c["rw"], c["rl"]
             beta, eps, dr = c["beta"], c["eps"], c["dr"]
 
@@ -858,8 +923,8 @@ def main():
         "// Rounding to double: round-half-even, exact, subnormals included. Subnormal",
         "// literals are written in hexadecimal (exact; Swift warns on decimal ones).",
         "// Losses that ignore label smoothing have labelSmoothing 0; all cases carry a nonzero",
-        "// rewardGap even where the loss ignores it. Constants: discopop tau = 0.05, bdpo",
-        "// lambda = 0.5, bco_pair delta = 0; ipo is not length-normalised (length 1).",
+        "// rewardGap even where the loss ignores it. Constants: discopop tau = %g, bdpo" % TAU,
+        "// lambda = %g, bco_pair delta = %g; ipo is not length-normalised (length 1)." % (LAM, DELTA),
         "// Entries tagged ILL-CONDITIONED sit within rounding distance of a stationary point",
         "// (beta*h - dr, h - 1/(2*beta), u_w - 1/(2*beta) or x - log 9 is ~1e-16 relative):",
         "// double arithmetic cannot resolve the residual, so compare those with an absolute",
