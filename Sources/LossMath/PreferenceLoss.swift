@@ -33,8 +33,8 @@ extension PairLossKernel {
 
 /// A loss of the catalogue: its kernel, its catalogue entry and its log-space derivatives.
 ///
-/// Adding a loss is one file with one type conforming to this protocol (and a static member
-/// `Loss.name`), its tests, and one line in ``Loss/registry(_:)``.
+/// Adding a loss is one file with one type conforming to this protocol (and, in the same file,
+/// a static member such as `Loss.sigmoid`), its tests, and one line in ``Loss/registry(_:)``.
 ///
 /// See also: ``Loss``, ``LossDescriptor``, `docs/loss-catalogue.md`.
 public protocol PreferenceLoss: PairLossKernel {
@@ -73,8 +73,9 @@ public enum LogDerivativeForm: Sendable, Equatable {
     /// A loss of `h` alone: `log|dl/dx|` with its sign (`x = beta h`); then
     /// `dl/du_w = beta dl/dx` and `dl/du_l = -beta dl/dx`.
     case logitsDifference(SignedLog)
-    /// Each side on its own; `nil` for a side whose plain derivative cannot underflow while
-    /// the true value is representable (it tends to a nonzero constant, or is a polynomial).
+    /// Each side on its own; `nil` for a side without a log form, whose plain derivative is
+    /// used (the loss's doc comment says why: it tends to a nonzero constant, or, for
+    /// apo_down's `dl/du_w`, no log form is known).
     case separate(chosen: SignedLog?, rejected: SignedLog?)
     /// Both plain derivatives are accurate wherever the true values are representable: the
     /// loss is a polynomial, or its derivatives tend to nonzero constants (stated per loss).
