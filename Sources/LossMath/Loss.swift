@@ -6,7 +6,7 @@
 /// with a static member here (`Loss.sigmoid`) declared in the same file. Codable as its name.
 ///
 /// See `docs/loss-catalogue.md` for every formula.
-public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable {
+public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable, CustomStringConvertible {
     /// Name, flags and parameters.
     public let descriptor: LossDescriptor
     /// See ``PreferenceLoss/rooflineOps``.
@@ -65,6 +65,8 @@ public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable 
     }()
 
     public var rawValue: String { descriptor.name }
+    /// The name, e.g. `exo_pair`.
+    public var description: String { rawValue }
 
     public init?(rawValue: String) {
         guard let loss = Loss.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
