@@ -29,8 +29,9 @@ script also records how many outputs plain 50-digit evaluation would have got wr
 Derivatives.  d/d logp_w and d/d logp_l come from analytic formulas derived here by hand
 from the naive definitions (also written naively), and every one of them is checked
 against mpmath.diff of the naive value function at the working precision.  The only
-point skipped is hinge exactly at its kink (x = 1), where the catalogue fixes the
-derivative to 0 by convention (torch relu) and a central difference returns -beta/2.
+points skipped are the kinks where the catalogue fixes the derivative by convention (torch
+relu): hinge at x = 1 and dpop at u_w = 0, where a central difference returns the mean of the
+one-sided derivatives.
 
 Rounding.  mpf -> double is done here with exact integer arithmetic, round-half-even,
 including the subnormal range (mpmath's own float() rounds twice for subnormals).
@@ -109,6 +110,7 @@ def parameter_default(name):
 TAU = parameter_default("discopop_tau")
 LAM = parameter_default("bdpo_lambda")
 DELTA = parameter_default("bco_delta")
+DPOP_LAMBDA = parameter_default("dpop_lambda")
 
 
 # ----------------------------------------------------------------------------------------
@@ -350,6 +352,33 @@ def g_spo_asym(uw, ul, beta, eps, dr):
     return beta * dx, -beta * dx
 
 
+def v_dpop(uw, ul, beta, eps, dr):
+    # Pal et al. 2024, eq. 3: -log sigma(beta (u_w - u_l - lambda max(0, log pi_ref(y_w) - log pi(y_w))))
+    lam = M(DPOP_LAMBDA)
+    return softplus(-beta * (uw - ul - lam * max(mpf(0), -uw)))
+
+
+def g_dpop(uw, ul, beta, eps, dr):
+    # d/du_w of max(0, -u_w) is -1 below 0, and 0 at and above 0 (relu convention at the kink).
+    lam = M(DPOP_LAMBDA)
+    x = beta * (uw - ul - lam * max(mpf(0), -uw))
+    s = sig(-x)
+    slope = 1 + lam if uw < 0 else mpf(1)
+    return -beta * s * slope, beta * s
+
+
+def v_chipo(uw, ul, beta, eps, dr):
+    # Huang et al. 2024: the link phi(z) = z + log z of z = pi/pi_ref, i.e. e^u + u; unclipped.
+    x = beta * ((mp.exp(uw) + uw) - (mp.exp(ul) + ul))
+    return softplus(-x)
+
+
+def g_chipo(uw, ul, beta, eps, dr):
+    x = beta * ((mp.exp(uw) + uw) - (mp.exp(ul) + ul))
+    s = sig(-x)
+    return -beta * s * (1 + mp.exp(uw)), beta * s * (1 + mp.exp(ul))
+
+
 # name -> (value, gradient): this script's own formulas.
 FORMULAS = {
     "sigmoid": (v_sigmoid, g_sigmoid),
@@ -371,6 +400,8 @@ FORMULAS = {
     "spo": (v_sq, g_sq),
     "spo_bt": (v_spo_bt, g_kl_bt),
     "spo_asym": (v_spo_asym, g_spo_asym),
+    "dpop": (v_dpop, g_dpop),
+    "chipo": (v_chipo, g_chipo),
 }
 
 
@@ -406,6 +437,10 @@ def round_to_double(v):
             raise ValueError("non-finite mpf")
         return 0.0
     top = exp + bc - 1                 # |v| in [2^top, 2^(top+1))
+    if top < -1076:                    # below half the smallest subnormal (e.g. e^(-1e134))
+        return -0.0 if sign else 0.0
+    if top >= 1024:                    # beyond the double range
+        return None
     e2 = max(top - 52, -1074)          # exponent of the unit in the last place
     shift = e2 - exp
     if shift <= 0:
@@ -591,6 +626,28 @@ def special_cases(name, kind):
         out.append(case("bdpo u_l=log(1/lam)", -1.0, -1.0 + math.log(2.0), -1.0, -1.0,
                         1.0, 1.0))
         out.append(case("bdpo u_l=-745", -1.0, -746.0, -1.0, -1.0, 1.0, 1.0))
+    if name == "dpop":
+        out.append(case("dpop kink u_w=0 exactly", -1.0, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop u_w=-2^-40", -1.0 - 2.0 ** -40, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop u_w=+2^-40", -1.0 + 2.0 ** -40, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop chosen down 800", -810.0, -805.0, -10.0, -5.0, 1.0, 1.0))
+        out.append(case("dpop chosen down 800, rejected down more", -810.0, -1000.0, -10.0, -5.0, 0.01, 1.0))
+        out.append(case("dpop chosen up, rejected down", -5.0, -900.0, -8.0, -6.0, 0.1, 1.0))
+        out.append(case("dpop penalty balances margin", -2.0, -1.0, -1.0, -1.0 - 51.0, 1.0, 1.0))   # x=0
+    if name == "chipo":
+        # u up to 1000 (e^u beyond the double range), u down to -800.
+        out.append(case("chipo u=1000/999, beta 1e-300", -1.0, -1.0, -1001.0, -1000.0, 1e-300, 1.0))
+        out.append(case("chipo u=999/1000, beta 1e-300", -1.0, -1.0, -1000.0, -1001.0, 1e-300, 1.0))
+        out.append(case("chipo u=1000-2^-40/1000, beta 1e-200", -1.0 - 2.0 ** -40, -1.0, -1001.0, -1001.0,
+                        1e-200, 1.0))
+        out.append(case("chipo u=709.5/710, beta 0.5", -1.0, -1.0, -710.5, -711.0, 0.5, 1.0))
+        out.append(case("chipo u=710/709.5, beta 0.5", -1.0, -1.0, -711.0, -710.5, 0.5, 1.0))
+        out.append(case("chipo u=700/700.25, beta 1e-3", -1.0, -1.0, -701.0, -701.25, 1e-3, 1.0))
+        out.append(case("chipo u=701/700.5, beta 1e-3", -1.0, -1.0, -702.0, -701.5, 1e-3, 1.0))
+        out.append(case("chipo u=-800/-790", -810.0, -800.0, -10.0, -10.0, 1.0, 1.0))
+        out.append(case("chipo u=0.5/-800", -1.0, -805.0, -1.5, -5.0, 1.0, 1.0))
+        out.append(case("chipo u=-800/0.5", -805.0, -1.0, -5.0, -1.5, 1.0, 1.0))
+        out.append(case("chipo u=30/29", -1.0, -2.0, -31.0, -31.0, 0.1, 1.0))
     if name == "spo_asym":
         out.append(case("spo_asym z=-50", -1.0, -1.0, -1.0, -11.0, 5.0, 1.0))           # x=-50
         out.append(case("spo_asym z=700", -1.0, -1.0, -701.0, -1.0, 1.0, 1.0))
@@ -604,8 +661,15 @@ def eps_for(entry, eps_override):
     return 0.0
 
 
+# chipo's e^u has a decimal exponent of about 0.43 u: cases with a log-ratio above this are
+# left out (mpmath would need tens of thousands of digits for exp(beta e^u)).
+CHIPO_MAX_U = 1100.0
+
+
 def cases_for(name, kind, common, entry):
     cs = [dict(c) for c in common] + special_cases(name, kind)
+    if name == "chipo":
+        cs = [c for c in cs if max(c["lw"] - c["rw"], c["ll"] - c["rl"]) <= CHIPO_MAX_U]
     ls = entry["label_smoothing"]
     if ls is not None and ls["lower"] == 0 and ls["lower_included"]:
         for idx in (0, 2, 3, 5):                       # a few points with eps = 0
@@ -801,6 +865,11 @@ def main():
                 x0 = b0 * (uw0 - ul0)
                 args = [abs(x0), abs(b0 * uw0), abs(b0 * ul0), abs(uw0), abs(ul0),
                         abs(x0 / M(TAU)), abs(d0), abs(x0 / d0)]
+                if name == "dpop":
+                    args.append(abs(b0 * (uw0 - ul0 - M(DPOP_LAMBDA) * max(mpf(0), -uw0))))
+                if name == "chipo":
+                    xc = b0 * ((mp.exp(uw0) + uw0) - (mp.exp(ul0) + ul0))
+                    args.append(min(abs(xc), mpf(1e300)))
                 max_arg = float(max(args))
             vals, dbl, dps, at50, unresolved = evaluate(fn, max_arg)
             if not same_doubles(dbl, at50):
@@ -810,7 +879,7 @@ def main():
             kink = (name == "hinge")
             with mp.workdps(dps):
                 uw, ul, b, e, d = inputs()
-                if kink and b * (uw - ul) == 1:
+                if (kink and b * (uw - ul) == 1) or (name == "dpop" and uw == 0):
                     pass
                 else:
                     fw = lambda t: vfn(t - M(rw), ul, b, e, d)
@@ -924,7 +993,9 @@ def main():
         "// literals are written in hexadecimal (exact; Swift warns on decimal ones).",
         "// Losses that ignore label smoothing have labelSmoothing 0; all cases carry a nonzero",
         "// rewardGap even where the loss ignores it. Constants: discopop tau = %g, bdpo" % TAU,
-        "// lambda = %g, bco_pair delta = %g; ipo is not length-normalised (length 1)." % (LAM, DELTA),
+        "// lambda = %g, bco_pair delta = %g, dpop lambda = %g; ipo is not length-normalised" % (LAM, DELTA, DPOP_LAMBDA),
+        "// (length 1). chipo: cases with a log-ratio above %g are left out (exp(beta e^u) needs" % CHIPO_MAX_U,
+        "// too many digits); its own cases reach u = 1000 and u = -800.",
         "// Entries tagged ILL-CONDITIONED sit within rounding distance of a stationary point",
         "// (beta*h - dr, h - 1/(2*beta), u_w - 1/(2*beta) or x - log 9 is ~1e-16 relative):",
         "// double arithmetic cannot resolve the residual, so compare those with an absolute",

@@ -51,6 +51,8 @@ public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable,
         v.visit(Losses.SPO.self)
         v.visit(Losses.SPOBT.self)
         v.visit(Losses.SPOAsym.self)
+        v.visit(Losses.DPOP.self)
+        v.visit(Losses.ChiPO.self)
     }
 
     /// Every registered loss, in catalogue order.

@@ -79,7 +79,7 @@ import Testing
 
     /// Parameters reach the kernel: a changed bdpo lambda changes the loss.
     @Test func parametersReachTheKernel() {
-        let pair = PairLogProbs(chosen: -1, rejected: -3, refChosen: -1.5, refRejected: -2)
+        let pair = PairLogProbs(chosen: -2, rejected: -3, refChosen: -1.5, refRejected: -2)   // u_w = -0.5, u_l = -1
         for loss in Loss.allCases {
             for p in loss.descriptor.parameters {
                 var a = parameters(for: loss, beta: 0.5)
