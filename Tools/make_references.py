@@ -3,6 +3,11 @@
 
 Run from the package root:   python3 Tools/make_references.py
 
+The loss names, flags (reward gap, label smoothing, h only) and parameter defaults are read
+from the toolkit's own catalogue, `report losses --catalogue --format json` (a built
+.build/{release,debug}/report, or `swift run`; or a saved file named by $LOSS_CATALOGUE).
+The formulas are this script's own.
+
 What it does
 ------------
 Every loss of docs/loss-catalogue.md is written here a second time, independently and
@@ -24,8 +29,9 @@ script also records how many outputs plain 50-digit evaluation would have got wr
 Derivatives.  d/d logp_w and d/d logp_l come from analytic formulas derived here by hand
 from the naive definitions (also written naively), and every one of them is checked
 against mpmath.diff of the naive value function at the working precision.  The only
-point skipped is hinge exactly at its kink (x = 1), where the catalogue fixes the
-derivative to 0 by convention (torch relu) and a central difference returns -beta/2.
+points skipped are the kinks where the catalogue fixes the derivative by convention (torch
+relu): hinge at x = 1 and dpop at u_w = 0, where a central difference returns the mean of the
+one-sided derivatives.
 
 Rounding.  mpf -> double is done here with exact integer arithmetic, round-half-even,
 including the subnormal range (mpmath's own float() rounds twice for subnormals).
@@ -39,10 +45,12 @@ Determinism.  Inputs come from hand-picked lists plus random.Random(20250807); t
 depends on nothing else, so the file is byte-identical on every run.
 """
 
+import json
 import math
 import os
 import struct
 import random
+import subprocess
 import sys
 import time
 
@@ -52,9 +60,6 @@ from mpmath import mp, mpf
 BASE_DPS = 50
 LEVELS = (500, 1000)
 MAX_DPS = 60000
-TAU = 0.05          # discopop_tau (TRL default)
-LAM = 0.5           # BDPO lambda (Cho et al. default)
-DELTA = 0.0         # bco_pair running-mean shift
 SEED = 20250807
 
 # Losses made of + - * / and max only: at 500+ digits every operation on these double
@@ -64,6 +69,48 @@ POLYNOMIAL = {"hinge", "ipo", "sppo_hard", "rpo_sq", "spo"}
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "LossMathTests", "ReferenceValues.swift")
+
+
+# ----------------------------------------------------------------------------------------
+# The catalogue's flags and parameter defaults come from the toolkit itself
+# (`report losses --catalogue --format json`), not restated here; the formulas below are
+# this script's own.
+# ----------------------------------------------------------------------------------------
+
+def load_catalogue(path=None):
+    """The catalogue as a list of dicts, in catalogue order.
+
+    From `path` (a file written by `report losses --catalogue --format json`), or from a built
+    `report` binary (.build/release, then .build/debug), or from `swift run report`.
+    """
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    args = ["losses", "--catalogue", "--format", "json"]
+    for build in ("release", "debug"):
+        exe = os.path.join(ROOT, ".build", build, "report")
+        if os.access(exe, os.X_OK):
+            return json.loads(subprocess.run([exe] + args, check=True, capture_output=True, text=True).stdout)
+    out = subprocess.run(["swift", "run", "-c", "release", "report"] + args, cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+CATALOGUE = load_catalogue(os.environ.get("LOSS_CATALOGUE"))
+
+
+def parameter_default(name):
+    for entry in CATALOGUE:
+        for p in entry["parameters"]:
+            if p["name"] == name:
+                return p["default"]
+    raise KeyError("the catalogue declares no parameter %r" % name)
+
+
+TAU = parameter_default("discopop_tau")
+LAM = parameter_default("bdpo_lambda")
+DELTA = parameter_default("bco_delta")
+DPOP_LAMBDA = parameter_default("dpop_lambda")
 
 
 # ----------------------------------------------------------------------------------------
@@ -305,29 +352,77 @@ def g_spo_asym(uw, ul, beta, eps, dr):
     return beta * dx, -beta * dx
 
 
-# name -> (value, gradient, uses eps, uses dr, kind)
-#   kind: "h" (function of beta*h), "sep" (acts on u_w and u_l separately), "target" (h and dr)
-LOSSES = [
-    ("sigmoid", v_sigmoid, g_sigmoid, False, "h"),
-    ("cdpo", v_cdpo, g_cdpo, True, "h"),
-    ("hinge", v_hinge, g_hinge, False, "h"),
-    ("ipo", v_ipo, g_ipo, False, "h"),
-    ("exo_pair", v_exo_pair, g_exo_pair, True, "h"),
-    ("nca_pair", v_nca_pair, g_nca_pair, False, "sep"),
-    ("robust", v_robust, g_robust, True, "h"),
-    ("bco_pair", v_bco_pair, g_bco_pair, False, "sep"),
-    ("sppo_hard", v_sppo_hard, g_sppo_hard, False, "sep"),
-    ("apo_zero", v_apo_zero, g_apo_zero, False, "sep"),
-    ("apo_down", v_apo_down, g_apo_down, False, "sep"),
-    ("discopop", v_discopop, g_discopop, False, "h"),
-    ("bdpo", v_bdpo, g_bdpo, False, "sep"),
-    ("rpo_sq", v_sq, g_sq, False, "target"),
-    ("rpo_bwd_kl", v_rpo_bwd_kl, g_kl_bt, False, "target"),
-    ("rpo_fwd_kl", v_rpo_fwd_kl, g_rpo_fwd_kl, False, "target"),
-    ("spo", v_sq, g_sq, False, "target"),
-    ("spo_bt", v_spo_bt, g_kl_bt, False, "target"),
-    ("spo_asym", v_spo_asym, g_spo_asym, False, "target"),
-]
+def v_dpop(uw, ul, beta, eps, dr):
+    # Pal et al. 2024, eq. 3: -log sigma(beta (u_w - u_l - lambda max(0, log pi_ref(y_w) - log pi(y_w))))
+    lam = M(DPOP_LAMBDA)
+    return softplus(-beta * (uw - ul - lam * max(mpf(0), -uw)))
+
+
+def g_dpop(uw, ul, beta, eps, dr):
+    # d/du_w of max(0, -u_w) is -1 below 0, and 0 at and above 0 (relu convention at the kink).
+    lam = M(DPOP_LAMBDA)
+    x = beta * (uw - ul - lam * max(mpf(0), -uw))
+    s = sig(-x)
+    slope = 1 + lam if uw < 0 else mpf(1)
+    return -beta * s * slope, beta * s
+
+
+def v_chipo(uw, ul, beta, eps, dr):
+    # Huang et al. 2024: the link phi(z) = z + log z of z = pi/pi_ref, i.e. e^u + u; unclipped.
+    x = beta * ((mp.exp(uw) + uw) - (mp.exp(ul) + ul))
+    return softplus(-x)
+
+
+def g_chipo(uw, ul, beta, eps, dr):
+    x = beta * ((mp.exp(uw) + uw) - (mp.exp(ul) + ul))
+    s = sig(-x)
+    return -beta * s * (1 + mp.exp(uw)), beta * s * (1 + mp.exp(ul))
+
+
+# name -> (value, gradient): this script's own formulas.
+FORMULAS = {
+    "sigmoid": (v_sigmoid, g_sigmoid),
+    "cdpo": (v_cdpo, g_cdpo),
+    "hinge": (v_hinge, g_hinge),
+    "ipo": (v_ipo, g_ipo),
+    "exo_pair": (v_exo_pair, g_exo_pair),
+    "nca_pair": (v_nca_pair, g_nca_pair),
+    "robust": (v_robust, g_robust),
+    "bco_pair": (v_bco_pair, g_bco_pair),
+    "sppo_hard": (v_sppo_hard, g_sppo_hard),
+    "apo_zero": (v_apo_zero, g_apo_zero),
+    "apo_down": (v_apo_down, g_apo_down),
+    "discopop": (v_discopop, g_discopop),
+    "bdpo": (v_bdpo, g_bdpo),
+    "rpo_sq": (v_sq, g_sq),
+    "rpo_bwd_kl": (v_rpo_bwd_kl, g_kl_bt),
+    "rpo_fwd_kl": (v_rpo_fwd_kl, g_rpo_fwd_kl),
+    "spo": (v_sq, g_sq),
+    "spo_bt": (v_spo_bt, g_kl_bt),
+    "spo_asym": (v_spo_asym, g_spo_asym),
+    "dpop": (v_dpop, g_dpop),
+    "chipo": (v_chipo, g_chipo),
+}
+
+
+def kind_of(entry):
+    """"target" (reads dr), "h" (a function of beta*h alone) or "sep" (u_w and u_l separately)."""
+    if entry["needs_reward_gap"]:
+        return "target"
+    return "h" if entry["depends_on_h_only"] else "sep"
+
+
+def catalogue_losses():
+    """(name, value, gradient, catalogue entry, kind) in catalogue order; every catalogue
+    loss needs a formula here and every formula a catalogue entry."""
+    names = [e["name"] for e in CATALOGUE]
+    missing = [n for n in names if n not in FORMULAS]
+    extra = [n for n in FORMULAS if n not in names]
+    if missing or extra:
+        sys.exit("catalogue and formulas disagree: no formula for %s; not in the catalogue: %s"
+                 % (missing, extra))
+    return [(e["name"], FORMULAS[e["name"]][0], FORMULAS[e["name"]][1], e, kind_of(e))
+            for e in CATALOGUE]
 
 
 # ----------------------------------------------------------------------------------------
@@ -342,6 +437,10 @@ def round_to_double(v):
             raise ValueError("non-finite mpf")
         return 0.0
     top = exp + bc - 1                 # |v| in [2^top, 2^(top+1))
+    if top < -1076:                    # below half the smallest subnormal (e.g. e^(-1e134))
+        return -0.0 if sign else 0.0
+    if top >= 1024:                    # beyond the double range
+        return None
     e2 = max(top - 52, -1074)          # exponent of the unit in the last place
     shift = e2 - exp
     if shift <= 0:
@@ -527,6 +626,28 @@ def special_cases(name, kind):
         out.append(case("bdpo u_l=log(1/lam)", -1.0, -1.0 + math.log(2.0), -1.0, -1.0,
                         1.0, 1.0))
         out.append(case("bdpo u_l=-745", -1.0, -746.0, -1.0, -1.0, 1.0, 1.0))
+    if name == "dpop":
+        out.append(case("dpop kink u_w=0 exactly", -1.0, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop u_w=-2^-40", -1.0 - 2.0 ** -40, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop u_w=+2^-40", -1.0 + 2.0 ** -40, -3.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("dpop chosen down 800", -810.0, -805.0, -10.0, -5.0, 1.0, 1.0))
+        out.append(case("dpop chosen down 800, rejected down more", -810.0, -1000.0, -10.0, -5.0, 0.01, 1.0))
+        out.append(case("dpop chosen up, rejected down", -5.0, -900.0, -8.0, -6.0, 0.1, 1.0))
+        out.append(case("dpop penalty balances margin", -2.0, -1.0, -1.0, -1.0 - 51.0, 1.0, 1.0))   # x=0
+    if name == "chipo":
+        # u up to 1000 (e^u beyond the double range), u down to -800.
+        out.append(case("chipo u=1000/999, beta 1e-300", -1.0, -1.0, -1001.0, -1000.0, 1e-300, 1.0))
+        out.append(case("chipo u=999/1000, beta 1e-300", -1.0, -1.0, -1000.0, -1001.0, 1e-300, 1.0))
+        out.append(case("chipo u=1000-2^-40/1000, beta 1e-200", -1.0 - 2.0 ** -40, -1.0, -1001.0, -1001.0,
+                        1e-200, 1.0))
+        out.append(case("chipo u=709.5/710, beta 0.5", -1.0, -1.0, -710.5, -711.0, 0.5, 1.0))
+        out.append(case("chipo u=710/709.5, beta 0.5", -1.0, -1.0, -711.0, -710.5, 0.5, 1.0))
+        out.append(case("chipo u=700/700.25, beta 1e-3", -1.0, -1.0, -701.0, -701.25, 1e-3, 1.0))
+        out.append(case("chipo u=701/700.5, beta 1e-3", -1.0, -1.0, -702.0, -701.5, 1e-3, 1.0))
+        out.append(case("chipo u=-800/-790", -810.0, -800.0, -10.0, -10.0, 1.0, 1.0))
+        out.append(case("chipo u=0.5/-800", -1.0, -805.0, -1.5, -5.0, 1.0, 1.0))
+        out.append(case("chipo u=-800/0.5", -805.0, -1.0, -5.0, -1.5, 1.0, 1.0))
+        out.append(case("chipo u=30/29", -1.0, -2.0, -31.0, -31.0, 0.1, 1.0))
     if name == "spo_asym":
         out.append(case("spo_asym z=-50", -1.0, -1.0, -1.0, -11.0, 5.0, 1.0))           # x=-50
         out.append(case("spo_asym z=700", -1.0, -1.0, -701.0, -1.0, 1.0, 1.0))
@@ -534,22 +655,30 @@ def special_cases(name, kind):
     return out
 
 
-def eps_for(name, eps_override):
-    if name in ("cdpo", "robust", "exo_pair"):
+def eps_for(entry, eps_override):
+    if entry["label_smoothing"] is not None:
         return 0.1 if eps_override is None else eps_override
     return 0.0
 
 
-def cases_for(name, kind, common):
+# chipo's e^u has a decimal exponent of about 0.43 u: cases with a log-ratio above this are
+# left out (mpmath would need tens of thousands of digits for exp(beta e^u)).
+CHIPO_MAX_U = 1100.0
+
+
+def cases_for(name, kind, common, entry):
     cs = [dict(c) for c in common] + special_cases(name, kind)
-    if name in ("cdpo", "robust"):
+    if name == "chipo":
+        cs = [c for c in cs if max(c["lw"] - c["rw"], c["ll"] - c["rl"]) <= CHIPO_MAX_U]
+    ls = entry["label_smoothing"]
+    if ls is not None and ls["lower"] == 0 and ls["lower_included"]:
         for idx in (0, 2, 3, 5):                       # a few points with eps = 0
             c = dict(common[idx])
             c["eps"] = 0.0
             c["label"] += ", eps=0"
             cs.append(c)
     for c in cs:
-        c["eps"] = eps_for(name, c["eps"])
+        c["eps"] = eps_for(entry, c["eps"])
     return cs
 
 
@@ -709,7 +838,7 @@ def main():
     summary = []          # (name, emitted, skipped, flushed, wrong_at_50, diffchecks)
     skipped_notes = []
     problems = []
-    for name, vfn, gfn, uses_eps, kind in LOSSES:
+    for name, vfn, gfn, entry, kind in catalogue_losses():
         emitted = 0
         flushed = 0
         wrong50 = 0
@@ -717,7 +846,7 @@ def main():
         skipped = 0
         loss_lines = []
         loss_groups.append((name, loss_lines))
-        for idx, c in enumerate(cases_for(name, kind, common)):
+        for idx, c in enumerate(cases_for(name, kind, common, entry)):
             lw, ll, rw, rl = c["lw"], c["ll"], c["rw"], c["rl"]
             beta, eps, dr = c["beta"], c["eps"], c["dr"]
 
@@ -736,6 +865,11 @@ def main():
                 x0 = b0 * (uw0 - ul0)
                 args = [abs(x0), abs(b0 * uw0), abs(b0 * ul0), abs(uw0), abs(ul0),
                         abs(x0 / M(TAU)), abs(d0), abs(x0 / d0)]
+                if name == "dpop":
+                    args.append(abs(b0 * (uw0 - ul0 - M(DPOP_LAMBDA) * max(mpf(0), -uw0))))
+                if name == "chipo":
+                    xc = b0 * ((mp.exp(uw0) + uw0) - (mp.exp(ul0) + ul0))
+                    args.append(min(abs(xc), mpf(1e300)))
                 max_arg = float(max(args))
             vals, dbl, dps, at50, unresolved = evaluate(fn, max_arg)
             if not same_doubles(dbl, at50):
@@ -745,7 +879,7 @@ def main():
             kink = (name == "hinge")
             with mp.workdps(dps):
                 uw, ul, b, e, d = inputs()
-                if kink and b * (uw - ul) == 1:
+                if (kink and b * (uw - ul) == 1) or (name == "dpop" and uw == 0):
                     pass
                 else:
                     fw = lambda t: vfn(t - M(rw), ul, b, e, d)
@@ -858,8 +992,10 @@ def main():
         "// Rounding to double: round-half-even, exact, subnormals included. Subnormal",
         "// literals are written in hexadecimal (exact; Swift warns on decimal ones).",
         "// Losses that ignore label smoothing have labelSmoothing 0; all cases carry a nonzero",
-        "// rewardGap even where the loss ignores it. Constants: discopop tau = 0.05, bdpo",
-        "// lambda = 0.5, bco_pair delta = 0; ipo is not length-normalised (length 1).",
+        "// rewardGap even where the loss ignores it. Constants: discopop tau = %g, bdpo" % TAU,
+        "// lambda = %g, bco_pair delta = %g, dpop lambda = %g; ipo is not length-normalised" % (LAM, DELTA, DPOP_LAMBDA),
+        "// (length 1). chipo: cases with a log-ratio above %g are left out (exp(beta e^u) needs" % CHIPO_MAX_U,
+        "// too many digits); its own cases reach u = 1000 and u = -800.",
         "// Entries tagged ILL-CONDITIONED sit within rounding distance of a stationary point",
         "// (beta*h - dr, h - 1/(2*beta), u_w - 1/(2*beta) or x - log 9 is ~1e-16 relative):",
         "// double arithmetic cannot resolve the residual, so compare those with an absolute",

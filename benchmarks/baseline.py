@@ -10,7 +10,9 @@ Subcommands:
   kernels [--pairs N] [--losses a,b|all] [--repeats R] [--json]
       loss + gradient evaluations per second for each loss on N random pairs (the inputs are
       drawn like `report bench`'s: reference log-probabilities -U(20, 80), policy log-ratios
-      N(0, 2^2), reward gaps N(0, 1); beta 0.1, label smoothing 0.1, exo_pair 1e-3).
+      N(0, 2^2), reward gaps N(0, 1); beta 0.1, label smoothing 0.1, exo_pair 1e-3). The loss
+      names, flags and parameter defaults come from `report losses --catalogue --format json`
+      (--catalogue FILE, or the built report binary).
 
   train DIR [--repeats R] [--json]
       times full-batch Adam on an environment exported by
@@ -32,11 +34,24 @@ import time
 
 import numpy as np
 
-LOSSES = [
-    "sigmoid", "cdpo", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair",
-    "sppo_hard", "apo_zero", "apo_down", "discopop", "bdpo", "rpo_sq", "rpo_bwd_kl",
-    "rpo_fwd_kl", "spo", "spo_bt", "spo_asym",
-]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_catalogue(path=None):
+    """The toolkit's loss catalogue (`report losses --catalogue --format json`): names, flags
+    and parameter defaults, in catalogue order. From `path`, else a built
+    .build/{release,debug}/report, else `swift run`. The formulas below are this file's own."""
+    import subprocess
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    args = ["losses", "--catalogue", "--format", "json"]
+    for build in ("release", "debug"):
+        exe = os.path.join(ROOT, ".build", build, "report")
+        if os.access(exe, os.X_OK):
+            return json.loads(subprocess.run([exe] + args, check=True, capture_output=True, text=True).stdout)
+    return json.loads(subprocess.run(["swift", "run", "-c", "release", "report"] + args, cwd=ROOT, check=True,
+                                     capture_output=True, text=True).stdout)
 
 # ---------------------------------------------------------------------------------------------
 # Scalar building blocks, vectorised.
@@ -159,16 +174,33 @@ def loss_terms(name, uw, ul, dr, p, want_value=True):
     raise ValueError(f"unknown loss {name!r}")
 
 
-def kernel_parameters(name):
-    eps = 1e-3 if name == "exo_pair" else (0.1 if name in ("cdpo", "robust") else 0.0)
-    return dict(beta=0.1, label_smoothing=eps, bco_delta=0.0, bdpo_lambda=0.5, discopop_tau=0.05)
+# The losses loss_terms implements (a catalogue loss without a numpy formula is skipped).
+FORMULAS = {"sigmoid", "cdpo", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
+            "apo_zero", "apo_down", "discopop", "bdpo", "rpo_sq", "rpo_bwd_kl", "rpo_fwd_kl", "spo", "spo_bt",
+            "spo_asym"}
+
+
+def kernel_parameters(entry):
+    """`report bench`'s kernel parameters for a catalogue entry: beta 0.1; label smoothing 0.1
+    where the loss reads it, or its own default when that is not 0 (exo_pair's 1e-3); every
+    loss parameter at its declared default."""
+    ls = entry["label_smoothing"]
+    eps = 0.0 if ls is None else (ls["default"] if ls["default"] > 0 else 0.1)
+    p = dict(beta=0.1, label_smoothing=eps)
+    p.update({q["name"]: q["default"] for q in entry["parameters"]})
+    return p
+
+
+def parameter_defaults(catalogue):
+    """Every loss parameter's declared default, by name (bco_delta, bdpo_lambda, ...)."""
+    return {q["name"]: q["default"] for e in catalogue for q in e["parameters"]}
 
 
 # ---------------------------------------------------------------------------------------------
 # Kernel benchmark.
 
 
-def bench_kernels(pairs, losses, repeats):
+def bench_kernels(pairs, losses, repeats, catalogue):
     rng = np.random.default_rng(2025)
     rw = -(20 + 60 * rng.random(pairs))
     rl = -(20 + 60 * rng.random(pairs))
@@ -176,8 +208,12 @@ def bench_kernels(pairs, losses, repeats):
     cl = rl + rng.normal(0.0, 2.0, pairs)
     gap = rng.normal(0.0, 1.0, pairs)
     rows = []
+    entries = {e["name"]: e for e in catalogue}
+    defaults = parameter_defaults(catalogue)
     for name in losses:
-        p = kernel_parameters(name)
+        if name not in entries:
+            raise SystemExit(f"unknown loss {name!r}; the catalogue has {', '.join(entries)}")
+        p = dict(defaults, **kernel_parameters(entries[name]))
         times = []
         checksum = 0.0
         for _ in range(repeats):
@@ -388,6 +424,8 @@ def main(argv=None):
     k.add_argument("--losses", default="all")
     k.add_argument("--repeats", type=int, default=3)
     k.add_argument("--json", action="store_true")
+    k.add_argument("--catalogue", default=None,
+                   help="the output of `report losses --catalogue --format json` (default: run the built report)")
     t = sub.add_parser("train", help="time the trainer on an exported environment")
     t.add_argument("folder")
     t.add_argument("--repeats", type=int, default=3)
@@ -404,8 +442,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     if args.command == "kernels":
-        losses = LOSSES if args.losses == "all" else args.losses.split(",")
-        rows = bench_kernels(args.pairs, losses, args.repeats)
+        catalogue = load_catalogue(args.catalogue)
+        if args.losses == "all":
+            losses = [e["name"] for e in catalogue if e["name"] in FORMULAS]
+            skipped = [e["name"] for e in catalogue if e["name"] not in FORMULAS]
+            if skipped:
+                print(f"note: no numpy formula for {', '.join(skipped)}: skipped", file=sys.stderr)
+        else:
+            losses = args.losses.split(",")
+        rows = bench_kernels(args.pairs, losses, args.repeats, catalogue)
         if args.json:
             print(json.dumps(dict(numpy=np.__version__, pairs=args.pairs, kernels=rows), indent=2))
         else:

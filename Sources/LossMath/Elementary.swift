@@ -48,7 +48,7 @@
 /// infinities, zeros, subnormals), within 1 ulp (`tanh`: 2), and the same bits on every
 /// machine.
 ///
-/// See also: ``softplus(_:)``, ``sigmoid(_:)`` and the batch kernels in ``PairKernels``,
+/// See also: ``softplus(_:)``, ``sigmoid(_:)`` and the loss kernels in ``Losses``,
 /// which are built on them.
 public enum Elementary {
 

@@ -28,7 +28,8 @@ extension Loss {
     ///
     /// Equal (to rounding) to the logs of ``evaluate(_:_:)``'s `dChosen` and `dRejected`
     /// wherever those are normal doubles; finite where they underflow but the true value
-    /// is merely tiny, or overflowed while its logarithm is finite.
+    /// is merely tiny, or overflowed while its logarithm is finite. The log forms are each
+    /// loss's own (``PreferenceLoss/logDerivatives(uW:uL:rewardGap:)``).
     ///
     /// - Parameter evaluation: this loss's ``evaluate(_:_:)`` at the same pair and
     ///   parameters, when the caller already has it; computed here otherwise.
@@ -41,60 +42,16 @@ extension Loss {
         let needRejected = !(Swift.abs(e.dRejected) >= tinyDerivative && e.dRejected.isFinite)
         if !(needChosen || needRejected) { return (chosen, rejected) }
 
-        let beta = p.beta, logBeta = Elementary.log(p.beta)
-        let uW = pair.chosenLogRatio, uL = pair.rejectedLogRatio
-        let x = beta * (uW - uL)
-        let dr = p.rewardGap ?? 0
-        // For h-only losses: log|dl/dx| with its sign; dl/du_w = beta dl/dx, dl/du_l = -beta dl/dx.
-        var hOnly: SignedLog? = nil
-        switch self {
-        case .sigmoid:
-            hOnly = SignedLog(logMagnitude: -softplus(x), sign: -1)
-        case .cdpo where p.labelSmoothing == 0, .robust where p.labelSmoothing == 0:
-            hOnly = SignedLog(logMagnitude: -softplus(x), sign: -1)
-        case .exoPair:
-            let t = Elementary.log(onePlus: -p.labelSmoothing) - Elementary.log(p.labelSmoothing)
-            hOnly = logDensityTimes(x, x - t)
-        case .rpoForwardKL:
-            hOnly = logDensityTimes(x, x - dr)
-        case .rpoBackwardKL, .spoBT:
-            hOnly = logSigmoidDifference(x, dr)
-        case .spoAsym:
-            let z = x / dr
-            let c = (z - 1) / dr
-            hOnly = c == 0 ? SignedLog(0) : SignedLog(logMagnitude: Elementary.log(Swift.abs(c)) - z, sign: c > 0 ? 1 : -1)
-        case .discopop:
-            hOnly = discopopLogDerivative(x, tau: p.discopopTau)
-        default:
-            break
-        }
-        if let d = hOnly {
-            let dW = SignedLog(logMagnitude: logBeta + d.logMagnitude, sign: d.sign)
-            let dL = SignedLog(logMagnitude: logBeta + d.logMagnitude, sign: -d.sign)
-            if needChosen { chosen = dW }
-            if needRejected { rejected = dL }
-            return (chosen, rejected)
-        }
-        let a = beta * uW, b = beta * uL
-        switch self {
-        case .ncaPair:
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - Elementary.log(2) - softplus(-b), sign: 1) }
-        case .bcoPair:
-            if needChosen { chosen = SignedLog(logMagnitude: logBeta - softplus(a - p.bcoDelta), sign: -1) }
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(-(b - p.bcoDelta)), sign: 1) }
-        case .apoZero:
-            if needChosen { chosen = SignedLog(logMagnitude: logBeta - softplus(-a) - softplus(a), sign: -1) }
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(-b) - softplus(b), sign: 1) }
-        case .apoDown:
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(-x) - softplus(x), sign: 1) }
-        case .bdpo:
-            let lam = p.bdpoLambda
-            let uLMixed = lam >= 1 ? uL : logAddExp(Elementary.log(lam) + uL, Elementary.log(onePlus: -lam))
-            let xm = beta * (uW - uLMixed)
-            let logWeight = lam >= 1 ? 0 : -softplus(-(uL + Elementary.log(lam) - Elementary.log(onePlus: -lam)))
-            if needChosen { chosen = SignedLog(logMagnitude: logBeta - softplus(xm), sign: -1) }
-            if needRejected { rejected = SignedLog(logMagnitude: logBeta - softplus(xm) + logWeight, sign: 1) }
-        default:
+        switch logForm(pair.chosenLogRatio, pair.rejectedLogRatio, p.rewardGap ?? 0, p) {
+        case .logitsDifference(let d):
+            // dl/du_w = beta dl/dx, dl/du_l = -beta dl/dx.
+            let logBeta = Elementary.log(p.beta)
+            if needChosen { chosen = SignedLog(logMagnitude: logBeta + d.logMagnitude, sign: d.sign) }
+            if needRejected { rejected = SignedLog(logMagnitude: logBeta + d.logMagnitude, sign: -d.sign) }
+        case .separate(let c, let r):
+            if needChosen, let c { chosen = c }
+            if needRejected, let r { rejected = r }
+        case .plainIsAccurate:
             break
         }
         return (chosen, rejected)
@@ -120,18 +77,4 @@ public func logSigmoidDifference(_ a: Double, _ b: Double) -> SignedLog {
         return SignedLog(logMagnitude: l, sign: sign)
     }
     return SignedLog(sigmoid(a) - sigmoid(b))
-}
-
-/// discopop's `log|dl/dx|` for x >= 0, factoring out `m e^-x` (the dominant term there).
-@usableFromInline
-func discopopLogDerivative(_ x: Double, tau: Double) -> SignedLog? {
-    guard x >= 0 else { return nil }
-    let logM = -softplus(-x / tau), log1mM = -softplus(x / tau)
-    // d = t1 - t2 - t3 - t4 with t4 = m e^-x; divide through by t4.
-    let r1 = Elementary.exp(log1mM) / tau
-    let r2 = Elementary.exp(log1mM + x) * softplus(-x) / tau
-    let r3 = Elementary.exp(log1mM - logM + x - softplus(x))
-    let q = r1 - r2 - r3 - 1
-    if q == 0 { return SignedLog(0) }
-    return SignedLog(logMagnitude: logM - x + Elementary.log(Swift.abs(q)), sign: q > 0 ? 1 : -1)
 }

@@ -1,140 +1,123 @@
-/// The loss catalogue, named as TRL's `DPOTrainer` `loss_type` (and NeMo-Aligner's RPO
-/// names, and this project's `spo` forms for the seed paper's principled loss).
+/// The loss catalogue: one value per loss type of ``registry(_:)``, named as TRL's
+/// `DPOTrainer` `loss_type` (and NeMo-Aligner's RPO names, and this project's `spo` forms for
+/// the seed paper's principled loss).
 ///
-/// See `docs/loss-catalogue.md` for every formula and ``Kernels`` for the functions.
-public enum Loss: String, CaseIterable, Sendable, Hashable, Codable {
-    case sigmoid
-    case cdpo
-    case hinge
-    case ipo
-    case exoPair = "exo_pair"
-    case ncaPair = "nca_pair"
-    case robust
-    case bcoPair = "bco_pair"
-    case sppoHard = "sppo_hard"
-    case apoZero = "apo_zero"
-    case apoDown = "apo_down"
-    case discopop
-    case bdpo
-    case rpoSq = "rpo_sq"
-    case rpoBackwardKL = "rpo_bwd_kl"
-    case rpoForwardKL = "rpo_fwd_kl"
-    /// The seed paper's principled loss, default squared form `(beta h - dr)^2`.
-    case spo
-    /// The principled loss, Bradley–Terry cross-entropy form.
-    case spoBT = "spo_bt"
-    /// The principled loss, asymmetric form `-z e^-z`, `z = beta h / dr`.
-    case spoAsym = "spo_asym"
+/// Each loss is one type conforming to ``PreferenceLoss`` in `Sources/LossMath/Losses/`,
+/// with a static member here (`Loss.sigmoid`) declared in the same file. Codable as its name.
+///
+/// See `docs/loss-catalogue.md` for every formula.
+public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable, CustomStringConvertible {
+    /// Name, flags and parameters.
+    public let descriptor: LossDescriptor
+    /// See ``PreferenceLoss/rooflineOps``.
+    public let rooflineOps: RooflineOps?
+    /// See ``PreferenceLoss/rooflineGradientOps``.
+    public let rooflineGradientOps: RooflineOps?
+    @usableFromInline let id: ObjectIdentifier
+    @usableFromInline let evaluatePair: @Sendable (PairLogProbs, LossParameters) -> LossEvaluation
+    @usableFromInline let makeKernel: @Sendable (LossParameters) -> any PreferenceLoss
+    @usableFromInline let logForm: @Sendable (_ uW: Double, _ uL: Double, _ rewardGap: Double, LossParameters) -> LogDerivativeForm
+
+    init<L: PreferenceLoss>(_ type: L.Type) {
+        descriptor = L.descriptor
+        rooflineOps = L.rooflineOps
+        rooflineGradientOps = L.rooflineGradientOps
+        id = ObjectIdentifier(type)
+        evaluatePair = { pair, p in L(unchecked: p).evaluate(pair, rewardGap: p.rewardGap ?? 0) }
+        makeKernel = { p in L(unchecked: p) }
+        logForm = { uW, uL, dr, p in L(unchecked: p).logDerivatives(uW: uW, uL: uL, rewardGap: dr) }
+    }
+
+    /// The registry: the one list of the catalogue's loss types, in catalogue order.
+    /// ``allCases`` and ``withKernel(_:_:)`` come from it.
+    @inlinable
+    public static func registry<V: LossTypeVisitor>(_ v: inout V) {
+        v.visit(Losses.Sigmoid.self)
+        v.visit(Losses.CDPO.self)
+        v.visit(Losses.Hinge.self)
+        v.visit(Losses.IPO.self)
+        v.visit(Losses.ExoPair.self)
+        v.visit(Losses.NCAPair.self)
+        v.visit(Losses.Robust.self)
+        v.visit(Losses.BCOPair.self)
+        v.visit(Losses.SPPOHard.self)
+        v.visit(Losses.APOZero.self)
+        v.visit(Losses.APODown.self)
+        v.visit(Losses.DiscoPOP.self)
+        v.visit(Losses.BDPO.self)
+        v.visit(Losses.RPOSquared.self)
+        v.visit(Losses.RPOBackwardKL.self)
+        v.visit(Losses.RPOForwardKL.self)
+        v.visit(Losses.SPO.self)
+        v.visit(Losses.SPOBT.self)
+        v.visit(Losses.SPOAsym.self)
+        v.visit(Losses.DPOP.self)
+        v.visit(Losses.ChiPO.self)
+    }
+
+    /// Every registered loss, in catalogue order.
+    public static let allCases: [Loss] = {
+        struct Collect: LossTypeVisitor {
+            var losses: [Loss] = []
+            mutating func visit<L: PreferenceLoss>(_ type: L.Type) { losses.append(Loss(type)) }
+        }
+        var c = Collect()
+        registry(&c)
+        return c.losses
+    }()
+
+    public var rawValue: String { descriptor.name }
+    /// The name, e.g. `exo_pair`.
+    public var description: String { rawValue }
+
+    public init?(rawValue: String) {
+        guard let loss = Loss.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = loss
+    }
 
     /// Parses a TRL-style name, throwing a message that lists the known names.
     public init(name: String) throws(LossMathError) {
-        guard let loss = Loss(rawValue: name.trimmedOf(" \t")) else {
-            throw .unknownLoss(name)
+        guard let loss = Loss(rawValue: name.trimmedOf(" \t")) else { throw .unknownLoss(name) }
+        self = loss
+    }
+
+    public static func == (a: Loss, b: Loss) -> Bool { a.id == b.id }
+    public func hash(into h: inout Hasher) { h.combine(id) }
+
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let loss = Loss(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: LossMathError.unknownLoss(name).description))
         }
         self = loss
     }
 
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+
+    // MARK: Flags (from the descriptor)
+
     /// True when the loss is a function of `h = u_w - u_l` alone (so T6's ratio applies).
-    /// `ipo` counts as such when both lengths are 1.
-    public var dependsOnLogitsDifferenceOnly: Bool {
-        switch self {
-        case .ncaPair, .bcoPair, .sppoHard, .apoZero, .apoDown, .bdpo: return false
-        default: return true
-        }
-    }
-
+    public var dependsOnLogitsDifferenceOnly: Bool { descriptor.dependsOnLogitsDifferenceOnly }
     /// True when the loss needs the reward gap `dr` (the reward-aware and principled losses).
-    public var needsRewardGap: Bool {
-        switch self {
-        case .rpoSq, .rpoBackwardKL, .rpoForwardKL, .spo, .spoBT, .spoAsym: return true
-        default: return false
-        }
-    }
-
+    public var needsRewardGap: Bool { descriptor.rewardGap != .ignored }
     /// True when the loss reads TRL's `label_smoothing`.
-    public var usesLabelSmoothing: Bool {
-        switch self {
-        case .cdpo, .robust, .exoPair: return true
-        default: return false
-        }
-    }
+    public var usesLabelSmoothing: Bool { descriptor.labelSmoothing != nil }
+    /// The label smoothing to use when the caller sets none (exo_pair: TRL's 1e-3; else 0).
+    public var defaultLabelSmoothing: Double { descriptor.labelSmoothing?.defaultValue ?? 0 }
+    /// True for losses whose derivative is exactly zero on a whole half-line in `h`.
+    public var hasFlatRegion: Bool { descriptor.hasFlatRegion }
 
-    /// The label smoothing to use when the caller sets none: 0, except exo_pair, whose
-    /// formula takes `log eps` and which gets TRL's own substitute for 0, `1e-3`.
-    public var defaultLabelSmoothing: Double { self == .exoPair ? 1e-3 : 0 }
-
-    /// True for losses whose derivative is exactly zero on a whole half-line in `h`
-    /// (hinge past its margin). Used to tell a genuine flat region from underflow.
-    public var hasFlatRegion: Bool { self == .hinge }
-
-    /// Checks `parameters` for this loss, with a message that names the parameter.
-    public func validate(_ p: LossParameters) throws(LossMathError) {
-        guard p.beta.isFinite, p.beta > 0 else { throw .invalidBeta(p.beta) }
-        let eps = p.labelSmoothing
-        switch self {
-        case .cdpo:
-            guard eps >= 0, eps <= 0.5 else { throw .labelSmoothingOutOfRange(loss: self, value: eps, range: "0 <= label_smoothing <= 0.5") }
-        case .robust:
-            guard eps >= 0, eps < 0.5 else { throw .labelSmoothingOutOfRange(loss: self, value: eps, range: "0 <= label_smoothing < 0.5") }
-        case .exoPair:
-            guard eps > 0, eps < 1 else { throw .labelSmoothingOutOfRange(loss: self, value: eps, range: "0 < label_smoothing < 1 (TRL silently replaces 0 by 1e-3)") }
-        case .bdpo:
-            guard p.bdpoLambda > 0, p.bdpoLambda <= 1 else { throw .invalidParameter(name: "bdpo lambda", value: p.bdpoLambda, requirement: "0 < lambda <= 1") }
-        case .discopop:
-            guard p.discopopTau > 0, p.discopopTau.isFinite else { throw .invalidParameter(name: "discopop tau", value: p.discopopTau, requirement: "tau > 0") }
-        case .bcoPair:
-            guard p.bcoDelta.isFinite else { throw .invalidParameter(name: "bco delta", value: p.bcoDelta, requirement: "a finite number") }
-        default:
-            break
-        }
-        if needsRewardGap {
-            guard let dr = p.rewardGap else { throw .missingRewardGap(loss: self) }
-            guard dr.isFinite else { throw .invalidParameter(name: "reward gap", value: dr, requirement: "a finite number") }
-            if self == .spoAsym && dr == 0 { throw .rewardGapZero(loss: self) }
-        }
-    }
-
-    /// The loss and its exact derivatives for one pair.
+    /// The loss and its exact derivatives for one pair, from the loss's kernel (so the same
+    /// bits as the batch path for unit lengths).
     ///
     /// Does not validate: call ``validate(_:)`` once per configuration first. A loss that
     /// needs a reward gap reads `parameters.rewardGap ?? 0`.
     @inlinable
     public func evaluate(_ pair: PairLogProbs, _ p: LossParameters) -> LossEvaluation {
-        let uW = pair.chosenLogRatio, uL = pair.rejectedLogRatio
-        let beta = p.beta
-        let x = beta * (uW - uL)
-        let dr = p.rewardGap ?? 0
-        @inline(__always) func hOnly(_ r: (value: Double, dx: Double)) -> LossEvaluation {
-            let dh = beta * r.dx
-            return LossEvaluation(value: r.value, dChosen: dh, dRejected: -dh, dH: dh)
-        }
-        @inline(__always) func separate(_ r: (value: Double, dW: Double, dL: Double)) -> LossEvaluation {
-            LossEvaluation(value: r.value, dChosen: r.dW, dRejected: r.dL, dH: nil)
-        }
-        switch self {
-        case .sigmoid: return hOnly(Kernels.sigmoid(x: x))
-        case .cdpo: return hOnly(Kernels.cdpo(x: x, eps: p.labelSmoothing))
-        case .hinge: return hOnly(Kernels.hinge(x: x))
-        case .ipo:
-            let lw = pair.chosenLength, ll = pair.rejectedLength
-            let r = Kernels.ipo(h: uW / lw - uL / ll, beta: beta)
-            let isPlain = lw == 1 && ll == 1
-            return LossEvaluation(value: r.value, dChosen: r.dh / lw, dRejected: -r.dh / ll, dH: isPlain ? r.dh : nil)
-        case .exoPair: return hOnly(Kernels.exoPair(x: x, eps: p.labelSmoothing))
-        case .ncaPair: return separate(Kernels.ncaPair(uW: uW, uL: uL, beta: beta))
-        case .robust: return hOnly(Kernels.robust(x: x, eps: p.labelSmoothing))
-        case .bcoPair: return separate(Kernels.bcoPair(uW: uW, uL: uL, beta: beta, delta: p.bcoDelta))
-        case .sppoHard: return separate(Kernels.sppoHard(uW: uW, uL: uL, beta: beta))
-        case .apoZero: return separate(Kernels.apoZero(uW: uW, uL: uL, beta: beta))
-        case .apoDown: return separate(Kernels.apoDown(uW: uW, uL: uL, beta: beta))
-        case .discopop: return hOnly(Kernels.discopop(x: x, tau: p.discopopTau))
-        case .bdpo: return separate(Kernels.bdpo(uW: uW, uL: uL, beta: beta, lambda: p.bdpoLambda))
-        case .rpoSq, .spo: return hOnly(Kernels.squaredTarget(x: x, rewardGap: dr))
-        case .rpoBackwardKL: return hOnly(Kernels.rpoBackwardKL(x: x, rewardGap: dr))
-        case .rpoForwardKL: return hOnly(Kernels.rpoForwardKL(x: x, rewardGap: dr))
-        case .spoBT: return hOnly(Kernels.softLabelCrossEntropy(x: x, rewardGap: dr))
-        case .spoAsym: return hOnly(Kernels.asymmetricTarget(x: x, rewardGap: dr))
-        }
+        evaluatePair(pair, p)
     }
 
     /// Parses a comma-separated list such as `"sigmoid,spo"`; `"all"` or an empty string
@@ -150,6 +133,14 @@ public enum Loss: String, CaseIterable, Sendable, Hashable, Codable {
         return out
     }
 }
+
+/// A generic operation over the registered loss types; see ``Loss/registry(_:)``.
+public protocol LossTypeVisitor {
+    mutating func visit<L: PreferenceLoss>(_ type: L.Type)
+}
+
+/// Namespace of the catalogue's loss types, one per file in `Sources/LossMath/Losses/`.
+public enum Losses {}
 
 extension String {
     @usableFromInline

@@ -33,30 +33,48 @@ public struct PairLogProbs: Sendable, Equatable, Hashable {
     @inlinable public var logitsDifference: Double { chosenLogRatio - rejectedLogRatio }
 }
 
-/// Parameters shared by the catalogue, named as in TRL's `DPOConfig`.
+/// Parameters of a loss evaluation, named as in TRL's `DPOConfig`.
 public struct LossParameters: Sendable, Equatable, Hashable {
     /// KL strength `beta > 0` (TRL `beta`).
     public var beta: Double
-    /// TRL's `label_smoothing` (`eps`), used by cdpo, robust and exo_pair.
+    /// TRL's `label_smoothing` (`eps`), read by the losses whose descriptor says so
+    /// (cdpo, robust, exo_pair).
     public var labelSmoothing: Double
     /// The reward gap `dr = r(y_w) - r(y_l)`, needed by rpo_* and spo*; `nil` when unknown.
     public var rewardGap: Double?
-    /// bco_pair's shift `delta`. TRL uses a running mean of the batch rewards; a pure
-    /// per-pair function cannot, so the default is 0 and a caller may pass TRL's value.
-    public var bcoDelta: Double
-    /// bdpo's mixing weight `lam` in `log(lam exp(u_l) + 1 - lam)`, in (0, 1]. Default 0.5.
-    public var bdpoLambda: Double
-    /// discopop's temperature `tau` (TRL `discopop_tau`). Default 0.05.
-    public var discopopTau: Double
+    /// The losses' own parameters by ``LossParameter/name`` (e.g. `bdpo_lambda`); a missing
+    /// entry takes the parameter's default.
+    public var values: [String: Double]
 
-    public init(beta: Double, labelSmoothing: Double = 0, rewardGap: Double? = nil,
-                bcoDelta: Double = 0, bdpoLambda: Double = 0.5, discopopTau: Double = 0.05) {
+    public init(beta: Double, labelSmoothing: Double = 0, rewardGap: Double? = nil, values: [String: Double] = [:]) {
         self.beta = beta
         self.labelSmoothing = labelSmoothing
         self.rewardGap = rewardGap
-        self.bcoDelta = bcoDelta
-        self.bdpoLambda = bdpoLambda
-        self.discopopTau = discopopTau
+        self.values = values
+    }
+
+    /// With bco_pair's `delta`, bdpo's `lambda` and discopop's `tau` given explicitly.
+    public init(beta: Double, labelSmoothing: Double, rewardGap: Double?,
+                bcoDelta: Double, bdpoLambda: Double, discopopTau: Double) {
+        self.init(beta: beta, labelSmoothing: labelSmoothing, rewardGap: rewardGap,
+                  values: [Losses.BCOPair.delta.name: bcoDelta, Losses.BDPO.lambda.name: bdpoLambda,
+                           Losses.DiscoPOP.tau.name: discopopTau])
+    }
+
+    /// bco_pair's shift `delta` (see ``Losses/BCOPair/delta``).
+    public var bcoDelta: Double {
+        get { Losses.BCOPair.delta.value(in: self) }
+        set { values[Losses.BCOPair.delta.name] = newValue }
+    }
+    /// bdpo's mixing weight `lam` (see ``Losses/BDPO/lambda``).
+    public var bdpoLambda: Double {
+        get { Losses.BDPO.lambda.value(in: self) }
+        set { values[Losses.BDPO.lambda.name] = newValue }
+    }
+    /// discopop's temperature `tau` (see ``Losses/DiscoPOP/tau``).
+    public var discopopTau: Double {
+        get { Losses.DiscoPOP.tau.value(in: self) }
+        set { values[Losses.DiscoPOP.tau.name] = newValue }
     }
 }
 
@@ -88,6 +106,7 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
     case rewardGapZero(loss: Loss)
     case invalidParameter(name: String, value: Double, requirement: String)
     case unknownLoss(String)
+    case unknownParameter(String)
 
     public var description: String {
         switch self {
@@ -103,6 +122,9 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(name) = \(v) is invalid: it needs \(req)"
         case .unknownLoss(let name):
             return "unknown loss '\(name)'; known losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .unknownParameter(let name):
+            let known = Loss.allCases.flatMap(\.descriptor.parameters).map(\.name)
+            return "unknown loss parameter '\(name)'; known: \(known.joined(separator: ", "))"
         }
     }
 }

@@ -54,14 +54,6 @@ public struct ProbabilityGradients: Sendable, Equatable {
     /// `dl/dpi_l`. Positive means a descent step lowers `pi_l` (pushes it toward 0).
     public let rejected: SignedLogMagnitude
 
-    /// From plain derivatives. Where a derivative underflowed to 0 the gradient reads 0;
-    /// prefer ``init(loss:pair:parameters:)``, which keeps such derivatives in log space.
-    @inlinable
-    public init(_ e: LossEvaluation, _ pair: PairLogProbs) {
-        chosen = .probabilityGradient(logDerivative: e.dChosen, logProbability: pair.chosen)
-        rejected = .probabilityGradient(logDerivative: e.dRejected, logProbability: pair.rejected)
-    }
-
     /// The probability-space gradients of `loss`, computed from ``Loss/logDerivatives(_:_:)``
     /// so that a derivative below the double range still gives its (representable) quotient.
     /// Pass `evaluation` when it is already at hand, so the loss is not evaluated twice.

@@ -24,15 +24,24 @@ extension Report {
             record). The rpo_* and spo* losses need a reward gap: without scores or --reward-gap \
             they are skipped with a note (or rejected, if you named them in --losses).
 
+            With --catalogue (and no --input), prints the catalogue itself instead: every loss's \
+            name, flags and parameters with defaults and ranges, as each loss type declares them \
+            (--format csv, json or markdown).
+
             Example:
               report losses --input pairs.csv --beta 0.1 --losses sigmoid,ipo,spo > out.csv
+              report losses --input pairs.csv --losses bdpo --loss-param bdpo_lambda=0.3
+              report losses --catalogue --format json
               report losses --input pairs.jsonl.gz --format json > out.jsonl
               report losses --input pairs.csv --reward-gap 1 --out results/
             """
         )
 
         @Option(name: .long, help: "Input file (CSV or JSON Lines, optionally gzipped), or - for standard input.")
-        var input: String
+        var input: String?
+
+        @Flag(help: "Print the loss catalogue (names, flags, parameters) instead of evaluating pairs.")
+        var catalogue = false
 
         @OptionGroup var lossOptions: LossOptions
         @OptionGroup(title: "Input limits") var inputLimits: InputLimitOptions
@@ -43,7 +52,7 @@ extension Report {
         @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.")
         var out: String?
 
-        @Option(help: "Output format: csv or json (JSON Lines, one object per row).")
+        @Option(help: "Output format: csv or json (JSON Lines, one object per row); with --catalogue also markdown.")
         var format: RowFormat = .csv
 
         @Flag(help: "Silence notes on standard error (errors are still printed).")
@@ -51,6 +60,12 @@ extension Report {
 
         func validate() throws {
             Verbosity.setQuiet(quiet)
+            if catalogue {
+                if input != nil { throw ValidationError("--catalogue prints the catalogue: it takes no --input") }
+                return
+            }
+            guard input != nil else { throw ValidationError("--input is required (or pass --catalogue)") }
+            if format == .markdown { throw ValidationError("--format markdown is for --catalogue; pair rows are csv or json") }
             if let g = rewardGap, !g.isFinite { throw ValidationError("--reward-gap must be finite, got \(g)") }
             let losses = try lossOptions.selectedLosses()
             // Check parameters that do not depend on the data now, before reading anything.
@@ -59,6 +74,16 @@ extension Report {
         }
 
         func run() throws {
+            if catalogue {
+                let text = LossCatalogue.render(Loss.allCases, format: format)
+                if let folder = out {
+                    try writeFiles([("catalogue." + (format == .markdown ? "md" : format.rawValue), text)], into: folder)
+                } else {
+                    emit(text)
+                }
+                return
+            }
+            guard let input else { throw ValidationError("--input is required (or pass --catalogue)") }
             let pairs: [InputPair]
             do { pairs = try PairInputReader.read(path: input, limits: inputLimits.limits) } catch { throw ReportError("\(error)") }
             var losses = try lossOptions.selectedLosses()
@@ -103,7 +128,7 @@ extension Report {
 
 /// The row formats of `report losses`.
 enum RowFormat: String, ExpressibleByArgument, CaseIterable {
-    case csv, json
+    case csv, json, markdown
 }
 
 /// The rows of `report losses`, typed, written as CSV or as JSON Lines from the same cells

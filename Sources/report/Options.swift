@@ -24,6 +24,8 @@ struct LossOptions: ParsableArguments {
         discussion: "Known: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))."))
     var losses: String = "all"
 
+    @OptionGroup var lossParameters: LossParameterOptions
+
     /// True when the user named the losses explicitly.
     var lossesGiven: Bool { losses != "all" }
 
@@ -45,7 +47,8 @@ struct LossOptions: ParsableArguments {
 
     /// The parameters for `loss`, with exo_pair's TRL default for an unset label smoothing.
     func parameters(for loss: Loss, rewardGap: Double?) -> LossParameters {
-        LossParameters(beta: beta, labelSmoothing: labelSmoothing ?? loss.defaultLabelSmoothing, rewardGap: rewardGap)
+        LossParameters(beta: beta, labelSmoothing: labelSmoothing ?? loss.defaultLabelSmoothing, rewardGap: rewardGap,
+                       values: lossParameters.values)
     }
 
     /// Validates every selected loss with its parameters; the message names the option.
@@ -56,10 +59,49 @@ struct LossOptions: ParsableArguments {
                 case .labelSmoothingOutOfRange: throw ValidationError("--label-smoothing: \(error)")
                 case .invalidBeta: throw ValidationError("--beta: \(error)")
                 case .missingRewardGap, .rewardGapZero: throw ValidationError("--reward-gap: \(error)")
+                case .invalidParameter(let name, _, _) where Loss.parameter(named: name) != nil:
+                    throw ValidationError("--loss-param \(name): \(error)")
                 default: throw ValidationError("\(error)")
                 }
             }
         }
+    }
+}
+
+/// `--loss-param name=value` (repeatable): the losses' own parameters, as each loss type
+/// declares them (name, default, range; see ``LossMath/LossDescriptor``). Names and ranges are
+/// checked against the catalogue, so an option is never ignored silently.
+struct LossParameterOptions: ParsableArguments {
+    @Option(name: .customLong("loss-param"), help: ArgumentHelp(
+        "A loss's own parameter as name=value (repeatable).",
+        discussion: "Known: " + Loss.allCases.flatMap { loss in
+            loss.descriptor.parameters.map { "\($0.name) (\(loss.rawValue), default \(shortNumber($0.defaultValue)), \($0.range.requirement(symbol: $0.symbol)))" }
+        }.joined(separator: "; ") + "."))
+    var lossParam: [String] = []
+
+    func validate() throws { _ = try parsed() }
+
+    /// The given values by parameter name (unset parameters take the loss's default).
+    var values: [String: Double] { (try? parsed()) ?? [:] }
+
+    func parsed() throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for item in lossParam {
+            let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let value = Double(parts[1]) else {
+                throw ValidationError("--loss-param: expected name=value, e.g. bdpo_lambda=0.3; got '\(item)'")
+            }
+            let name = parts[0]
+            guard let (loss, parameter) = Loss.parameter(named: name) else {
+                throw ValidationError("--loss-param: \(LossMathError.unknownParameter(name))")
+            }
+            guard parameter.range.contains(value) else {
+                throw ValidationError("--loss-param \(name): \(LossMathError.invalidParameter(name: "\(loss.rawValue) \(parameter.symbol)", value: value, requirement: parameter.range.requirement(symbol: parameter.symbol)))")
+            }
+            guard out[name] == nil else { throw ValidationError("--loss-param: \(name) is given twice") }
+            out[name] = value
+        }
+        return out
     }
 }
 

@@ -60,6 +60,7 @@ struct OptimizerOptions: ParsableArguments {
     var logEvery: Int = TrainingConfig(loss: .sigmoid).logEvery
     @Option(help: "TRL label_smoothing for cdpo, robust, exo_pair (default 0; exo_pair 1e-3).")
     var labelSmoothing: Double?
+    @OptionGroup var lossParameters: LossParameterOptions
     @Option(help: "Target gap of rpo_*/spo*: true (oracle reward), model (noisy reward model), or constant.")
     var target: TargetChoice = .model
     @Option(help: "The gap used with --target constant.")
@@ -72,9 +73,23 @@ struct OptimizerOptions: ParsableArguments {
         case .model: source = .rewardModel
         case .constant: source = .constant(constantGap)
         }
-        return TrainingConfig(loss: loss, labelSmoothing: labelSmoothing, target: source, optimizer: optimizer,
+        let values = lossParameters.values
+        return TrainingConfig(loss: loss, labelSmoothing: labelSmoothing,
+                              bcoDelta: values[Losses.BCOPair.delta.name] ?? Losses.BCOPair.delta.defaultValue,
+                              bdpoLambda: values[Losses.BDPO.lambda.name] ?? Losses.BDPO.lambda.defaultValue,
+                              discopopTau: values[Losses.DiscoPOP.tau.name] ?? Losses.DiscoPOP.tau.defaultValue,
+                              target: source, optimizer: optimizer,
                               learningRate: learningRate, steps: steps, batchSize: batchSize, clipNorm: clip,
                               logEvery: logEvery)
+    }
+
+    /// The loss parameters TrainingConfig carries (it has one field per parameter); any other
+    /// is refused rather than ignored.
+    func validate() throws {
+        let carried = [Losses.BCOPair.delta.name, Losses.BDPO.lambda.name, Losses.DiscoPOP.tau.name]
+        for name in try lossParameters.parsed().keys.sorted() where !carried.contains(name) {
+            throw ValidationError("--loss-param \(name): train and sweep do not take this parameter yet (they take \(carried.joined(separator: ", ")))")
+        }
     }
 }
 

@@ -34,10 +34,10 @@ import Testing
         var ps: [LossParameters] = []
         for beta in [0.1, 0.5, 2.0] {
             let eps = loss == .exoPair ? 1e-3 : (loss.usesLabelSmoothing ? 0.1 : 0)
-            ps.append(LossParameters(beta: beta, labelSmoothing: eps, bcoDelta: loss == .bcoPair ? 0.3 : 0,
+            ps.append(LossParameters(beta: beta, labelSmoothing: eps, rewardGap: nil, bcoDelta: loss == .bcoPair ? 0.3 : 0,
                                      bdpoLambda: 0.5, discopopTau: 0.05))
         }
-        if loss == .bdpo { ps.append(LossParameters(beta: 0.1, bdpoLambda: 1)) }
+        if loss == .bdpo { ps.append(LossParameters(beta: 0.1, values: [Losses.BDPO.lambda.name: 1])) }
         if loss == .cdpo || loss == .robust { ps.append(LossParameters(beta: 0.1, labelSmoothing: 0)) }
         return ps
     }

@@ -140,7 +140,7 @@ import Testing
             (-300, 0x1p-20, 4.909703986701613e-137),
         ]
         for c in cases {
-            let got = Kernels.apoDown(uW: c.uW, uL: c.uL, beta: 1).dW
+            let got = Losses.APODown(unchecked: LossParameters(beta: 1)).evaluate(uW: c.uW, uL: c.uL, rewardGap: 0).dChosen
             #expect(ulps(got, c.dW) <= 8, "apo_down dW(\(c.uW), \(c.uL)) = \(got), mpmath \(c.dW): \(ulps(got, c.dW)) ulps")
         }
     }

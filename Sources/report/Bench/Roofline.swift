@@ -1,8 +1,9 @@
 import LossMath
 
 // The roofline model of `report bench`: operation counts per item and the measured machine
-// peaks they are divided by. The loss kernels' op table (`kernelOps`) is the one place that
-// knows each loss's operation count; it is meant to read it from the loss types later.
+// peaks they are divided by. Each loss type states its own operation counts
+// (`PreferenceLoss.rooflineOps` and `rooflineGradientOps` in LossMath); `kernelOps` and
+// `trainerOps` read them.
 
 /// Operation counts of one loss evaluation (value and gradient), for the roofline model; nil
 /// for the losses built on polynomials and several selected branches (exo_pair's and
@@ -47,24 +48,15 @@ struct Peaks {
 extension BenchRunner {
     // MARK: Loss kernels' op table
 
-    /// Operation counts of the batch kernels' value-and-gradient path (see PairKernels.swift),
+    /// Operation counts of the batch kernels' value-and-gradient path (each loss type in Sources/LossMath/Losses/),
     /// after common subexpressions are merged (`exp(-|x|)` of a sigmoid and of its density
     /// is one exponential). Divisions by loop-invariant parameters (1/(2 beta),
     /// 1/(1 - 2 eps)) are hoisted by the compiler and not counted. Bytes: 4 log-probabilities
     /// and the gap read, value and two derivatives written: 64 B per pair.
     static func kernelOps(_ loss: Loss) -> OpCount? {
         let io = 64.0
-        switch loss {
-        case .sigmoid, .cdpo: return OpCount(exp: 1, log1p: 1, div: 1, bytes: io)
-        case .robust: return OpCount(exp: 1, log1p: 1, div: 2, bytes: io)
-        case .hinge, .ipo, .spo, .rpoSq, .sppoHard: return OpCount(bytes: io)
-        case .ncaPair: return OpCount(exp: 2, log1p: 2, div: 3, bytes: io)
-        case .bcoPair: return OpCount(exp: 2, log1p: 2, div: 2, bytes: io)
-        case .apoZero: return OpCount(exp: 2, div: 4, bytes: io)
-        case .bdpo: return OpCount(exp: 3, log1p: 2, div: 2, bytes: io)
-        case .spoAsym: return OpCount(exp: 2, div: 3, bytes: io)
-        case .exoPair, .discopop, .rpoBackwardKL, .rpoForwardKL, .spoBT, .apoDown: return nil
-        }
+        // Each loss states its counts (PreferenceLoss.rooflineOps); nil when not modelled.
+        return loss.rooflineOps.map { OpCount(exp: $0.exp, log1p: $0.log1p, log: $0.log, expm1: $0.expm1, div: $0.div, sqrt: $0.sqrt, bytes: io) }
     }
 
     /// The roofline count of one pair-update of the fused full-batch Adam step with DPO or
@@ -83,17 +75,13 @@ extension BenchRunner {
     /// cache (the default problem's working set is 2.3 KB).
     static func trainerOps(loss: Loss, P: Int, K: Int, n: Int, logEvery L: Int, inCache: Bool) -> OpCount? {
         let r = Double(K) / Double(n), l = Double(L), perPrompt = 1 / Double(n)
-        let kernelExp: Double, kernelDiv: Double, kernelLog1p: Double
-        switch loss {
-        case .sigmoid: kernelExp = 1; kernelDiv = 1; kernelLog1p = 1
-        case .spo, .rpoSq, .ipo, .hinge, .sppoHard: kernelExp = 0; kernelDiv = 0; kernelLog1p = 0
-        default: return nil
-        }
-        return OpCount(exp: 2 * r + kernelExp + (3 * r + kernelExp) / l,
-                       log1p: kernelLog1p / l,
+        // The step runs the loss's derivative-only kernel, the metrics its full kernel.
+        guard let step = loss.rooflineGradientOps, let full = loss.rooflineOps else { return nil }
+        return OpCount(exp: 2 * r + step.exp + (3 * r + full.exp) / l,
+                       log1p: full.log1p / l,
                        log: perPrompt + (perPrompt + 1) / l,
                        expm1: 2 / (Double(P) * Double(n)),
-                       div: kernelDiv + kernelDiv / l + r * 3,
+                       div: step.div + full.div / l + r * 3,
                        sqrt: r,
                        bytes: inCache ? 0 : r * 64 + 32)
     }

@@ -1,0 +1,73 @@
+import RealModule
+
+extension Loss {
+    /// DiscoPOP (TRL `discopop`); see ``Losses/DiscoPOP``.
+    public static let discopop = Loss(Losses.DiscoPOP.self)
+}
+
+extension Losses {
+    /// DiscoPOP (TRL `discopop`, Chris Lu et al. 2024, arXiv 2406.08414), `x = beta h`,
+    /// `m = sigma(x/tau)`:
+    ///
+    ///     l = (1-m) softplus(-x) + m exp(-x)
+    ///     dl/dx = m'(e^-x - softplus(-x)) - (1-m) sigma(-x) - m e^-x,    m' = m(1-m)/tau.
+    ///
+    /// Products such as `m e^-x` are formed as `exp(log m - x)`, since `e^-x` alone overflows
+    /// for x < -709 while the product is tiny. Log space for `x >= 0`: `m e^-x` factored out;
+    /// for `x < 0` `dl/dx` tends to -1 and cannot underflow.
+    public struct DiscoPOP: PreferenceLoss {
+        /// The temperature `tau` (TRL `discopop_tau`; `--loss-param discopop_tau=...`).
+        public static let tau = LossParameter(
+            name: "discopop_tau", symbol: "tau", summary: "temperature of the mixing sigmoid (TRL discopop_tau)",
+            defaultValue: 0.05, range: ParameterRange(lower: 0, included: false))
+        public static let descriptor = LossDescriptor(
+            name: "discopop", summary: "DiscoPOP (Lu et al. 2024)", rewardGap: .ignored, labelSmoothing: nil,
+            dependsOnLogitsDifferenceOnly: true, hasFlatRegion: false, parameters: [tau])
+        public static let rooflineOps: RooflineOps? = nil
+        public static let rooflineGradientOps: RooflineOps? = nil
+
+        public let beta: Double, tau: Double
+        @inlinable public init(unchecked p: LossParameters) { beta = p.beta; tau = Self.tau.value(in: p) }
+
+        /// The value and `dl/dx` at `x`.
+        @inlinable @inline(__always)
+        public func ofLogit(_ x: Double) -> (value: Double, dx: Double) {
+            let logM = -softplus(-x / tau)       // log m
+            let log1mM = -softplus(x / tau)      // log(1 - m)
+            // m and 1 - m themselves come from the same exponential as their logs (no products
+            // with e^-x, so no log space needed): sigma(±x/tau).
+            let m = LossMath.sigmoid(x / tau), oneMinusM = LossMath.sigmoid(-x / tau)
+            let sp = softplus(-x)
+            let value = oneMinusM * sp + Elementary.exp(logM - x)
+            let mm = m * oneMinusM / tau                                 // m' = m(1-m)/tau
+            let t1 = Elementary.exp(logM + log1mM - x) / tau             // m' e^-x
+            let t2 = mm * sp                                             // m' softplus(-x)
+            let t3 = oneMinusM * LossMath.sigmoid(-x)                    // (1-m) sigma(-x)
+            let t4 = Elementary.exp(logM - x)                            // m e^-x
+            return (value, t1 - t2 - t3 - t4)
+        }
+        @inlinable @inline(__always)
+        public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
+            let r = ofLogit(beta * (uW - uL))
+            let dh = beta * r.dx
+            return (r.value, dh, -dh)
+        }
+        @inlinable @inline(__always)
+        public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
+            let r = evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (r.dChosen, r.dRejected)
+        }
+        public func logDerivatives(uW: Double, uL: Double, rewardGap: Double) -> LogDerivativeForm {
+            let x = beta * (uW - uL)
+            guard x >= 0 else { return .plainIsAccurate }
+            let logM = -softplus(-x / tau), log1mM = -softplus(x / tau)
+            // d = t1 - t2 - t3 - t4 with t4 = m e^-x; divide through by t4.
+            let r1 = Elementary.exp(log1mM) / tau
+            let r2 = Elementary.exp(log1mM + x) * softplus(-x) / tau
+            let r3 = Elementary.exp(log1mM - logM + x - softplus(x))
+            let q = r1 - r2 - r3 - 1
+            if q == 0 { return .logitsDifference(SignedLog(0)) }
+            return .logitsDifference(SignedLog(logMagnitude: logM - x + Elementary.log(Swift.abs(q)), sign: q > 0 ? 1 : -1))
+        }
+    }
+}
