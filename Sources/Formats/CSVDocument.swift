@@ -103,13 +103,6 @@ public struct CSVDocument: Equatable, Sendable {
         return try parse(data: data, source: name, limits: limits)
     }
 
-    /// Reads standard input to its end and parses it, with source `"<stdin>"`.
-    public static func readStandardInput(limits: InputLimits = .default) throws(FormatError) -> CSVDocument {
-        let data = try POSIXFile.readAll(fd: 0, path: "<stdin>", source: "<stdin>", limits: limits,
-                                         checkLinesUnlessGzip: true)
-        return try parse(data: data, source: "<stdin>", limits: limits)
-    }
-
     // MARK: Access
 
     /// The 0-based index of the column called `name` (exact, case-sensitive match).

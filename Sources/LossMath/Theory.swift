@@ -1,6 +1,6 @@
 import RealModule
 
-/// The RLHF objective's closed forms (THEORY.md T1–T4), for one prompt with a finite set
+/// The RLHF objective's closed forms (docs/theory.md, T1–T4), for one prompt with a finite set
 /// of responses. Every distribution is given as log-probabilities, so a reference with
 /// log pi_ref = -800 or a small beta (r/beta = 1e6) neither underflows nor overflows.
 public enum Theory {

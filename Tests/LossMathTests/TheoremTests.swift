@@ -4,7 +4,7 @@ import PropertyBased
 import RealModule
 import Testing
 
-/// THEORY.md's T1–T10 as properties over random inputs (fixed GSL seeds).
+/// docs/theory.md's T1–T10 as properties over random inputs (fixed GSL seeds).
 @Suite struct TheoremTests {
 
     /// A random prompt: K responses, a normalised reference (shifted to log-probabilities
