@@ -38,7 +38,7 @@ flow.head()
 
 # %%
 styles = {"sigmoid": ("tab:red", "-"), "ipo": ("tab:green", "--"), "spo": ("tab:blue", "-."),
-          "spo_bt": ("tab:purple", ":")}
+          "spo_bt": ("tab:purple", ":"), "spo_asym": ("tab:orange", (0, (5, 2, 1, 2)))}
 fig, axes = plt.subplots(1, len(betas), figsize=(6 * len(betas), 4.2), squeeze=False)
 for ax, beta in zip(axes[0], betas):
     for loss, g in flow[flow.beta == beta].groupby("loss"):
