@@ -8,8 +8,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A grid of training runs: losses × betas × reward noises × seeds, on a base simulation
-/// and base training configuration.
+/// A grid of training runs, one list of values per ``SweepAxis`` (losses × betas × reward
+/// noises × seeds), on a base simulation and base training configuration.
 ///
 /// Runs are enumerated in a fixed order (loss outermost, then beta, noise, seed, each in the
 /// order given) and numbered `0..<count`; the number is the run id. The same spec always
@@ -22,112 +22,148 @@ import Darwin
 ///
 /// See also: ``Sweep``, ``SweepRun``, ``SweepRunResult``, ``SweepAggregate``.
 public struct SweepSpec: Sendable, Hashable, Codable {
-    public var losses: [Loss]
-    public var betas: [Double]
-    public var rewardNoises: [Double]
-    public var seeds: [UInt64]
-    /// The base simulation; its `beta`, `rewardNoise` and `seed` are replaced per run.
+    /// The values of each axis, in the order given (an axis with no entry has no values).
+    public var grid: [SweepAxis: [SweepValue]]
+    /// The base simulation; the axes' values replace its fields per run.
     public var simulation: SimulationConfig
-    /// The base training configuration; its `loss` is replaced per run.
+    /// The base training configuration; the axes' values replace its fields per run.
     public var training: TrainingConfig
 
-    public init(losses: [Loss], betas: [Double], rewardNoises: [Double], seeds: [UInt64],
-                simulation: SimulationConfig = SimulationConfig(),
+    public init(grid: [SweepAxis: [SweepValue]], simulation: SimulationConfig = SimulationConfig(),
                 training: TrainingConfig = TrainingConfig(loss: .spo)) {
-        self.losses = losses
-        self.betas = betas
-        self.rewardNoises = rewardNoises
-        self.seeds = seeds
+        self.grid = grid
         self.simulation = simulation
         self.training = training
     }
 
-    /// Number of runs, the product of the four list lengths.
-    public var runCount: Int { losses.count * betas.count * rewardNoises.count * seeds.count }
+    public init(losses: [Loss], betas: [Double], rewardNoises: [Double], seeds: [UInt64],
+                simulation: SimulationConfig = SimulationConfig(),
+                training: TrainingConfig = TrainingConfig(loss: .spo)) {
+        self.init(grid: [.loss: losses.map { .loss($0) }, .beta: betas.map { .real($0) },
+                         .rewardNoise: rewardNoises.map { .real($0) }, .seed: seeds.map { .seed($0) }],
+                  simulation: simulation, training: training)
+    }
 
-    /// Checks the grid (non-empty lists without repeats, valid values) and every
-    /// (loss, beta, noise) combination's configuration, naming the first bad parameter.
+    /// The values of `axis`, in order.
+    public func values(of axis: SweepAxis) -> [SweepValue] { grid[axis] ?? [] }
+
+    /// Number of runs, the product of the axes' list lengths.
+    public var runCount: Int { SweepAxis.allCases.reduce(1) { $0 * values(of: $1).count } }
+
+    /// Checks the grid (non-empty lists without repeats, values of each axis's type) and
+    /// every combination of the non-replicate axes' configuration, naming the first bad
+    /// parameter.
     public func validate() throws(ExperimentError) {
-        func distinct<T: Hashable>(_ xs: [T], _ name: String) throws(ExperimentError) {
-            try require(!xs.isEmpty, name, "[]", "at least one value")
-            var seen = Set<T>()
-            for x in xs { try require(seen.insert(x).inserted, name, "\(x) (repeated)", "distinct values") }
-        }
-        try distinct(losses, "losses")
-        try distinct(betas, "betas")
-        try distinct(rewardNoises, "reward noises")
-        try distinct(seeds, "seeds")
-        let (c1, o1) = losses.count.multipliedReportingOverflow(by: betas.count)
-        let (c2, o2) = c1.multipliedReportingOverflow(by: rewardNoises.count)
-        let (c3, o3) = c2.multipliedReportingOverflow(by: seeds.count)
-        try require(!(o1 || o2 || o3) && c3 <= 1 << 40, "sweep size", "\(losses.count) x \(betas.count) x \(rewardNoises.count) x \(seeds.count)", "at most 2^40 runs")
-        for beta in betas {
-            for noise in rewardNoises {
-                var sim = simulation
-                sim.beta = beta
-                sim.rewardNoise = noise
-                try sim.validate()
-                for loss in losses {
-                    var t = training
-                    t.loss = loss
-                    try t.validate(for: sim)
-                }
+        var count = 1, overflow = false
+        for axis in SweepAxis.allCases {
+            let xs = values(of: axis)
+            try require(!xs.isEmpty, axis.listName, "[]", "at least one value")
+            var seen = Set<SweepValue>()
+            for x in xs {
+                try require(x.kind == axis.kind, axis.listName, "\(x)", "a value of the axis's type")
+                try require(seen.insert(x).inserted, axis.listName, "\(x) (repeated)", "distinct values")
             }
+            let (c, o) = count.multipliedReportingOverflow(by: xs.count)
+            count = c
+            overflow = overflow || o
+        }
+        try require(!overflow && count <= 1 << 40, "sweep size",
+                    SweepAxis.allCases.map { String(values(of: $0).count) }.joined(separator: " x "), "at most 2^40 runs")
+        // Configuration errors depend on the non-replicate axes only; the loss innermost so
+        // that a simulation is checked before the losses on it.
+        let checked = SweepAxis.allCases.filter { !$0.isReplicate && $0 != .loss } + [.loss]
+        for combination in product(checked) {
+            var sim = simulation, t = training
+            for (axis, value) in zip(checked, combination) { axis.apply(value, to: &sim, &t) }
+            try sim.validate()
+            try t.validate(for: sim)
         }
     }
 
-    /// All runs in id order. Validates first.
+    /// Every combination of the values of `axes`, the first axis outermost.
+    func product(_ axes: [SweepAxis]) -> [[SweepValue]] {
+        axes.reduce([[]]) { partial, axis in partial.flatMap { prefix in values(of: axis).map { prefix + [$0] } } }
+    }
+
+    /// All runs in id order (the first axis outermost). Validates first.
     public func runs() throws(ExperimentError) -> [SweepRun] {
         try validate()
-        var out: [SweepRun] = []
-        out.reserveCapacity(runCount)
-        for loss in losses {
-            for beta in betas {
-                for noise in rewardNoises {
-                    for seed in seeds {
-                        out.append(SweepRun(id: out.count, loss: loss, beta: beta, rewardNoise: noise, seed: seed))
-                    }
-                }
-            }
-        }
-        return out
+        return product(SweepAxis.allCases).enumerated().map { SweepRun(id: $0.offset, values: $0.element) }
     }
 
     /// The simulation and training configuration of `run`.
     public func configuration(for run: SweepRun) -> (simulation: SimulationConfig, training: TrainingConfig) {
-        var sim = simulation
-        sim.beta = run.beta
-        sim.rewardNoise = run.rewardNoise
-        sim.seed = run.seed
-        var t = training
-        t.loss = run.loss
+        var sim = simulation, t = training
+        for (axis, value) in zip(SweepAxis.allCases, run.values) { axis.apply(value, to: &sim, &t) }
         return (sim, t)
+    }
+}
+
+/// Typed views of the built-in axes.
+extension SweepSpec {
+    public var losses: [Loss] {
+        get { values(of: .loss).compactMap(\.loss) }
+        set { grid[.loss] = newValue.map { .loss($0) } }
+    }
+    public var betas: [Double] {
+        get { values(of: .beta).compactMap(\.real) }
+        set { grid[.beta] = newValue.map { .real($0) } }
+    }
+    public var rewardNoises: [Double] {
+        get { values(of: .rewardNoise).compactMap(\.real) }
+        set { grid[.rewardNoise] = newValue.map { .real($0) } }
+    }
+    public var seeds: [UInt64] {
+        get { values(of: .seed).compactMap(\.seedValue) }
+        set { grid[.seed] = newValue.map { .seed($0) } }
     }
 }
 
 /// One run of a sweep, identified by its id (its position in ``SweepSpec/runs()``).
 public struct SweepRun: Sendable, Hashable, Codable {
     public var id: Int
-    public var loss: Loss
-    public var beta: Double
-    public var rewardNoise: Double
-    public var seed: UInt64
+    /// One value per axis, in the order of ``SweepAxis/allCases``.
+    public var values: [SweepValue]
+
+    public init(id: Int, values: [SweepValue]) {
+        self.id = id
+        self.values = values
+    }
 
     public init(id: Int, loss: Loss, beta: Double, rewardNoise: Double, seed: UInt64) {
-        self.id = id
-        self.loss = loss
-        self.beta = beta
-        self.rewardNoise = rewardNoise
-        self.seed = seed
+        self.init(id: id, values: [.loss(loss), .real(beta), .real(rewardNoise), .seed(seed)])
     }
 
-    /// The run's table columns, in order: its id, then one column per axis.
-    public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id = "run_id", loss, beta, rewardNoise = "reward_noise", seed
+    /// The value on `axis`.
+    public func value(_ axis: SweepAxis) -> SweepValue? {
+        guard let k = SweepAxis.allCases.firstIndex(of: axis), k < values.count else { return nil }
+        return values[k]
     }
 
-    /// `run_id, loss, beta, reward_noise, seed`.
-    public static var columnNames: [String] { CodingKeys.allCases.map(\.stringValue) }
+    public var loss: Loss { value(.loss)?.loss ?? .sigmoid }
+    public var beta: Double { value(.beta)?.real ?? .nan }
+    public var rewardNoise: Double { value(.rewardNoise)?.real ?? .nan }
+    public var seed: UInt64 { value(.seed)?.seedValue ?? 0 }
+
+    /// The id's column.
+    static let idColumn = "run_id"
+
+    /// `run_id`, then one column per axis: `run_id, loss, beta, reward_noise, seed`.
+    public static var columnNames: [String] { [idColumn] + SweepAxis.allCases.map(\.column) }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        try c.encode(id, forKey: ColumnKey(Self.idColumn))
+        var a = encoder.container(keyedBy: SweepAxis.self)
+        for (axis, value) in zip(SweepAxis.allCases, values) { try value.encode(to: &a, key: axis) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        let a = try decoder.container(keyedBy: SweepAxis.self)
+        self.init(id: try c.decode(Int.self, forKey: ColumnKey(Self.idColumn)),
+                  values: try SweepAxis.allCases.map { try $0.decode(from: a, key: $0) })
+    }
 }
 
 /// A finished run: its identity and its summary. One row of the sweep's per-run CSV.
@@ -156,11 +192,11 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
     }
 }
 
-/// Mean and 95% Student-t interval over seeds of one (loss, beta, noise) cell.
+/// Mean and 95% Student-t interval over seeds of one cell: one value per non-replicate axis
+/// (``SweepAxis/cellAxes``).
 public struct SweepAggregate: Sendable, Hashable, Codable {
-    public var loss: Loss
-    public var beta: Double
-    public var rewardNoise: Double
+    /// One value per ``SweepAxis/cellAxes``, in order.
+    public var cell: [SweepValue]
     /// Number of seeds (runs) in the cell.
     public var count: Int
     /// Per metric of ``RunSummary/metricColumnNames``: the mean over seeds.
@@ -170,34 +206,39 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     /// non-finite when a run's value is.
     public var halfWidth: [Double]
 
-    public init(loss: Loss, beta: Double, rewardNoise: Double, count: Int, mean: [Double], halfWidth: [Double]) {
-        self.loss = loss
-        self.beta = beta
-        self.rewardNoise = rewardNoise
+    public init(cell: [SweepValue], count: Int, mean: [Double], halfWidth: [Double]) {
+        self.cell = cell
         self.count = count
         self.mean = mean
         self.halfWidth = halfWidth
     }
 
-    /// The cell's own columns, in order.
-    enum CellKeys: String, CodingKey, CaseIterable {
-        case loss, beta, rewardNoise = "reward_noise", count = "seeds"
+    /// The value on `axis` (nil for a replicate axis).
+    public func value(_ axis: SweepAxis) -> SweepValue? {
+        guard let k = SweepAxis.cellAxes.firstIndex(of: axis), k < cell.count else { return nil }
+        return cell[k]
     }
 
-    /// `loss, beta, reward_noise, seeds`, then `<metric>_mean, <metric>_ci95` per metric of
-    /// ``RunSummary/metricColumnNames``.
+    public var loss: Loss { value(.loss)?.loss ?? .sigmoid }
+    public var beta: Double { value(.beta)?.real ?? .nan }
+    public var rewardNoise: Double { value(.rewardNoise)?.real ?? .nan }
+
+    /// The column of the number of replicates in a cell.
+    static let countColumn = "seeds"
+
+    /// The cell's axes (`loss, beta, reward_noise`), `seeds`, then
+    /// `<metric>_mean, <metric>_ci95` per metric of ``RunSummary/metricColumnNames``.
     public static var columnNames: [String] {
-        CellKeys.allCases.map(\.stringValue) + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
+        SweepAxis.cellAxes.map(\.column) + [countColumn]
+            + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
     }
 
     /// One flat table row in the order of ``columnNames``.
     public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CellKeys.self)
-        try c.encode(loss, forKey: .loss)
-        try c.encode(beta, forKey: .beta)
-        try c.encode(rewardNoise, forKey: .rewardNoise)
-        try c.encode(count, forKey: .count)
+        var a = encoder.container(keyedBy: SweepAxis.self)
+        for (axis, value) in zip(SweepAxis.cellAxes, cell) { try value.encode(to: &a, key: axis) }
         var m = encoder.container(keyedBy: ColumnKey.self)
+        try m.encode(count, forKey: ColumnKey(Self.countColumn))
         for (k, name) in RunSummary.metricColumnNames.enumerated() {
             try m.encode(k < mean.count ? mean[k] : .nan, forKey: ColumnKey(name + "_mean"))
             try m.encode(k < halfWidth.count ? halfWidth[k] : .nan, forKey: ColumnKey(name + "_ci95"))
@@ -206,16 +247,15 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
 
     /// Reads a row back by column name (empty cells are NaN).
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CellKeys.self)
+        let a = try decoder.container(keyedBy: SweepAxis.self)
         let m = try decoder.container(keyedBy: ColumnKey.self)
         var mean: [Double] = [], half: [Double] = []
         for name in RunSummary.metricColumnNames {
             mean.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_mean")) ?? .nan)
             half.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_ci95")) ?? .nan)
         }
-        self.init(loss: try c.decode(Loss.self, forKey: .loss), beta: try c.decode(Double.self, forKey: .beta),
-                  rewardNoise: try c.decode(Double.self, forKey: .rewardNoise), count: try c.decode(Int.self, forKey: .count),
-                  mean: mean, halfWidth: half)
+        self.init(cell: try SweepAxis.cellAxes.map { try $0.decode(from: a, key: $0) },
+                  count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)), mean: mean, halfWidth: half)
     }
 }
 
@@ -290,14 +330,14 @@ public enum Sweep {
         return try state.results()
     }
 
-    /// Mean and 95% interval over seeds per (loss, beta, noise), in order of first appearance
+    /// Mean and 95% interval over seeds per cell (loss, beta, noise), in order of first appearance
     /// in `results` sorted by run id. Uses GSL's Student-t quantile ``GSLKit/StudentT``.
     public static func aggregate(_ results: [SweepRunResult]) -> [SweepAggregate] {
-        struct Key: Hashable { let loss: Loss; let beta: UInt64; let noise: UInt64 }
-        var order: [Key] = []
-        var groups: [Key: [SweepRunResult]] = [:]
+        let cellIndices = SweepAxis.allCases.indices.filter { !SweepAxis.allCases[$0].isReplicate }
+        var order: [[SweepValue]] = []
+        var groups: [[SweepValue]: [SweepRunResult]] = [:]
         for r in results.sorted(by: { $0.run.id < $1.run.id }) {
-            let k = Key(loss: r.run.loss, beta: r.run.beta.bitPattern, noise: r.run.rewardNoise.bitPattern)
+            let k = cellIndices.map { $0 < r.run.values.count ? r.run.values[$0].bitKey : .real(.nan) }
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(r)
         }
@@ -319,8 +359,8 @@ public enum Sweep {
                     half[c] = t * s / Double(n).squareRoot()
                 }
             }
-            return SweepAggregate(loss: first.run.loss, beta: first.run.beta, rewardNoise: first.run.rewardNoise,
-                                  count: n, mean: mean, halfWidth: half)
+            let cell = cellIndices.map { $0 < first.run.values.count ? first.run.values[$0] : .real(.nan) }
+            return SweepAggregate(cell: cell, count: n, mean: mean, halfWidth: half)
         }
     }
 }

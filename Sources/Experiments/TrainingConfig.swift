@@ -48,10 +48,10 @@ public struct TrainingConfig: Sendable, Hashable, Codable {
     /// TRL's `label_smoothing` for cdpo, robust and exo_pair. `nil` uses the loss's usual
     /// default: 0 for cdpo and robust, and 1e-3 for exo_pair (TRL's own substitute for 0).
     public var labelSmoothing: Double?
-    /// bco_pair's `delta` (default 0), bdpo's `lambda` (0.5), discopop's `tau` (0.05).
-    public var bcoDelta: Double
-    public var bdpoLambda: Double
-    public var discopopTau: Double
+    /// The losses' own parameters by name (``LossMath/LossParameter/name``, e.g.
+    /// `dpop_lambda`), as each loss type declares them; a missing entry takes the parameter's
+    /// default. Only the parameters of ``loss`` are read; each is checked by ``validate(for:)``.
+    public var lossParameterValues: [String: Double]
     /// Where reward-aware losses get `dr`. Default ``RewardGapSource/rewardModel``.
     public var target: RewardGapSource
     /// Default ``Optimizer/adam``.
@@ -72,16 +72,13 @@ public struct TrainingConfig: Sendable, Hashable, Codable {
     /// Default 0.1 (10% of the target, but at least 0.1 in absolute terms). `> 0`.
     public var relativeTolerance: Double
 
-    public init(loss: Loss, labelSmoothing: Double? = nil, bcoDelta: Double = 0,
-                bdpoLambda: Double = 0.5, discopopTau: Double = 0.05,
+    public init(loss: Loss, labelSmoothing: Double? = nil, lossParameterValues: [String: Double] = [:],
                 target: RewardGapSource = .rewardModel, optimizer: Optimizer = .adam,
                 learningRate: Double = 0.05, steps: Int = 2000, batchSize: Int? = nil,
                 clipNorm: Double? = nil, logEvery: Int = 20, relativeTolerance: Double = 0.1) {
         self.loss = loss
         self.labelSmoothing = labelSmoothing
-        self.bcoDelta = bcoDelta
-        self.bdpoLambda = bdpoLambda
-        self.discopopTau = discopopTau
+        self.lossParameterValues = lossParameterValues
         self.target = target
         self.optimizer = optimizer
         self.learningRate = learningRate
@@ -100,7 +97,7 @@ public struct TrainingConfig: Sendable, Hashable, Codable {
     /// The loss parameters for `beta`, with no reward gap (set per pair).
     public func lossParameters(beta: Double) -> LossParameters {
         LossParameters(beta: beta, labelSmoothing: effectiveLabelSmoothing, rewardGap: nil,
-                       bcoDelta: bcoDelta, bdpoLambda: bdpoLambda, discopopTau: discopopTau)
+                       values: lossParameterValues)
     }
 
     /// Checks the optimiser settings and the loss's parameters against `simulation`,

@@ -78,10 +78,10 @@ extension Report {
 }
 
 enum SweepMerge {
-    /// The number of runs of the grid recorded in a manifest: losses x betas x noises x seeds.
+    /// The number of runs of the grid recorded in a manifest: the product of its axes' lengths.
     static func runCount(manifest: String) -> Int {
         var n = 1
-        for key in ["losses=", "betas=", "reward_noises=", "seeds="] {
+        for key in SweepAxis.allCases.map({ $0.manifestKey + "=" }) {
             if let line = manifest.split(separator: "\n").first(where: { $0.hasPrefix(key) }) {
                 n *= line.dropFirst(key.count).split(separator: ",").count
             }

@@ -73,23 +73,10 @@ struct OptimizerOptions: ParsableArguments {
         case .model: source = .rewardModel
         case .constant: source = .constant(constantGap)
         }
-        let values = lossParameters.values
         return TrainingConfig(loss: loss, labelSmoothing: labelSmoothing,
-                              bcoDelta: values[Losses.BCOPair.delta.name] ?? Losses.BCOPair.delta.defaultValue,
-                              bdpoLambda: values[Losses.BDPO.lambda.name] ?? Losses.BDPO.lambda.defaultValue,
-                              discopopTau: values[Losses.DiscoPOP.tau.name] ?? Losses.DiscoPOP.tau.defaultValue,
-                              target: source, optimizer: optimizer,
+                              lossParameterValues: lossParameters.values, target: source, optimizer: optimizer,
                               learningRate: learningRate, steps: steps, batchSize: batchSize, clipNorm: clip,
                               logEvery: logEvery)
-    }
-
-    /// The loss parameters TrainingConfig carries (it has one field per parameter); any other
-    /// is refused rather than ignored.
-    func validate() throws {
-        let carried = [Losses.BCOPair.delta.name, Losses.BDPO.lambda.name, Losses.DiscoPOP.tau.name]
-        for name in try lossParameters.parsed().keys.sorted() where !carried.contains(name) {
-            throw ValidationError("--loss-param \(name): train and sweep do not take this parameter yet (they take \(carried.joined(separator: ", ")))")
-        }
     }
 }
 
@@ -102,6 +89,9 @@ func optionError(_ error: ExperimentError) -> ValidationError {
         "batch size": "--batch-size", "clip norm": "--clip", "log every": "--log-every",
         "shard count n": "--shard", "shard index i": "--shard", "constant reward gap": "--constant-gap",
     ]
+    if case .loss(let lossError) = error, case .invalidParameter(let name, _, _) = lossError, Loss.parameter(named: name) != nil {
+        return ValidationError("--loss-param \(name): \(lossError)")
+    }
     if let name = error.parameterName {
         let option = names[name] ?? names.first { name.hasPrefix($0.key) }?.value
         if let option { return ValidationError("\(option): \(error)") }

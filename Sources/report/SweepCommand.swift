@@ -144,14 +144,18 @@ enum SweepFiles {
     /// manifest.txt so that merge can refuse shards of different sweeps.
     static func manifest(spec: SweepSpec, shard: String?) -> String {
         var lines: [String] = []
-        lines.append("losses=\(spec.losses.map(\.rawValue).joined(separator: ","))")
-        lines.append("betas=\(spec.betas.map(CSVWriter.format).joined(separator: ","))")
-        lines.append("reward_noises=\(spec.rewardNoises.map(CSVWriter.format).joined(separator: ","))")
-        lines.append("seeds=\(spec.seeds.map(String.init).joined(separator: ","))")
+        for axis in SweepAxis.allCases {
+            lines.append("\(axis.manifestKey)=\(spec.values(of: axis).map(text).joined(separator: ","))")
+        }
         let sim = spec.simulation
         lines.append("simulation=\(sim.policy.rawValue) P=\(sim.prompts) K=\(sim.responses) n=\(sim.pairsPerPrompt) d=\(sim.features) s_ref=\(CSVWriter.format(sim.referenceSpread)) s_r=\(CSVWriter.format(sim.rewardSpread)) labels=\(sim.labels.rawValue) pairs=\(sim.pairSampling.rawValue) seed=\(sim.seed)")
         let t = spec.training
         lines.append("training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) batch=\(t.batchSize.map(String.init) ?? "full") clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") target=\(t.target) log_every=\(t.logEvery)")
+        // Only when given, so the manifest of a sweep without them keeps its bytes.
+        if !t.lossParameterValues.isEmpty {
+            lines.append("loss_params=" + t.lossParameterValues.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\(CSVWriter.format($0.value))" }.joined(separator: ","))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -163,6 +167,21 @@ enum SweepFiles {
                 File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates))]
     }
 
+    /// A grid value as the manifest writes it: a loss name, a CSV number or an integer.
+    static func text(_ value: SweepValue) -> String {
+        switch value {
+        case .loss(let l): return l.rawValue
+        case .real(let x): return CSVWriter.format(x)
+        case .seed(let s): return String(s)
+        }
+    }
+
+    /// A grid value as sweep.md shows it.
+    static func short(_ value: SweepValue) -> String {
+        if case .real(let x) = value { return g4(x) }
+        return text(value)
+    }
+
     static func g4(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "-" }
 
     static func markdown(_ aggregates: [SweepAggregate]) -> String {
@@ -170,19 +189,23 @@ enum SweepFiles {
         let names = RunSummary.metricColumnNames
         let show = ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
         let idx = show.compactMap { names.firstIndex(of: $0) }
+        let axes = SweepAxis.cellAxes
         s += MarkdownTable(
-            headers: ["loss", "beta", "noise", "seeds"] + show.map { $0.replacingOccurrences(of: "_", with: " ") },
-            alignments: [.left, .right, .right, .right] + Array(repeating: .right, count: show.count),
+            headers: axes.map(\.header) + ["seeds"] + show.map { $0.replacingOccurrences(of: "_", with: " ") },
+            alignments: axes.map { $0.kind == .loss ? .left : .right } + [.right] + Array(repeating: .right, count: show.count),
             rows: aggregates.map { a in
-                [a.loss.rawValue, g4(a.beta), g4(a.rewardNoise), String(a.count)]
+                a.cell.map(short) + [String(a.count)]
                     + idx.map { k in g4(a.mean[k]) + (a.halfWidth[k].isFinite ? " ± " + g4(a.halfWidth[k]) : "") }
             }).render()
-        // DPO against spo at each (beta, noise).
+        // DPO against spo in each cell of the other axes.
         var lines: [String] = []
+        let others = axes.filter { $0 != .loss }
         for a in aggregates where a.loss == .sigmoid {
-            guard let b = aggregates.first(where: { $0.loss == .spo && $0.beta == a.beta && $0.rewardNoise == a.rewardNoise }),
+            let rest = others.map { a.value($0) }
+            guard let b = aggregates.first(where: { c in c.loss == .spo && others.map { c.value($0) } == rest }),
                   let k = names.firstIndex(of: "final_regret") else { continue }
-            lines.append("- beta \(g4(a.beta)), reward-model noise \(g4(a.rewardNoise)): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) (ratio \(g4(a.mean[k] / b.mean[k])))")
+            let at = others.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
+            lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) (ratio \(g4(a.mean[k] / b.mean[k])))")
         }
         if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
         return s

@@ -61,6 +61,24 @@ import Experiments
         #expect(experimentError { _ = try s.runs() }?.parameterName == "beta")
     }
 
+    /// The axes are declared once: columns, cells and enumeration all follow SweepAxis, and a
+    /// value of the wrong type for its axis is refused by name.
+    @Test func axesAreDeclaredOnce() throws {
+        #expect(SweepRun.columnNames == ["run_id", "loss", "beta", "reward_noise", "seed"])
+        #expect(SweepAggregate.columnNames.prefix(4) == ["loss", "beta", "reward_noise", "seeds"])
+        #expect(SweepAxis.cellAxes == [.loss, .beta, .rewardNoise])
+        let runs = try Self.spec.runs()
+        #expect(runs.count == Self.spec.runCount && runs.count == 3 * 2 * 2 * 3)
+        for (k, r) in runs.enumerated() {
+            let c = Self.spec.configuration(for: r)
+            #expect(r.id == k && c.training.loss == r.loss && c.simulation.beta == r.beta
+                    && c.simulation.rewardNoise == r.rewardNoise && c.simulation.seed == r.seed)
+        }
+        var s = Self.spec
+        s.grid[.beta] = [.real(0.5), .seed(1)]
+        #expect(experimentError { _ = try s.runs() }?.parameterName == "betas")
+    }
+
     /// Parallel results equal serial results bit for bit, in run-id order; progress reports
     /// every completion once, in increasing order.
     @Test func parallelEqualsSerial() throws {

@@ -161,8 +161,25 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--loss-param bdpo_lambda"))
         let unknown = try Self.run(["losses", "--input", "-", "--loss-param", "bdpo_lam=0.3"], stdin: csv)
         #expect(unknown.status != 0 && unknown.stderr.contains("unknown loss parameter"))
-        let notCarried = try Self.run(["train", "--losses", "dpop", "--loss-param", "dpop_lambda=5", "--steps", "1"])
-        #expect(notCarried.status != 0 && notCarried.stderr.contains("--loss-param dpop_lambda"))
+    }
+
+    /// Every declared loss parameter reaches train and sweep through TrainingConfig, with no
+    /// per-parameter code: dpop's lambda changes the training, and a bad value names the option.
+    @Test func lossParamReachesTrainAndSweep() throws {
+        func train(_ lambda: String) throws -> Output {
+            try Self.run(["train", "--losses", "dpop", "--loss-param", "dpop_lambda=" + lambda, "--steps", "40", "--format", "csv"])
+        }
+        let small = try train("5"), large = try train("50")
+        #expect(small.status == 0 && large.status == 0, "\(small.stderr)\(large.stderr)")
+        #expect(!small.stdout.isEmpty && small.stdout != large.stdout)
+        let bad = try train("-1")
+        #expect(bad.status != 0 && bad.stderr.contains("--loss-param dpop_lambda"))
+        let dir = try Self.tempDir()
+        let sweep = try Self.run(["sweep", "--losses", "dpop", "--loss-param", "dpop_lambda=5", "--betas", "0.1",
+                                  "--reward-noises", "0", "--seeds", "1", "--steps", "10", "--out", dir.path])
+        #expect(sweep.status == 0, "\(sweep.stderr)")
+        let manifest = try String(contentsOf: dir.appendingPathComponent("manifest.txt"), encoding: .utf8)
+        #expect(manifest.hasSuffix("loss_params=dpop_lambda=5.0\n"))
     }
 
     @Test func lossesEvaluatesEveryRowAndLoss() throws {
