@@ -62,6 +62,9 @@ struct EngineBuffers: @unchecked Sendable {
         let g: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>
         let dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>
         let rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>
+        /// The chunk's divergence flag of the fused step: 1 if a row of log pi it computed was
+        /// not finite (a non-finite parameter), else 0.
+        let nonFinite: UnsafeMutablePointer<Double>
     }
 
     @inline(__always)
@@ -70,7 +73,7 @@ struct EngineBuffers: @unchecked Sendable {
         let g = scratch + c * scratchStride
         let pi = g + B * K, dw = pi + B * K, dl = dw + B * maxPairs
         let rowMax = dl + B * maxPairs
-        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B)
+        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B, nonFinite: rowMax + 2 * B)
     }
 
     /// `dl/du_w`, `dl/du_l` of `np` pairs in place over their log-ratios `dw`, `dl` (one flat

@@ -50,7 +50,7 @@ extension PolicyEngine {
     /// Prompts per block of the fused step: about 256 cells, so that a block's rows of theta,
     /// log pi, the gradient and Adam's moments stay in L1.
     var blockPrompts: Int { Swift.max(1, Swift.min(P, 256 / K)) }
-    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 2) }
+    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 2) + 1 }
 
     func ensureScratch(chunks: Int) {
         if rowScratch.count < chunks * scratchStride {
@@ -66,11 +66,19 @@ extension PolicyEngine {
     /// `accumulate` over all pairs, `finishGradient` and the update applied to `paramGrad`.
     /// Leaves `logPi` refreshed at the old parameters (as the generic step does) and does not
     /// touch `logitGrad`/`paramGrad`. Requires ``canFuse``.
-    func fusedStep(scale: Double, update: RowUpdate) {
+    ///
+    /// Returns false if a row of log pi at the old parameters was not finite (its maximum
+    /// plus its sum of exponentials, one check per prompt: a non-finite parameter) or a
+    /// pair's derivative was not (one sum per block). The update has been applied all the
+    /// same; the caller stops the run.
+    func fusedStep(scale: Double, update: RowUpdate) -> Bool {
         precondition(canFuse)
         let chunks = chunkCount
         ensureScratch(chunks: chunks)
-        loss.withKernel(baseParameters, StepVisitor(b: buffers, count: P, chunks: chunks, scale: scale, update: update))
+        let b = buffers
+        loss.withKernel(baseParameters, StepVisitor(b: b, count: P, chunks: chunks, scale: scale, update: update))
+        for c in 0..<chunks where b.blockScratch(chunk: c).nonFinite.pointee != 0 { return false }
+        return true
     }
 
     /// ``fullLossAndGradient(scale:)`` for the fused path: sets `logPi` on every prompt,
@@ -114,17 +122,27 @@ private struct StepVisitor: PairLossKernelVisitor {
             let K = b.K, B = b.blockPrompts
             let w = b.blockScratch(chunk: c)
             let g = w.g
+            var finite = true
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
                 let cell0 = x0 * K, cells = nb * K
                 let lp = b.logPi + cell0, th = b.theta + cell0
                 b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: w.rowMax, rowSum: w.rowSum)
+                // Divergence: one check per prompt (a NaN or infinite logit makes its row's
+                // maximum or sum of exponentials non-finite).
+                for r in 0..<nb where !(w.rowMax[r] + w.rowSum[r]).isFinite { finite = false }
                 // The pairs' derivatives: their log-ratios gathered into dw and dl, then one
                 // flat loop over contiguous arrays, which vectorises.
                 let p0 = b.start[x0], np = b.start[x1] - p0
                 b.gatherLogRatios(p0: p0, np: np, uW: w.dw, uL: w.dl)
                 b.pairDerivatives(kernel, p0: p0, np: np, dw: w.dw, dl: w.dl)
+                // And one check per block of the pairs' derivatives: the sum of their squares,
+                // as in the gradient's norm (a NaN, an infinity, or a size whose square
+                // overflows, as the norm's would, shows; a signed sum would cancel).
+                var dSum = 0.0
+                for j in 0..<np { dSum += w.dw[j] * w.dw[j] + w.dl[j] * w.dl[j] }
+                if !dSum.isFinite { finite = false }
                 // pi = exp(log pi) for the block, flat; then the gradient rows into g.
                 for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
                 var j = 0
@@ -135,6 +153,7 @@ private struct StepVisitor: PairLossKernelVisitor {
                 u.value.apply(gradient: g, parameters: th, offset: cell0, count: cells)
                 x0 = x1
             }
+            w.nonFinite.pointee = finite ? 0 : 1
         }
     }
 }

@@ -76,6 +76,15 @@ public struct StepMetrics: Sendable, Hashable, Codable {
     /// Table column names, in the order the row encodes them: `step` then ``metricColumnNames``.
     public static var columnNames: [String] { ["step"] + metricColumnNames }
 
+    /// Whether every metric that a healthy run keeps finite is finite: the loss, regret, KLs,
+    /// expected reward, the mean log-probabilities and `|h - h*|`, and the gradient norm.
+    /// (`maxLog10AbsDPRejected` is `-infinity` when every derivative is 0; it is not checked.)
+    public var isFinite: Bool {
+        meanLoss.isFinite && regret.isFinite && klReference.isFinite && expectedReward.isFinite
+            && meanLogpChosen.isFinite && meanLogpRejected.isFinite && minLogpRejected.isFinite
+            && meanAbsHMinusTarget.isFinite && maxH.isFinite && gradientNorm.isFinite
+    }
+
     /// Names of the Double fields, in the order of ``metricValues``.
     public static var metricColumnNames: [String] { metricFields.map(\.name) }
 
@@ -137,6 +146,46 @@ struct ColumnKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
+/// How a training run ended: `ok`, or `diverged at step N` when the parameters after `N`
+/// steps, or the loss or gradient at them, were not finite (``Trainer/divergedAtStep``).
+/// A diverged run's metrics are its last finite ones; findings never compare with them.
+public enum RunStatus: Sendable, Hashable, Codable, CustomStringConvertible {
+    case ok
+    case diverged(atStep: Int)
+
+    /// The table text: `ok` or `diverged at step N`.
+    public var description: String {
+        switch self {
+        case .ok: "ok"
+        case .diverged(let n): "diverged at step \(n)"
+        }
+    }
+
+    /// The status of a table cell's text; nil if it is neither form.
+    public init?(_ text: String) {
+        if text == "ok" { self = .ok; return }
+        let prefix = "diverged at step "
+        guard text.hasPrefix(prefix), let n = Int(text.dropFirst(prefix.count)), n >= 0 else { return nil }
+        self = .diverged(atStep: n)
+    }
+
+    public var isDiverged: Bool { self != .ok }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let s = RunStatus(text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "status \"\(text)\" is neither ok nor diverged at step N")
+        }
+        self = s
+    }
+}
+
 /// The one-line summary of a training run: the columns of `summary.csv`.
 ///
 /// "Final" fields are those of the last logged step (= the last step). "Over the run"
@@ -163,10 +212,14 @@ public struct RunSummary: Sendable, Hashable, Codable {
     public var maxGradNorm: Double
     /// Max of `log10 |dl/dpi_l|` over pairs and logged steps.
     public var maxLog10AbsDPRejected: Double
+    /// `ok`, or where the run diverged (then the other fields are its last finite metrics).
+    /// The last column of `summary.csv`.
+    public var status: RunStatus = .ok
 
     public init(loss: Loss, finalRegret: Double, finalKLRef: Double, finalExpectedReward: Double,
                 minLogpRejected: Double, meanAbsHMinusTarget: Double, maxH: Double,
-                unseenMass: Double, maxGradNorm: Double, maxLog10AbsDPRejected: Double) {
+                unseenMass: Double, maxGradNorm: Double, maxLog10AbsDPRejected: Double, status: RunStatus = .ok) {
+        self.status = status
         self.loss = loss
         self.finalRegret = finalRegret
         self.finalKLRef = finalKLRef
@@ -179,19 +232,24 @@ public struct RunSummary: Sendable, Hashable, Codable {
         self.maxLog10AbsDPRejected = maxLog10AbsDPRejected
     }
 
-    /// Summarises a run's logged metrics (non-empty, in step order).
+    /// Summarises a run's logged metrics (in step order) with its `status`.
     ///
     /// Extremes propagate NaN: a run that produced a NaN reports NaN rather than hiding it.
-    public init(loss: Loss, metrics: [StepMetrics]) {
-        precondition(!metrics.isEmpty, "a run has at least the step-0 metrics")
-        let last = metrics[metrics.count - 1]
+    /// No metrics (a run that diverged at step 0) give NaN in every field.
+    public init(loss: Loss, metrics: [StepMetrics], status: RunStatus = .ok) {
+        guard let last = metrics.last else {
+            self.init(loss: loss, finalRegret: .nan, finalKLRef: .nan, finalExpectedReward: .nan, minLogpRejected: .nan,
+                      meanAbsHMinusTarget: .nan, maxH: .nan, unseenMass: .nan, maxGradNorm: .nan,
+                      maxLog10AbsDPRejected: .nan, status: status)
+            return
+        }
         self.init(loss: loss, finalRegret: last.regret, finalKLRef: last.klReference,
                   finalExpectedReward: last.expectedReward,
                   minLogpRejected: nanMin(metrics.map(\.minLogpRejected)),
                   meanAbsHMinusTarget: last.meanAbsHMinusTarget, maxH: last.maxH,
                   unseenMass: last.unseenMass,
                   maxGradNorm: nanMax(metrics.map(\.gradientNorm)),
-                  maxLog10AbsDPRejected: nanMax(metrics.map(\.maxLog10AbsDPRejected)))
+                  maxLog10AbsDPRejected: nanMax(metrics.map(\.maxLog10AbsDPRejected)), status: status)
     }
 
     /// The Double columns, each named once (the names issue 3 specified): column name and
@@ -205,8 +263,9 @@ public struct RunSummary: Sendable, Hashable, Codable {
          ("max_log10_abs_d_p_rejected", \.maxLog10AbsDPRejected)]
     }
 
-    /// The summary table's column names: `loss`, then ``metricColumnNames``.
-    public static var columnNames: [String] { ["loss"] + metricColumnNames }
+    /// The summary table's column names: `loss`, then ``metricColumnNames``, then `status`
+    /// (last, so the other columns keep the positions they had before it existed).
+    public static var columnNames: [String] { ["loss"] + metricColumnNames + ["status"] }
 
     /// The Double columns (all but `loss`), in column order.
     public static var metricColumnNames: [String] { metricFields.map(\.name) }
@@ -214,17 +273,19 @@ public struct RunSummary: Sendable, Hashable, Codable {
     /// The Double fields in the order of ``metricColumnNames``.
     public var metricValues: [Double] { Self.metricFields.map { self[keyPath: $0.field] } }
 
-    /// Encodes one flat table row: `loss`, then the metrics.
+    /// Encodes one flat table row: `loss`, then the metrics, then `status`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: ColumnKey.self)
         try c.encode(loss, forKey: ColumnKey("loss"))
         try encodeMetrics(to: encoder)
+        try c.encode(status, forKey: ColumnKey("status"))
     }
 
-    /// Decodes a row by column name; a missing or empty metric is NaN.
+    /// Decodes a row by column name; a missing or empty metric is NaN, a missing status `ok`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: ColumnKey.self)
         try self.init(loss: c.decode(Loss.self, forKey: ColumnKey("loss")), metricsFrom: decoder)
+        status = try c.decodeIfPresent(RunStatus.self, forKey: ColumnKey("status")) ?? .ok
     }
 
     /// The metric columns alone (a sweep's run row puts the run's own columns first).

@@ -54,14 +54,19 @@ final class OptimizerState {
     func advance() { steps += 1 }
 
     /// One step on all `gradient.count` parameters: clips the gradient (in place) to norm
-    /// `clipNorm` if given, applies ``nextUpdate()`` and advances.
+    /// `clipNorm` if given, applies ``nextUpdate()`` and advances. With clipping, returns
+    /// false and changes nothing if the gradient's norm is not finite (a diverged run).
+    @discardableResult
     func step(parameters theta: UnsafeMutableBufferPointer<Double>, gradient g: UnsafeMutableBufferPointer<Double>,
-              clipNorm: Double?) {
-        if let c = clipNorm { OptimizerState.clip(g, to: c) }
+              clipNorm: Double?) -> Bool {
+        if let c = clipNorm {
+            guard OptimizerState.clip(g, to: c) else { return false }
+        }
         if let gp = g.baseAddress, let tp = theta.baseAddress {
             nextUpdate().apply(gradient: gp, parameters: tp, offset: 0, count: g.count)
         }
         advance()
+        return true
     }
 
     /// The Euclidean norm `sqrt(sum g_j^2)` in index order.
@@ -71,13 +76,17 @@ final class OptimizerState {
         return s.squareRoot()
     }
 
-    /// Scales `g` by `c / |g|` when `|g| > c` (gradient-norm clipping, `c > 0`).
-    static func clip(_ g: UnsafeMutableBufferPointer<Double>, to c: Double) {
+    /// Scales `g` by `c / |g|` when `|g| > c` (gradient-norm clipping, `c > 0`). Returns
+    /// whether `|g|` is finite (when it is not, `g` is left as it is).
+    @discardableResult
+    static func clip(_ g: UnsafeMutableBufferPointer<Double>, to c: Double) -> Bool {
         let norm = OptimizerState.norm(g)
+        guard norm.isFinite else { return false }
         if norm > c {
             let s = c / norm
             for j in 0..<g.count { g[j] *= s }
         }
+        return true
     }
 }
 

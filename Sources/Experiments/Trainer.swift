@@ -27,6 +27,9 @@ public final class Trainer {
     public let config: TrainingConfig
     /// Optimiser steps taken so far.
     public private(set) var stepCount = 0
+    /// `N` once the run has diverged: the parameters after `N` steps, or the loss or the
+    /// gradient at them, were not finite (NaN or infinite). Further steps do nothing.
+    public private(set) var divergedAtStep: Int?
     /// The most threads one training may use (default: every online processor). Only the
     /// full-batch tabular trainer splits its work, over prompts, and only on problems large
     /// enough to pay for it (about 2^15 cells per thread; the default problem stays serial).
@@ -133,14 +136,22 @@ public final class Trainer {
 
     // MARK: - Training
 
-    /// One optimiser step on the next batch.
+    /// One optimiser step on the next batch. Does nothing once the run has diverged
+    /// (``divergedAtStep``).
+    ///
+    /// Divergence is detected once per step on a reduction the step computes anyway: the
+    /// mean loss of the batch (generic path), the gradient's norm (clipped steps), or each
+    /// prompt's log-sum-exp (the fused step). A non-finite parameter, log-probability, loss
+    /// or gradient shows there within a step.
     public func step() {
+        if divergedAtStep != nil { return }
         let e = engine
         if e.canFuse && useFusedPath && (config.batchSize ?? e.pairCount) >= e.pairCount {
             fusedStep()
             return
         }
         e.clearGradient()
+        var value = 0.0
         if let b = config.batchSize, b < e.pairCount {
             // Next b pairs of the permutation; reshuffle (Fisher–Yates, GSL stream) at each epoch.
             if cursor >= e.pairCount { shuffle(); cursor = 0 }
@@ -150,15 +161,19 @@ public final class Trainer {
             e.touch(pairs: UnsafeBufferPointer(rebasing: order[start ..< start + batchSize]))
             e.refreshLogPolicy()
             let scale = 1 / Double(batchSize)
-            for k in start ..< start + batchSize { _ = e.accumulate(pair: order[k], scale: scale) }
+            for k in start ..< start + batchSize { value += e.accumulate(pair: order[k], scale: scale) }
         } else {
             e.touchAll()
             e.refreshLogPolicy()
             let scale = 1 / Double(e.pairCount)
-            for i in 0..<e.pairCount { _ = e.accumulate(pair: i, scale: scale) }
+            for i in 0..<e.pairCount { value += e.accumulate(pair: i, scale: scale) }
         }
+        guard value.isFinite else { divergedAtStep = stepCount; return }
         e.finishGradient()
-        optimizer.step(parameters: e.theta, gradient: e.paramGrad, clipNorm: config.clipNorm)
+        guard optimizer.step(parameters: e.theta, gradient: e.paramGrad, clipNorm: config.clipNorm) else {
+            divergedAtStep = stepCount
+            return
+        }
         stepCount += 1
     }
 
@@ -171,10 +186,14 @@ public final class Trainer {
         if let c = config.clipNorm {
             // The norm needs the whole gradient first: gradient pass, serial norm, then the update.
             e.fusedGradient(scale: scale)
-            optimizer.step(parameters: e.theta, gradient: e.paramGrad, clipNorm: c)
+            guard optimizer.step(parameters: e.theta, gradient: e.paramGrad, clipNorm: c) else {
+                divergedAtStep = stepCount
+                return
+            }
         } else {
-            e.fusedStep(scale: scale, update: optimizer.nextUpdate())
+            let finite = e.fusedStep(scale: scale, update: optimizer.nextUpdate())
             optimizer.advance()
+            guard finite else { divergedAtStep = stepCount; return }
         }
         stepCount += 1
     }
@@ -191,19 +210,27 @@ public final class Trainer {
     /// Runs the remaining steps up to ``TrainingConfig/steps``, recording metrics at the
     /// current step, every `logEvery` steps and at the final step. `observer` is called with
     /// each record and the trainer in that state (e.g. to inspect ``logPolicy(prompt:)``).
+    ///
+    /// A run that produces a non-finite value stops there (``divergedAtStep``): its result
+    /// has the status ``RunStatus/diverged(atStep:)`` and holds only its finite records, so
+    /// its summary is that of its last finite metrics (all NaN if even step 0 was not).
     public func run(observer: ((StepMetrics, Trainer) -> Void)? = nil) -> TrainingResult {
         var records: [StepMetrics] = []
         records.reserveCapacity((config.steps - stepCount) / config.logEvery + 2)
         func record() {
             let r = metrics()
+            // The logged metrics are reductions over every parameter, pair and cell: a
+            // non-finite one is a divergence the step's own check has not yet seen.
+            guard r.isFinite else { divergedAtStep = divergedAtStep ?? stepCount; return }
             records.append(r)
             observer?(r, self)
         }
-        record()
-        while stepCount < config.steps {
+        if divergedAtStep == nil { record() }
+        while stepCount < config.steps && divergedAtStep == nil {
             step()
-            if stepCount % config.logEvery == 0 || stepCount == config.steps { record() }
+            if divergedAtStep == nil && (stepCount % config.logEvery == 0 || stepCount == config.steps) { record() }
         }
-        return TrainingResult(metrics: records, summary: RunSummary(loss: config.loss, metrics: records))
+        let status: RunStatus = divergedAtStep.map { .diverged(atStep: $0) } ?? .ok
+        return TrainingResult(metrics: records, summary: RunSummary(loss: config.loss, metrics: records, status: status))
     }
 }

@@ -120,16 +120,19 @@ public struct Loss: Sendable, Hashable, CaseIterable, RawRepresentable, Codable,
         evaluatePair(pair, p)
     }
 
-    /// Parses a comma-separated list such as `"sigmoid,spo"`; `"all"` or an empty string
-    /// gives the whole catalogue. Duplicates are dropped, order is kept.
+    /// Parses a comma-separated list such as `"sigmoid,spo"`; `"all"` gives the whole
+    /// catalogue. Duplicates are dropped, order is kept. A list that names no loss (`""`,
+    /// `","`) throws ``LossMathError/emptyLossList(_:)``.
     public static func parseList(_ text: String) throws(LossMathError) -> [Loss] {
         let trimmed = text.trimmedOf(" \t")
-        if trimmed.isEmpty || trimmed == "all" { return Loss.allCases }
+        if trimmed == "all" { return Loss.allCases }
         var out: [Loss] = []
         for part in trimmed.split(separator: ",") {
             let loss = try Loss(name: String(part))
             if !out.contains(loss) { out.append(loss) }
         }
+        // An empty list ('' or ',') names no loss: an error, neither "all" nor empty output.
+        if out.isEmpty { throw .emptyLossList(text) }
         return out
     }
 }

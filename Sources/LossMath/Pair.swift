@@ -107,6 +107,8 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidParameter(name: String, value: Double, requirement: String)
     case unknownLoss(String)
     case unknownParameter(String)
+    /// A loss list that names no loss (`''`, `,`).
+    case emptyLossList(String)
 
     public var description: String {
         switch self {
@@ -122,6 +124,8 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(name) = \(v) is invalid: it needs \(req)"
         case .unknownLoss(let name):
             return "unknown loss '\(name)'; known losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .emptyLossList(let text):
+            return "'\(text)' names no loss; give comma-separated names such as sigmoid,spo, or all"
         case .unknownParameter(let name):
             let known = Loss.allCases.flatMap(\.descriptor.parameters).map(\.name)
             return "unknown loss parameter '\(name)'; known: \(known.joined(separator: ", "))"

@@ -23,7 +23,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Output folder.")
+        @Option(help: "Output folder: built under a hidden sibling and renamed into place at the end; an existing one is replaced only if it holds nothing but this command's files.")
         var out: String = "out"
         @Flag(help: "Small grids (seconds): for a smoke test, not for conclusions.")
         var quick = false
@@ -33,6 +33,7 @@ extension Report {
         var jobs: Int = Sweep.processorCount
 
         func validate() throws {
+            guard !out.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--out: the folder name is empty") }
             guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1, got \(jobs)") }
         }
 
@@ -116,7 +117,12 @@ extension Report {
             let index = AllReport.index(checks: checks, claims: claims, study: study, tabular: tabular.results, loglinear: loglinear.results,
                                         sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret, quick: quick)
             files.insert(("README.md", index), at: 0)
-            try writeFiles(files, into: out)
+            // The folder is built under a hidden sibling and renamed into place: never half
+            // written, never mixed with files of an earlier run (AtomicFolder).
+            let owned = Set(files.map { String($0.0.split(separator: "/").first ?? "") })
+            do {
+                try AtomicFolder.build(URL(fileURLWithPath: out), owns: owned) { dir in try writeFiles(files, into: dir.path) }
+            } catch let error as ReportError { throw error } catch { throw ReportError("\(error)") }
             bar.advance()
             bar.finish()
             if !quiet { note("wrote \(files.count) files into \(out); start with \(out)/README.md") }

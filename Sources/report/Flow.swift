@@ -41,8 +41,9 @@ extension Report {
         }
 
         func validate() throws {
-            guard beta.isFinite && beta > 0 else { throw ValidationError("--beta must be a finite number > 0, got \(beta)") }
-            guard rewardGap.isFinite, h0.isFinite else { throw ValidationError("--reward-gap and --h0 must be finite") }
+            try checkRange("--beta", beta, LossOptions.betaRange, "a number")
+            try checkRange("--reward-gap", rewardGap, LossOptions.rewardGapRange, "a number")
+            guard h0.isFinite else { throw ValidationError("--h0 must be finite") }
             guard tStart > 0 && tEnd > tStart && tEnd.isFinite else { throw ValidationError("need 0 < --t-start < --t-end, got \(tStart), \(tEnd)") }
             guard points >= 2 && points <= 100_000 else { throw ValidationError("--points must be between 2 and 100000, got \(points)") }
             for loss in try lossList() {

@@ -26,7 +26,14 @@ extension Report {
         @OptionGroup var lossOptions: LossOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(help: "Reward gap dr = r(y_w) - r(y_l), the target of rpo_* and spo* (h* = dr/beta).")
+        /// A log-probability option's range: `[-optionFieldMagnitudeBound, 0]` (see there),
+        /// as an input file's log-probability.
+        static let logProbabilityRange: ClosedRange<Double> = -optionFieldMagnitudeBound...0
+        /// A log10-probability's range: that of a log-probability divided by ln 10 (pi_l =
+        /// 10^x enters as the log-probability x ln 10).
+        static let log10ProbabilityRange: ClosedRange<Double> = -optionFieldMagnitudeBound / 2.302585092994046...0
+
+        @Option(help: "Reward gap dr = r(y_w) - r(y_l), the target of rpo_* and spo* (h* = dr/beta); |dr| <= 8.99e307.")
         var rewardGap: Double = 1.0
 
         @Option(help: "Number of log-spaced points in the sweep (>= 2).")
@@ -51,10 +58,18 @@ extension Report {
             guard points >= 2 && points <= 1_000_000 else {
                 throw ValidationError("--points must be between 2 and 1000000, got \(points)")
             }
-            guard rewardGap.isFinite else { throw ValidationError("--reward-gap must be finite, got \(rewardGap)") }
+            try checkRange("--reward-gap", rewardGap, LossOptions.rewardGapRange, "a number")
             for (name, v) in [("--log10-start", log10Start), ("--log10-end", log10End), ("--logp-chosen", logpChosen),
                               ("--ref-chosen", refChosen), ("--ref-rejected", refRejected)] where !v.isFinite {
                 throw ValidationError("\(name) must be a finite number, got \(v)")
+            }
+            // Log-probabilities (and log10 pi_l times ln 10) enter h = (log pi_w - log pi_ref_w)
+            // - (log pi_l - log pi_ref_l): the bound of optionFieldMagnitudeBound.
+            for (name, v) in [("--logp-chosen", logpChosen), ("--ref-chosen", refChosen), ("--ref-rejected", refRejected)] {
+                try checkRange(name, v, Self.logProbabilityRange, "a log-probability")
+            }
+            for (name, v) in [("--log10-start", log10Start), ("--log10-end", log10End)] {
+                try checkRange(name, v, Self.log10ProbabilityRange, "a log10 probability")
             }
             guard log10Start <= 0 else { throw ValidationError("--log10-start must be <= 0 (a probability), got \(log10Start)") }
             guard log10End < log10Start else {

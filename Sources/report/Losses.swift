@@ -66,7 +66,7 @@ extension Report {
             }
             guard input != nil else { throw ValidationError("--input is required (or pass --catalogue)") }
             if format == .markdown { throw ValidationError("--format markdown is for --catalogue; pair rows are csv or json") }
-            if let g = rewardGap, !g.isFinite { throw ValidationError("--reward-gap must be finite, got \(g)") }
+            if let g = rewardGap { try checkRange("--reward-gap", g, LossOptions.rewardGapRange, "a number") }
             let losses = try lossOptions.selectedLosses()
             // Check parameters that do not depend on the data now, before reading anything.
             try lossOptions.validateLosses(losses.filter { !$0.needsRewardGap }, rewardGap: nil)

@@ -23,7 +23,7 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt,rpo_fwd_kl"
-        @Option(help: "KL strength beta > 0.")
+        @Option(help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = 0.5
         @Option(help: "Prompts P.")
         var prompts: Int = 2
@@ -38,6 +38,7 @@ extension Report {
         func setup() throws -> (SimulationConfig, [TrainingConfig]) {
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
+            try checkRange("--beta", beta, LossOptions.betaRange, "a number")
             let sim = SimulationConfig(prompts: prompts, responses: responses, pairsPerPrompt: 1, labels: labels, beta: beta, seed: seed)
             do { try sim.validate() } catch { throw optionError(error) }
             let trainings = list.map { TrainingConfig(loss: $0, target: .trueReward) }

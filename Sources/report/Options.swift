@@ -9,9 +9,47 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case csv, markdown, plot, json
 }
 
+/// The largest magnitude of beta, of 1/beta and of a spread of logits or rewards: 1e150.
+///
+/// Why: the losses square `beta*h` (spo's and ipo's squared errors, with `h` a log-ratio
+/// difference of order 1) and `1/(2 beta)` (ipo's target), and the simulation divides
+/// rewards of size `s_r` by beta. With beta and the spreads within `[1e-150, 1e150]`, a
+/// square is at most 1e300 and `s_r/beta` at most about 1e300 times the largest normal
+/// draw, inside the double range (1.8e308). `--beta 1e200` (its square overflows) and
+/// `--beta 1e-310` (1/beta overflows: a subnormal) were past it.
+let optionMagnitudeBound = 1e150
+
+/// The largest magnitude of a log-probability or reward-gap option: half the largest
+/// double (about 8.99e307), the same limit as the input files' fields
+/// (`PairInputReader.magnitudeLimit`), so that a log-ratio `u = logp - logp_ref` and the
+/// logits difference `h = u_w - u_l` stay finite. `--ref-rejected=-1e308` and
+/// `--reward-gap 1e308` were past it.
+let optionFieldMagnitudeBound = PairInputReader.magnitudeLimit
+
+/// Throws a ValidationError naming `option` unless `value` is in `range` (NaN never is).
+func checkRange(_ option: String, _ value: Double, _ range: ClosedRange<Double>, _ what: String) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be \(what) in [\(shortText(range.lowerBound)), \(shortText(range.upperBound))] "
+                              + "(beyond, the arithmetic overflows), got \(value)")
+    }
+}
+
+/// `1e+150` as `1e150`, `0.0` as `0`: the bounds as a user would type them.
+func shortText(_ x: Double) -> String {
+    if x == 0 { return "0" }
+    let s = String(format: "%g", x)
+    return s.replacingOccurrences(of: "e+", with: "e")
+}
+
 /// Options shared by every subcommand that evaluates losses, named as in TRL's DPOConfig.
 struct LossOptions: ParsableArguments {
-    @Option(help: "KL strength beta > 0 (TRL `beta`).")
+    /// beta's range: `[1/optionMagnitudeBound, optionMagnitudeBound]` (see there): beta
+    /// and 1/beta, and their squares, stay finite.
+    static let betaRange: ClosedRange<Double> = (1 / optionMagnitudeBound)...optionMagnitudeBound
+    /// A reward gap's range: `|dr| <= optionFieldMagnitudeBound` (see there), as a score's.
+    static let rewardGapRange: ClosedRange<Double> = -optionFieldMagnitudeBound...optionFieldMagnitudeBound
+
+    @Option(help: "KL strength beta in [1e-150, 1e150] (TRL `beta`).")
     var beta: Double = 0.1
 
     @Option(help: ArgumentHelp(
@@ -30,9 +68,7 @@ struct LossOptions: ParsableArguments {
     var lossesGiven: Bool { losses != "all" }
 
     func validate() throws {
-        guard beta.isFinite, beta > 0 else {
-            throw ValidationError("--beta must be a finite number > 0, got \(beta)")
-        }
+        try checkRange("--beta", beta, Self.betaRange, "a number")
         if let eps = labelSmoothing, !(eps.isFinite && eps >= 0 && eps < 1) {
             throw ValidationError("--label-smoothing must be in [0, 1), got \(eps)")
         }
@@ -116,7 +152,13 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "Silence notes and progress on standard error (errors are still printed).")
     var quiet = false
 
-    func validate() throws { Verbosity.setQuiet(quiet) }
+    func validate() throws {
+        // An empty folder name would write into the current folder.
+        if let out, out.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--out: the folder name is empty")
+        }
+        Verbosity.setQuiet(quiet)
+    }
 
     /// Whether to draw progress bars: standard error is a terminal and not --quiet.
     var showsProgress: Bool { !quiet && isatty(2) != 0 }

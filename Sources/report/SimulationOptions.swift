@@ -26,9 +26,14 @@ struct SimulationOptions: ParsableArguments {
     var pairsPerPrompt: Int = SimulationConfig().pairsPerPrompt
     @Option(help: "Feature dimension d (loglinear only).")
     var features: Int = SimulationConfig().features
-    @Option(help: "Spread s_ref of the reference logits.")
+    /// A spread's range (reference logits, rewards, reward noise): `[0, optionMagnitudeBound]`
+    /// (see there): logits and rewards of that size, divided by beta, stay inside the double
+    /// range. At 1e300 the reference log-probabilities overflowed (regret 0 from NaN).
+    static let spreadRange: ClosedRange<Double> = 0...optionMagnitudeBound
+
+    @Option(help: "Spread s_ref of the reference logits, in [0, 1e150].")
     var referenceSpread: Double = SimulationConfig().referenceSpread
-    @Option(help: "Spread s_r of the true rewards.")
+    @Option(help: "Spread s_r of the true rewards, in [0, 1e150].")
     var rewardSpread: Double = SimulationConfig().rewardSpread
     @Option(help: "Labels: bt (Bradley-Terry sampling) or hard (by reward-model score).")
     var labels: SimulationConfig.Labels = SimulationConfig().labels
@@ -36,6 +41,13 @@ struct SimulationOptions: ParsableArguments {
     var pairSampling: SimulationConfig.PairSampling = SimulationConfig().pairSampling
     @Option(help: "Seed of every random stream (GSL MT19937).")
     var seed: UInt64 = SimulationConfig().seed
+
+    /// The ranges of the spreads (``spreadRange``); SimulationConfig checks the rest.
+    /// (ArgumentParser runs it for every command that includes this group.)
+    func validate() throws {
+        try checkRange("--reference-spread", referenceSpread, Self.spreadRange, "a number")
+        try checkRange("--reward-spread", rewardSpread, Self.spreadRange, "a number")
+    }
 
     func simulation(beta: Double, rewardNoise: Double) -> SimulationConfig {
         SimulationConfig(policy: policy, prompts: prompts, responses: responses, pairsPerPrompt: pairsPerPrompt,
@@ -63,8 +75,9 @@ struct OptimizerOptions: ParsableArguments {
     @OptionGroup var lossParameters: LossParameterOptions
     @Option(help: "Target gap of rpo_*/spo*: true (oracle reward), model (noisy reward model), or constant.")
     var target: TargetChoice = .model
-    @Option(help: "The gap used with --target constant.")
+    @Option(help: "The gap used with --target constant; |gap| <= 8.99e307.")
     var constantGap: Double = 1
+
 
     func training(loss: Loss) -> TrainingConfig {
         let source: RewardGapSource
@@ -77,6 +90,11 @@ struct OptimizerOptions: ParsableArguments {
                               lossParameterValues: lossParameters.values, target: source, optimizer: optimizer,
                               learningRate: learningRate, steps: steps, batchSize: batchSize, clipNorm: clip,
                               logEvery: logEvery)
+    }
+
+    func validate() throws {
+        // The constant gap's range: that of a reward gap (LossOptions.rewardGapRange).
+        try checkRange("--constant-gap", constantGap, LossOptions.rewardGapRange, "a number")
     }
 }
 

@@ -27,9 +27,9 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt"
-        @Option(help: "KL strength beta > 0.")
+        @Option(help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = SimulationConfig().beta
-        @Option(help: "Reward-model noise s_noise >= 0.")
+        @Option(help: "Reward-model noise s_noise in [0, 1e150].")
         var rewardNoise: Double = 0
         @OptionGroup var simulation: SimulationOptions
         @OptionGroup var optimizer: OptimizerOptions
@@ -38,6 +38,8 @@ extension Report {
         func configurations() throws -> (SimulationConfig, [TrainingConfig]) {
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
+            try checkRange("--beta", beta, LossOptions.betaRange, "a number")
+            try checkRange("--reward-noise", rewardNoise, SimulationOptions.spreadRange, "a number")
             let sim = simulation.simulation(beta: beta, rewardNoise: rewardNoise)
             do { try sim.validate() } catch { throw optionError(error) }
             var trainings: [TrainingConfig] = []
@@ -115,6 +117,11 @@ enum TrainReport {
             rows: results.map { r in [r.summary.loss.rawValue] + r.summary.metricValues.map(g4) }).render()
         s += "\n"
         s += "regret = beta KL(pi || pi*), exact (T2); h* = dr/beta with the true reward gap.\n\n"
+        let diverged = results.filter { $0.summary.status.isDiverged }
+        if !diverged.isEmpty {
+            s += "Diverged (a non-finite loss, gradient or parameter; the row shows the last finite metrics, and no verdict compares with it): "
+            s += diverged.map { "\($0.summary.loss.rawValue) \($0.summary.status)" }.joined(separator: ", ") + ".\n\n"
+        }
         s += verdicts(results)
         return s
     }
@@ -129,7 +136,8 @@ enum TrainReport {
         func described(_ x: Double) -> String { g4(x) + (Criteria.isZeroToRounding(x) ? " (0 to rounding)" : "") }
         var line = "- Final regret: DPO \(described(dpo.summary.finalRegret)), spo \(described(spo.summary.finalRegret))"
         if let ratio = regret.number("DPO/spo") { line += ": DPO's is \(g4(ratio)) times spo's" }
-        lines.append(line + ". \(regret.claim): **\(regret.verdict.rawValue)** (rule: \(regret.rule)).")
+        lines.append(line + ". \(regret.claim): **\(regret.verdict.rawValue)**"
+                     + (regret.exception.map { " (\($0))" } ?? "") + " (rule: \(regret.rule)).")
         let mins = dpo.metrics.map(\.minLogpRejected)
         lines.append("- DPO's min log pi_l: \(g4(mins.first ?? .nan)) at step 0, \(g4(mins.last ?? .nan)) at the end: "
                      + "\(TrainingFindings.minLogpTrend(dpo).rawValue) (rule: \(Criteria.trendRule)).")

@@ -8,7 +8,7 @@ import Testing
     @Test func trainDefaultsShowThePapersPoint() throws {
         let r = try R.run(["train", "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.hasPrefix("loss,final_regret,final_kl_ref,final_expected_reward,min_logp_rejected,mean_abs_h_minus_target,max_h,unseen_mass,max_grad_norm,max_log10_abs_d_p_rejected\n"))
+        #expect(r.stdout.hasPrefix("loss,final_regret,final_kl_ref,final_expected_reward,min_logp_rejected,mean_abs_h_minus_target,max_h,unseen_mass,max_grad_norm,max_log10_abs_d_p_rejected,status\n"))
         let rows = R.table(r.stdout)
         let dpo = rows.first { $0["loss"] == "sigmoid" }!, spo = rows.first { $0["loss"] == "spo" }!
         // DPO's final regret is several times spo's, and spo's h sits at its target.

@@ -6,11 +6,14 @@
 /// - ``contradicted``: the numbers violate the rule.
 /// - ``notSignificant``: only for comparisons across seeds (paired by seed, see
 ///   ``PairedComparison``): the 95% interval of the mean paired difference contains 0.
+/// - ``notComparable``: a run the rule compares diverged (``RunStatus``); no number of a
+///   diverged run enters a ratio or a comparison, and ``Finding/exception`` says which run.
 public enum Verdict: String, Sendable, Codable, CaseIterable, Hashable {
     case reproduced
     case qualified
     case contradicted
     case notSignificant = "not significant"
+    case notComparable = "not comparable"
 }
 
 /// One named number a verdict was computed from.

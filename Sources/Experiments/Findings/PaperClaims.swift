@@ -87,6 +87,10 @@ public enum PaperClaims {
 
     /// Claim 2 from T9's measured bound and the two training runs.
     public static func instability(t9: Double, dpo: RunSummary, spo: RunSummary, maxTarget: Double) -> Finding {
+        if let diverged = TrainingFindings.divergedRuns(["DPO": dpo, "spo": spo]) {
+            return Finding(id: "claim 2", claim: statements[1], rule: "compares DPO's and spo's training runs, which must not diverge",
+                           numbers: [Measured("T9: max |l'_DPO| / beta", t9)], verdict: .notComparable, exception: diverged)
+        }
         let drifts = dpo.minLogpRejected < spo.minLogpRejected && dpo.maxH > maxTarget
         let explodes = dpo.maxGradNorm > spo.maxGradNorm
         return Finding(
@@ -108,7 +112,11 @@ public enum PaperClaims {
 
     /// Claim 3 from spo's T8 finding and the two training runs.
     public static func target(t8: Finding, spo: RunSummary, dpo: RunSummary) -> Finding {
-        Finding(
+        if let diverged = TrainingFindings.divergedRuns(["DPO": dpo, "spo": spo]) {
+            return Finding(id: "claim 3", claim: statements[2], rule: "uses spo's training run, which must not diverge",
+                           numbers: t8.numbers, verdict: .notComparable, exception: diverged)
+        }
+        return Finding(
             id: "claim 3", claim: statements[2],
             rule: "reproduced if spo's only stationary point is within 1e-9 relative of dr/beta with a restoring gradient past it (T8) "
                 + "and its mean |h - h*| after training is below 1e-3; otherwise contradicted",
@@ -125,13 +133,17 @@ public enum PaperClaims {
         public var rewardNoise: Double
         public var seed: UInt64
         public var finalRegret: Double
+        /// The run's status; nil means ok. A diverged run is left out of every comparison.
+        public var status: RunStatus?
 
-        public init(loss: Loss, beta: Double, rewardNoise: Double, seed: UInt64, finalRegret: Double) {
+        public init(loss: Loss, beta: Double, rewardNoise: Double, seed: UInt64, finalRegret: Double, status: RunStatus? = nil) {
             (self.loss, self.beta, self.rewardNoise, self.seed, self.finalRegret) = (loss, beta, rewardNoise, seed, finalRegret)
+            self.status = status == .ok ? nil : status
         }
 
         public init(_ r: SweepRunResult) {
-            self.init(loss: r.run.loss, beta: r.run.beta, rewardNoise: r.run.rewardNoise, seed: r.run.seed, finalRegret: r.summary.finalRegret)
+            self.init(loss: r.run.loss, beta: r.run.beta, rewardNoise: r.run.rewardNoise, seed: r.run.seed, finalRegret: r.summary.finalRegret,
+                      status: r.summary.status)
         }
     }
 
@@ -140,7 +152,9 @@ public enum PaperClaims {
     public static func alignment(_ runs: [SeedRegret]) -> Finding {
         var cells: [(beta: Double, noise: Double)] = []
         var regret: [Loss: [Double: [Double: [UInt64: Double]]]] = [:]
-        for r in runs where r.loss == .sigmoid || r.loss == .spo {
+        // A diverged run is left out (its seed then has no pair in its cell), and named.
+        let diverged = runs.filter { ($0.status?.isDiverged ?? false) && ($0.loss == .sigmoid || $0.loss == .spo) }
+        for r in runs where (r.loss == .sigmoid || r.loss == .spo) && !(r.status?.isDiverged ?? false) {
             if r.loss == .sigmoid && !cells.contains(where: { $0.beta == r.beta && $0.noise == r.rewardNoise }) {
                 cells.append((r.beta, r.rewardNoise))
             }
@@ -170,7 +184,14 @@ public enum PaperClaims {
                       Measured("cells not significant", Double(labels.filter { $0 == .notSignificant }.count)),
                       Measured("cells contradicted", Double(labels.filter { $0 == .contradicted }.count))],
             verdict: verdict,
-            exception: verdict == .qualified ? "the difference is not significant at " + weak.joined(separator: "; ") : nil,
+            exception: [verdict == .qualified ? "the difference is not significant at " + weak.joined(separator: "; ") : nil,
+                        diverged.isEmpty ? nil : "left out, diverged: " + diverged.map {
+                            "\($0.loss.rawValue) beta \(shortNumber($0.beta)) noise \(shortNumber($0.rewardNoise)) seed \($0.seed) (\($0.status.map(String.init(describing:)) ?? "ok"))"
+                        }.joined(separator: "; ")].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
             details: details)
     }
+}
+
+private extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
