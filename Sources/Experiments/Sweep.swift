@@ -176,29 +176,40 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
         self.summary = summary
     }
 
-    /// ``SweepRun/columnNames``, then ``RunSummary/metricColumnNames``.
-    public static var columnNames: [String] { SweepRun.columnNames + RunSummary.metricColumnNames }
+    /// The status column (``RunStatus``: `ok` or `diverged at step N`), last.
+    static let statusColumn = "status"
 
-    /// One flat table row: the run's columns, then the summary's metrics.
+    /// ``SweepRun/columnNames``, then ``RunSummary/metricColumnNames``, then `status` (last,
+    /// so the other columns keep their positions).
+    public static var columnNames: [String] { SweepRun.columnNames + RunSummary.metricColumnNames + [statusColumn] }
+
+    /// One flat table row: the run's columns, the summary's metrics, then its status.
     public func encode(to encoder: any Encoder) throws {
         try run.encode(to: encoder)
         try summary.encodeMetrics(to: encoder)
+        var c = encoder.container(keyedBy: ColumnKey.self)
+        try c.encode(summary.status, forKey: ColumnKey(Self.statusColumn))
     }
 
-    /// Reads a row back by column name (empty metrics are NaN).
+    /// Reads a row back by column name (empty metrics are NaN; the status is required).
     public init(from decoder: any Decoder) throws {
         run = try SweepRun(from: decoder)
         summary = try RunSummary(loss: run.loss, metricsFrom: decoder)
+        let c = try decoder.container(keyedBy: ColumnKey.self)
+        summary.status = try c.decode(RunStatus.self, forKey: ColumnKey(Self.statusColumn))
     }
 }
 
 /// Mean and 95% Student-t interval over seeds of one cell: one value per non-replicate axis
-/// (``SweepAxis/cellAxes``).
+/// (``SweepAxis/cellAxes``). Diverged runs (``RunStatus/diverged(atStep:)``) are left out of
+/// the mean and the interval and counted in ``diverged``.
 public struct SweepAggregate: Sendable, Hashable, Codable {
     /// One value per ``SweepAxis/cellAxes``, in order.
     public var cell: [SweepValue]
-    /// Number of seeds (runs) in the cell.
+    /// Number of seeds (runs) in the cell that finished `ok`: the `n` of the mean.
     public var count: Int
+    /// Number of runs in the cell that diverged (left out of the mean and interval).
+    public var diverged: Int
     /// Per metric of ``RunSummary/metricColumnNames``: the mean over seeds.
     public var mean: [Double]
     /// Per metric: the half-width `t_{0.975, n-1} s / sqrt(n)` of the 95% interval
@@ -206,9 +217,10 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     /// non-finite when a run's value is.
     public var halfWidth: [Double]
 
-    public init(cell: [SweepValue], count: Int, mean: [Double], halfWidth: [Double]) {
+    public init(cell: [SweepValue], count: Int, diverged: Int = 0, mean: [Double], halfWidth: [Double]) {
         self.cell = cell
         self.count = count
+        self.diverged = diverged
         self.mean = mean
         self.halfWidth = halfWidth
     }
@@ -225,12 +237,15 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
 
     /// The column of the number of replicates in a cell.
     static let countColumn = "seeds"
+    /// The column of the number of diverged runs in a cell, last.
+    static let divergedColumn = "diverged"
 
-    /// The cell's axes (`loss, beta, reward_noise`), `seeds`, then
-    /// `<metric>_mean, <metric>_ci95` per metric of ``RunSummary/metricColumnNames``.
+    /// The cell's axes (`loss, beta, reward_noise`), `seeds` (runs that finished `ok`),
+    /// `<metric>_mean, <metric>_ci95` per metric of ``RunSummary/metricColumnNames``, then
+    /// `diverged`.
     public static var columnNames: [String] {
         SweepAxis.cellAxes.map(\.column) + [countColumn]
-            + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] }
+            + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] } + [divergedColumn]
     }
 
     /// One flat table row in the order of ``columnNames``.
@@ -243,6 +258,7 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
             try m.encode(k < mean.count ? mean[k] : .nan, forKey: ColumnKey(name + "_mean"))
             try m.encode(k < halfWidth.count ? halfWidth[k] : .nan, forKey: ColumnKey(name + "_ci95"))
         }
+        try m.encode(diverged, forKey: ColumnKey(Self.divergedColumn))
     }
 
     /// Reads a row back by column name (empty cells are NaN).
@@ -255,7 +271,8 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
             half.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_ci95")) ?? .nan)
         }
         self.init(cell: try SweepAxis.cellAxes.map { try $0.decode(from: a, key: $0) },
-                  count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)), mean: mean, halfWidth: half)
+                  count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)),
+                  diverged: try m.decode(Int.self, forKey: ColumnKey(Self.divergedColumn)), mean: mean, halfWidth: half)
     }
 }
 
@@ -303,9 +320,13 @@ public enum Sweep {
     ///   - progress: called after each finished run with `(completed, total)`. Calls come
     ///     from worker threads, one at a time (serialised by a lock), with `completed`
     ///     increasing by one each call.
+    ///   - finished: called with each run's result as soon as it finishes (before
+    ///     `progress`), from worker threads, one at a time under the same lock: the place
+    ///     to journal runs as they complete.
     /// - Throws: validation errors of `spec`, before any run starts.
     public static func run(_ spec: SweepSpec, runs: [SweepRun], workers: Int = Sweep.processorCount,
-                           progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil) throws(ExperimentError) -> [SweepRunResult] {
+                           progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil,
+                           finished: (@Sendable (SweepRunResult) -> Void)? = nil) throws(ExperimentError) -> [SweepRunResult] {
         try spec.validate()
         let ordered = runs.sorted { $0.id < $1.id }
         let total = ordered.count
@@ -319,7 +340,7 @@ public enum Sweep {
                 // be a bug; it is recorded, not swallowed.
                 let outcome: Result<SweepRunResult, ExperimentError>
                 outcome = Result { () throws(ExperimentError) -> SweepRunResult in try Sweep.run(ordered[k], of: spec, threads: inner) }
-                state.finish(k, outcome, progress)
+                state.finish(k, outcome, progress, finished)
             }
         }
         if threads == 1 {
@@ -332,6 +353,10 @@ public enum Sweep {
 
     /// Mean and 95% interval over seeds per cell (loss, beta, noise), in order of first appearance
     /// in `results` sorted by run id. Uses GSL's Student-t quantile ``GSLKit/StudentT``.
+    ///
+    /// Only runs with status `ok` enter the mean and interval (`n` = their number); diverged
+    /// runs are counted in ``SweepAggregate/diverged``. A cell whose runs all diverged has
+    /// `count` 0 and NaN means (empty cells in the CSV).
     public static func aggregate(_ results: [SweepRunResult]) -> [SweepAggregate] {
         let cellIndices = SweepAxis.allCases.indices.filter { !SweepAxis.allCases[$0].isReplicate }
         var order: [[SweepValue]] = []
@@ -342,13 +367,15 @@ public enum Sweep {
             groups[k, default: []].append(r)
         }
         return order.compactMap { k in
-            guard let g = groups[k], let first = g.first else { return nil }
+            guard let all = groups[k], let first = all.first else { return nil }
+            let g = all.filter { !$0.summary.status.isDiverged }
             let n = g.count
             let columns = RunSummary.metricColumnNames.count
-            var mean = [Double](repeating: 0, count: columns)
+            var mean = [Double](repeating: .nan, count: columns)
             var half = [Double](repeating: .nan, count: columns)
             let t = n >= 2 ? StudentT.quantile(0.975, degreesOfFreedom: Double(n - 1)) : .nan
             for c in 0..<columns {
+                guard n >= 1 else { continue }
                 let xs = g.map { $0.summary.metricValues[c] }
                 let m = xs.reduce(0, +) / Double(n)
                 mean[c] = m
@@ -360,7 +387,7 @@ public enum Sweep {
                 }
             }
             let cell = cellIndices.map { $0 < first.run.values.count ? first.run.values[$0] : .real(.nan) }
-            return SweepAggregate(cell: cell, count: n, mean: mean, halfWidth: half)
+            return SweepAggregate(cell: cell, count: n, diverged: all.count - n, mean: mean, halfWidth: half)
         }
     }
 }
@@ -389,9 +416,10 @@ private final class SharedState: Sendable {
     }
 
     func finish(_ k: Int, _ r: Result<SweepRunResult, ExperimentError>,
-                _ progress: (@Sendable (Int, Int) -> Void)?) {
+                _ progress: (@Sendable (Int, Int) -> Void)?, _ finished: (@Sendable (SweepRunResult) -> Void)?) {
         inner.withLock { s in
             s.slots[k] = r
+            if case .success(let result) = r { finished?(result) }
             s.completed += 1
             progress?(s.completed, total)
         }

@@ -9,8 +9,10 @@ extension Report {
         static let configuration = CommandConfiguration(
             abstract: "Join the output folders of `report sweep --shard i/n` runs.",
             discussion: """
-            Checks that every folder comes from the same sweep (same manifest.txt), that no \
-            run appears twice and that every run of the grid is present, then writes \
+            Checks that every folder comes from the same sweep (same manifest.txt), that each \
+            folder is finished (no leftover .sweep-journal.csv or .sweep.lock), that each \
+            row's run_id names the grid coordinates it carries, that no run appears twice \
+            and that every run of the grid is present, then writes \
             manifest.txt, runs.csv, aggregate.csv and sweep.md: byte for byte what one machine \
             running the whole sweep writes.
 
@@ -44,6 +46,8 @@ extension Report {
                     throw ReportError("\(mPath): this shard belongs to a different sweep than \(firstFolder) (manifest.txt differs)")
                 }
                 if manifest == nil { manifest = m; firstFolder = folder }
+                try SweepMerge.requireFinished(folder)
+                let grid = SweepMerge.grid(manifest: m)
                 let runsURL = dir.appendingPathComponent("runs.csv")
                 let doc: CSVDocument
                 do { doc = try CSVDocument.read(contentsOf: runsURL, source: runsURL.path) } catch { throw ReportError("\(error)") }
@@ -54,6 +58,9 @@ extension Report {
                     let r: SweepRunResult
                     do { r = try doc.decodeRow(SweepRunResult.self, at: k) } catch {
                         throw ReportError("\(runsURL.path): line \(doc.lineNumbers[k]) (data row \(k)): not a valid run row: \(error)")
+                    }
+                    if let why = SweepMerge.mismatch(r.run, grid: grid) {
+                        throw ReportError("\(runsURL.path): line \(doc.lineNumbers[k]): run_id \(r.run.id) \(why); the shard \(folder) is stale or was edited (rerun it)")
                     }
                     if let other = seen[r.run.id] {
                         throw ReportError("\(runsURL.path): run \(r.run.id) also appears in \(other); shards must not overlap")
@@ -78,6 +85,48 @@ extension Report {
 }
 
 enum SweepMerge {
+    /// Throws unless `folder` holds a finished sweep: a leftover journal means the sweep was
+    /// interrupted (possibly between writing manifest.txt and runs.csv, so the files may be
+    /// from two different runs), and a lock means a sweep is still writing into it.
+    static func requireFinished(_ folder: String) throws {
+        let dir = URL(fileURLWithPath: folder)
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent(SweepLock.fileName).path) {
+            throw ReportError("\(folder): unfinished shard: a sweep is writing into it, or was killed (\(SweepLock.fileName) is present); rerun its `report sweep` command to finish it")
+        }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent(SweepJournal.fileName).path) {
+            throw ReportError("\(folder): unfinished shard: its sweep was interrupted (\(SweepJournal.fileName) is present), so its files may mix two runs; rerun its `report sweep` command to finish it")
+        }
+    }
+
+    /// The value texts of each axis (``SweepAxis/allCases`` order) recorded in a manifest.
+    static func grid(manifest: String) -> [[String]] {
+        let lines = manifest.split(separator: "\n")
+        return SweepAxis.allCases.map { axis in
+            let key = axis.manifestKey + "="
+            guard let line = lines.first(where: { $0.hasPrefix(key) }) else { return [] }
+            return line.dropFirst(key.count).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+    }
+
+    /// Why `run`'s id does not name its coordinates in `grid` (nil when it does). Ids count
+    /// the grid in mixed radix, the last axis fastest (``SweepSpec/runs()``).
+    static func mismatch(_ run: SweepRun, grid: [[String]]) -> String? {
+        guard run.id >= 0 else { return "is outside the grid" }
+        var rest = run.id
+        var expected = [String](repeating: "", count: grid.count)
+        for a in grid.indices.reversed() {
+            guard !grid[a].isEmpty else { return "cannot be checked (the manifest lists no \(SweepAxis.allCases[a].manifestKey))" }
+            expected[a] = grid[a][rest % grid[a].count]
+            rest /= grid[a].count
+        }
+        guard rest == 0 else { return "is outside the grid" }
+        let actual = run.values.map(SweepFiles.text)
+        guard actual == expected else {
+            return "names (\(expected.joined(separator: ", "))) but the row holds (\(actual.joined(separator: ", ")))"
+        }
+        return nil
+    }
+
     /// The number of runs of the grid recorded in a manifest: the product of its axes' lengths.
     static func runCount(manifest: String) -> Int {
         var n = 1

@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import Formats
 import LossMath
+import Synchronization
 
 extension Report {
     /// `report sweep`: a grid of runs, in parallel, shardable and resumable.
@@ -87,9 +88,15 @@ extension Report {
             let manifest = SweepFiles.manifest(spec: spec, shard: shard)
             var results: [SweepRunResult] = []
             var journal: SweepJournal? = nil
+            var lock: SweepLock? = nil
+            defer { lock?.release() }
             if let folder = output.out {
-                journal = try SweepJournal(folder: folder, manifest: manifest)
-                results = journal!.completed.filter { r in runs.contains { $0.id == r.run.id } }
+                lock = try SweepLock(folder: folder)
+                let grid: [SweepRun]
+                do { grid = try spec.runs() } catch { throw optionError(error) }
+                let j = try SweepJournal(folder: folder, manifest: manifest, grid: grid)
+                journal = j
+                results = j.completed.filter { r in runs.contains { $0.id == r.run.id } }
                 let done = Set(results.map(\.run.id))
                 if !done.isEmpty {
                     note("resuming: \(done.count) of \(runs.count) runs already finished in \(folder)")
@@ -99,30 +106,37 @@ extension Report {
             let total = runs.count + results.count
             let bar = ProgressBar(total: total, label: "sweep", enabled: output.showsProgress)
             bar.advance(by: results.count)
-            // Batches of a few runs per worker: each batch runs in parallel, then its results
-            // are journalled, so an interruption loses at most one batch.
-            let batchSize = Swift.max(1, jobs * 4)
-            var start = 0
-            while start < runs.count {
-                let batch = Array(runs[start..<Swift.min(start + batchSize, runs.count)])
-                let done: [SweepRunResult]
-                do {
-                    done = try Sweep.run(spec, runs: batch, workers: jobs) { _, _ in bar.advance() }
-                } catch { throw ReportError("\(error)") }
-                try journal?.append(done)
-                results += done
-                start += batchSize
-                if let stop = stopAfter, results.count >= stop, start < runs.count {
-                    note("stopping after \(results.count) runs (--stop-after); rerun the same command to resume")
-                    throw ExitCode(3)
+            // --stop-after (for tests): run only enough runs to reach the count, then exit 3.
+            var stopping = false
+            if let stop = stopAfter, Swift.max(1, stop - results.count) < runs.count {
+                runs = Array(runs.prefix(Swift.max(1, stop - results.count)))
+                stopping = true
+            }
+            // Each run is journalled as it finishes, so an interruption loses only the runs
+            // in progress.
+            let journalError = Mutex<ReportError?>(nil)
+            let sink = journal
+            let done: [SweepRunResult]
+            do {
+                done = try Sweep.run(spec, runs: runs, workers: jobs, progress: { _, _ in bar.advance() }) { r in
+                    do throws(ReportError) { try sink?.append(r) } catch {
+                        journalError.withLock { if $0 == nil { $0 = error } }
+                    }
                 }
+            } catch { throw ReportError("\(error)") }
+            if let e = journalError.withLock({ $0 }) { throw e }
+            results += done
+            if stopping {
+                journal?.close(removing: false)
+                note("stopping after \(results.count) runs (--stop-after); rerun the same command to resume")
+                throw ExitCode(3)
             }
             bar.finish()
             results.sort { $0.run.id < $1.run.id }
             let files = SweepFiles.files(manifest: manifest, results: results)
             if let folder = output.out {
                 try writeFiles(files.map { ($0.name, $0.text) }, into: folder)
-                journal?.remove()
+                journal?.close(removing: true)
             }
             let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
             switch output.format {
@@ -208,69 +222,12 @@ enum SweepFiles {
             lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) (ratio \(g4(a.mean[k] / b.mean[k])))")
         }
         if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
-        return s
-    }
-}
-
-/// The resume journal: `.sweep-journal.csv` in the output folder, one line per finished run,
-/// appended and flushed as runs finish. It starts with the manifest, so a journal from a
-/// different sweep is never reused.
-struct SweepJournal {
-    let url: URL
-    let completed: [SweepRunResult]
-    private let handle: FileHandle
-
-    init(folder: String, manifest: String) throws {
-        let dir = URL(fileURLWithPath: folder)
-        do { try AtomicFile.createDirectory(dir) } catch { throw ReportError("\(error)") }
-        url = dir.appendingPathComponent(".sweep-journal.csv")
-        let header = manifest.split(separator: "\n").map { "# " + $0 }.joined(separator: "\n") + "\n"
-            + SweepRunResult.columnNames.joined(separator: ",") + "\n"
-        var completed: [SweepRunResult] = []
-        if let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8),
-           text.hasPrefix(header) {
-            // Only whole lines count: a line cut short by the interruption is dropped, and so
-            // is any line that does not read back as a run row.
-            let body = text.dropFirst(header.count)
-            for line in body.split(separator: "\n", omittingEmptySubsequences: true) where body.contains(line + "\n") {
-                if let r = SweepJournal.read(line: String(line)) { completed.append(r) }
-            }
-            let keep = header + SweepJournal.lines(completed)
-            do { try AtomicFile.write(keep, to: url) } catch { throw ReportError("\(error)") }
-        } else {
-            do { try AtomicFile.write(header, to: url) } catch { throw ReportError("\(error)") }
+        // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.
+        let diverged = aggregates.filter { $0.diverged > 0 }.map { a in
+            "- " + axes.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
+                + ": \(a.diverged) of \(a.count + a.diverged) runs diverged (left out of the means and intervals)"
         }
-        self.completed = completed
-        guard let h = FileHandle(forWritingAtPath: url.path) else { throw ReportError("\(url.path): cannot open the sweep journal for appending") }
-        h.seekToEndOfFile()
-        handle = h
-    }
-
-    /// The journal lines of `results`: their runs.csv rows without the header.
-    static func lines(_ results: [SweepRunResult]) -> String {
-        let csv = tableCSV(results, columns: SweepRunResult.columnNames)
-        guard let end = csv.firstIndex(of: "\n") else { return "" }
-        return String(csv[csv.index(after: end)...])
-    }
-
-    /// One journal line read back into a run row by column name (nil if it does not read).
-    static func read(line: String) -> SweepRunResult? {
-        let text = SweepRunResult.columnNames.joined(separator: ",") + "\n" + line + "\n"
-        guard let doc = try? CSVDocument.parse(text, source: ".sweep-journal.csv"), doc.rows.count == 1,
-              doc.rows[0].count == doc.header.count else { return nil }
-        return try? doc.decodeRow(SweepRunResult.self, at: 0)
-    }
-
-    func append(_ results: [SweepRunResult]) throws {
-        let text = SweepJournal.lines(results)
-        do {
-            try handle.write(contentsOf: Data(text.utf8))
-            try handle.synchronize()
-        } catch { throw ReportError("\(url.path): cannot append to the sweep journal: \(error.localizedDescription)") }
-    }
-
-    func remove() {
-        try? handle.close()
-        try? FileManager.default.removeItem(at: url)
+        if !diverged.isEmpty { s += "\n## Diverged runs\n\n" + diverged.joined(separator: "\n") + "\n" }
+        return s
     }
 }

@@ -131,7 +131,7 @@ import Experiments
     @Test func rowsAndColumnsLineUp() throws {
         #expect(RunSummary.columnNames == ["loss", "final_regret", "final_kl_ref", "final_expected_reward", "min_logp_rejected",
                                            "mean_abs_h_minus_target", "max_h", "unseen_mass", "max_grad_norm", "max_log10_abs_d_p_rejected", "status"])
-        #expect(SweepRunResult.columnNames == ["run_id", "loss", "beta", "reward_noise", "seed"] + RunSummary.metricColumnNames)
+        #expect(SweepRunResult.columnNames == ["run_id", "loss", "beta", "reward_noise", "seed"] + RunSummary.metricColumnNames + ["status"])
         let results = try Sweep.run(Self.spec, runs: Array(try Self.spec.runs().prefix(2)), workers: 1)
         // Each typed row encodes exactly its declared columns, in order.
         let row = try encodedColumns(results[1])

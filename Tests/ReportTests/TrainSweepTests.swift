@@ -93,10 +93,34 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: resumed + "/.sweep-journal.csv"))
         let second = try R.run(Self.grid + ["--jobs", "1", "--out", resumed])
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("resuming: 8 of 24 runs already finished"))
+        #expect(second.stderr.contains("resuming: 5 of 24 runs already finished"))
         for name in ["runs.csv", "aggregate.csv", "sweep.md"] {
             #expect(try Data(contentsOf: URL(fileURLWithPath: whole + "/" + name)) == Data(contentsOf: URL(fileURLWithPath: resumed + "/" + name)))
         }
         #expect(!FileManager.default.fileExists(atPath: resumed + "/.sweep-journal.csv"))
+    }
+
+    /// Issue 13: a diverged run is marked in runs.csv and left out of the aggregate, which
+    /// counts it; a run at lr 1000 with SGD diverges for ipo and spo (see DivergenceTests).
+    @Test func divergedRunsAreMarkedAndCounted() throws {
+        let dir = try R.tempDir()
+        let out = dir.appendingPathComponent("d").path
+        let r = try R.run(["sweep", "--losses", "sigmoid,ipo", "--betas", "0.5", "--reward-noises", "0", "--seeds", "2",
+                           "--steps", "200", "--lr", "1000", "--optimizer", "sgd", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let runs = R.table(try String(contentsOfFile: out + "/runs.csv", encoding: .utf8))
+        #expect(runs.count == 4)
+        #expect(runs.filter { $0["loss"] == "ipo" }.allSatisfy { $0["status"]?.hasPrefix("diverged at step ") == true })
+        let agg = R.table(try String(contentsOfFile: out + "/aggregate.csv", encoding: .utf8))
+        let ipo = agg.first { $0["loss"] == "ipo" }
+        #expect(ipo?["diverged"] == "2" && ipo?["seeds"] == "0" && ipo?["final_regret_mean"] == "")
+        let md = try String(contentsOfFile: out + "/sweep.md", encoding: .utf8)
+        #expect(md.contains("2 of 2 runs diverged"))
+        // Merge reads the status back: one shard folder merges to the same bytes.
+        let merged = dir.appendingPathComponent("m").path
+        #expect(try R.run(["merge", out, "--out", merged]).status == 0)
+        for name in ["runs.csv", "aggregate.csv", "sweep.md"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/" + name)) == Data(contentsOf: URL(fileURLWithPath: merged + "/" + name)))
+        }
     }
 }

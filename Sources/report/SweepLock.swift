@@ -1,0 +1,59 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The lock of a sweep's `--out` folder: `.sweep.lock`, created with `O_CREAT | O_EXCL` and
+/// holding the owner's process id, so that two sweeps never write (or delete) each other's
+/// journal and files.
+///
+/// A lock whose process no longer exists (`kill(pid, 0)` fails with `ESRCH`: the sweep was
+/// killed) is stale and taken over with a note. A live owner gives a clear error, and nothing
+/// in the folder is touched. Limits: a reused PID looks alive (remove the file by hand), and
+/// the lock is advisory, for processes on one machine.
+///
+/// See also: ``SweepJournal``.
+struct SweepLock: Sendable {
+    static let fileName = ".sweep.lock"
+    let path: String
+
+    /// Takes the lock of `folder` (creating the folder if needed).
+    init(folder: String) throws {
+        let dir = URL(fileURLWithPath: folder)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw ReportError("\(folder): cannot create the output folder: \(error.localizedDescription)")
+        }
+        path = dir.appendingPathComponent(Self.fileName).path
+        for attempt in 0..<2 {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if fd >= 0 {
+                let text = Array("\(getpid())\n".utf8)
+                let n = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                _ = close(fd)
+                guard n == text.count else {
+                    unlink(path)
+                    throw ReportError("\(path): cannot write the sweep lock")
+                }
+                return
+            }
+            guard errno == EEXIST else {
+                throw ReportError("\(path): cannot create the sweep lock: \(String(cString: strerror(errno)))")
+            }
+            let owner = (try? String(contentsOfFile: path, encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let pid = owner, pid > 0, kill(pid, 0) != 0, errno == ESRCH, attempt == 0 {
+                note("\(path): taking over the lock of process \(pid), which no longer runs")
+                unlink(path)
+                continue
+            }
+            let who = owner.map { "process \($0)" } ?? "another process"
+            throw ReportError("\(folder): another sweep (\(who)) is writing into this folder (\(path)); wait for it, or give another --out. If no sweep runs, remove \(path)")
+        }
+        throw ReportError("\(path): could not take the sweep lock")
+    }
+
+    /// Removes the lock.
+    func release() { unlink(path) }
+}
