@@ -22,17 +22,17 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt,spo_asym"
-        @Option(help: "KL strength beta > 0.")
+        @Option(parsing: .unconditional, help: "KL strength beta > 0.")
         var beta: Double = 0.5
-        @Option(help: "The pair's reward gap dr (target h* = dr/beta).")
+        @Option(parsing: .unconditional, help: "The pair's reward gap dr (target h* = dr/beta).")
         var rewardGap: Double = 1
-        @Option(help: "Initial h.")
+        @Option(parsing: .unconditional, help: "Initial h.")
         var h0: Double = 0
-        @Option(help: "First time > 0 of the log-spaced grid.")
+        @Option(parsing: .unconditional, help: "First time > 0 of the log-spaced grid.")
         var tStart: Double = 1e-2
-        @Option(help: "Last time.")
+        @Option(parsing: .unconditional, help: "Last time.")
         var tEnd: Double = 1e6
-        @Option(help: "Number of times.")
+        @Option(parsing: .unconditional, help: "Number of times.")
         var points: Int = 60
         @OptionGroup var output: OutputOptions
 
