@@ -73,11 +73,16 @@ public enum GradientFlow {
     /// - Parameters:
     ///   - parameters: the loss parameters; `rewardGap` is the pair's `dr` (0 when `nil`).
     ///   - relativeTolerance, absoluteTolerance: per-step error control of both steppers.
+    ///   - maxSteps: the step budget of each stepper per output interval (GSL's `nmax`);
+    ///     past it the integration stops with ``ExperimentError/gsl(_:)`` (`GSL_EMAXITER`).
+    ///     A stiff flow (spo at beta 1e100 has rate 4 beta^2) reaches it instead of running
+    ///     for minutes.
     /// - Throws: ``ExperimentError/loss(_:)`` for invalid loss parameters,
     ///   ``ExperimentError/gsl(_:)`` when the integrator fails (e.g. a step-size underflow at a
     ///   kink such as hinge's).
     public static func solve(_ loss: Loss, parameters: LossParameters, h0: Double = 0, times: [Double],
-                             relativeTolerance: Double = 1e-11, absoluteTolerance: Double = 1e-12) throws(ExperimentError) -> Curve {
+                             relativeTolerance: Double = 1e-11, absoluteTolerance: Double = 1e-12,
+                             maxSteps: Int = 10_000_000) throws(ExperimentError) -> Curve {
         var p = parameters
         if loss.needsRewardGap && p.rewardGap == nil { p.rewardGap = 0 }
         do { try loss.validate(p) } catch { throw .loss(error) }
@@ -98,14 +103,14 @@ public enum GradientFlow {
         do {
             let firstLeg = try ODESolver.integrate(y0: [h0], t0: 0, times: late.isEmpty ? early : early + [switchTime],
                                                    absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
-                                                   initialStep: 1e-6, maxSteps: 10_000_000, derivative: f)
+                                                   initialStep: 1e-6, maxSteps: maxSteps, derivative: f)
             states = Array(firstLeg.prefix(early.count))
             if !late.isEmpty {
                 let start = firstLeg.last!
                 states += try ODESolver.integrate(y0: start, t0: switchTime, times: late,
                                                   absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
                                                   initialStep: 1e-3, method: .backwardDifferentiation,
-                                                  maxSteps: 10_000_000, derivative: f)
+                                                  maxSteps: maxSteps, derivative: f)
             }
         } catch { throw .gsl(error) }
         return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: states.map { $0[0] })

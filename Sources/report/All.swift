@@ -29,7 +29,7 @@ extension Report {
         var quick = false
         @Flag(help: "No progress on stderr.")
         var quiet = false
-        @Option(help: "Parallel worker threads for the sweep (default: all cores).")
+        @Option(parsing: .unconditional, help: "Parallel worker threads for the sweep (default: all cores).")
         var jobs: Int = Sweep.processorCount
 
         func validate() throws {

@@ -22,18 +22,22 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt,spo_asym"
-        @Option(help: "KL strength beta > 0.")
+        @Option(parsing: .unconditional, help: "KL strength beta > 0.")
         var beta: Double = 0.5
-        @Option(help: "The pair's reward gap dr (target h* = dr/beta).")
+        @Option(parsing: .unconditional, help: "The pair's reward gap dr (target h* = dr/beta).")
         var rewardGap: Double = 1
-        @Option(help: "Initial h.")
+        @Option(parsing: .unconditional, help: "Initial h.")
         var h0: Double = 0
-        @Option(help: "First time > 0 of the log-spaced grid.")
+        @Option(parsing: .unconditional, help: "First time > 0 of the log-spaced grid.")
         var tStart: Double = 1e-2
-        @Option(help: "Last time.")
+        @Option(parsing: .unconditional, help: "Last time.")
         var tEnd: Double = 1e6
-        @Option(help: "Number of times.")
+        @Option(parsing: .unconditional, help: "Number of times.")
         var points: Int = 60
+        @Option(parsing: .unconditional, help: ArgumentHelp(
+            "The integrator's step budget per output interval.",
+            discussion: "A loss that needs more (a stiff flow, such as at --beta 1e100) stops with a message naming it, and the command exits 1 after writing the other losses."))
+        var maxSteps: Int = 100_000
         @OptionGroup var output: OutputOptions
 
         func lossList() throws -> [Loss] {
@@ -45,6 +49,7 @@ extension Report {
             try checkRange("--reward-gap", rewardGap, LossOptions.rewardGapRange, "a number")
             guard h0.isFinite else { throw ValidationError("--h0 must be finite") }
             guard tStart > 0 && tEnd > tStart && tEnd.isFinite else { throw ValidationError("need 0 < --t-start < --t-end, got \(tStart), \(tEnd)") }
+            guard maxSteps >= 1 else { throw ValidationError("--max-steps must be >= 1, got \(maxSteps)") }
             guard points >= 2 && points <= 100_000 else { throw ValidationError("--points must be between 2 and 100000, got \(points)") }
             for loss in try lossList() {
                 let p = LossParameters(beta: beta, labelSmoothing: loss.defaultLabelSmoothing, rewardGap: rewardGap)
@@ -54,7 +59,8 @@ extension Report {
 
         func run() throws {
             let times = GradientFlow.logSpacedTimes(from: tStart, to: tEnd, count: points)
-            let (files, table) = try FlowReport.files(losses: try lossList(), beta: beta, rewardGap: rewardGap, h0: h0, times: times)
+            let (files, table, failed) = try FlowReport.files(losses: try lossList(), beta: beta, rewardGap: rewardGap, h0: h0,
+                                                              times: times, maxSteps: maxSteps)
             let byName = Dictionary(uniqueKeysWithValues: files)
             if let folder = output.out { try writeFiles(files, into: folder) }
             let (md, plot) = (byName["flow.md"] ?? "", byName["flow-plot.txt"] ?? "")
@@ -64,6 +70,9 @@ extension Report {
             case .plot?: emit(plot)
             case .json?: emit(table.json())
             case nil: if output.out == nil { emit(md + "\n" + plot) }
+            }
+            if !failed.isEmpty {
+                throw ReportError("could not integrate \(failed.map(\.rawValue).joined(separator: ", ")) within --max-steps \(maxSteps) per output interval (see the notes above; raise --max-steps, or lower --beta); the output holds the other losses")
             }
         }
     }
@@ -86,11 +95,15 @@ enum FlowReport {
     }
 
     /// The files, and the table behind flow.csv (for `--format json`).
-    static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double]) throws -> (files: [(String, String)], table: ResultTable) {
+    /// `failed` lists the losses the integrator could not follow (each named in a note).
+    static func files(losses: [Loss], beta: Double, rewardGap: Double, h0: Double, times: [Double],
+                      maxSteps: Int = 10_000_000) throws -> (files: [(String, String)], table: ResultTable, failed: [Loss]) {
         var curves: [GradientFlow.Curve] = []
+        var failed: [Loss] = []
         for loss in losses {
             let p = LossParameters(beta: beta, labelSmoothing: loss.defaultLabelSmoothing, rewardGap: rewardGap)
-            do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times)) } catch {
+            do { curves.append(try GradientFlow.solve(loss, parameters: p, h0: h0, times: times, maxSteps: maxSteps)) } catch {
+                failed.append(loss)
                 note("\(loss.rawValue): the integrator stopped (\(error)); left out")
             }
         }
@@ -119,6 +132,6 @@ enum FlowReport {
                           xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
                           series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
                           xIsLog10: true).render()
-        return ([("flow.csv", csv.csv()), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)], csv)
+        return ([("flow.csv", csv.csv()), ("flow.md", md), ("flow-plot.txt", plot), ("flow.svg", svg)], csv, failed)
     }
 }

@@ -33,25 +33,25 @@ extension Report {
         /// 10^x enters as the log-probability x ln 10).
         static let log10ProbabilityRange: ClosedRange<Double> = -optionFieldMagnitudeBound / 2.302585092994046...0
 
-        @Option(help: "Reward gap dr = r(y_w) - r(y_l), the target of rpo_* and spo* (h* = dr/beta); |dr| <= 8.99e307.")
+        @Option(parsing: .unconditional, help: "Reward gap dr = r(y_w) - r(y_l), the target of rpo_* and spo* (h* = dr/beta); |dr| <= 8.99e307.")
         var rewardGap: Double = 1.0
 
-        @Option(help: "Number of log-spaced points in the sweep (>= 2).")
+        @Option(parsing: .unconditional, help: "Number of log-spaced points in the sweep (>= 2).")
         var points: Int = 120
 
-        @Option(help: "log10 of the first (largest) pi_l of the sweep.")
+        @Option(parsing: .unconditional, help: "log10 of the first (largest) pi_l of the sweep.")
         var log10Start: Double = -1
 
-        @Option(help: "log10 of the last (smallest) pi_l of the sweep; may be far below -308.")
+        @Option(parsing: .unconditional, help: "log10 of the last (smallest) pi_l of the sweep; may be far below -308.")
         var log10End: Double = -400
 
-        @Option(help: "log pi(y_w), held fixed (default log 0.1).")
+        @Option(parsing: .unconditional, help: "log pi(y_w), held fixed (default log 0.1).")
         var logpChosen: Double = Foundation.log(0.1)
 
-        @Option(help: "log pi_ref(y_w) (default log 0.1).")
+        @Option(parsing: .unconditional, help: "log pi_ref(y_w) (default log 0.1).")
         var refChosen: Double = Foundation.log(0.1)
 
-        @Option(help: "log pi_ref(y_l) (default log 0.1).")
+        @Option(parsing: .unconditional, help: "log pi_ref(y_l) (default log 0.1).")
         var refRejected: Double = Foundation.log(0.1)
 
         func validate() throws {

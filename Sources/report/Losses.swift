@@ -46,7 +46,7 @@ extension Report {
         @OptionGroup var lossOptions: LossOptions
         @OptionGroup(title: "Input limits") var inputLimits: InputLimitOptions
 
-        @Option(help: "A constant reward gap for every row (overrides score columns).")
+        @Option(parsing: .unconditional, help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
 
         @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.")

@@ -23,15 +23,15 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt,rpo_fwd_kl"
-        @Option(help: "KL strength beta in [1e-150, 1e150].")
+        @Option(parsing: .unconditional, help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = 0.5
-        @Option(help: "Prompts P.")
+        @Option(parsing: .unconditional, help: "Prompts P.")
         var prompts: Int = 2
-        @Option(help: "Responses per prompt K.")
+        @Option(parsing: .unconditional, help: "Responses per prompt K.")
         var responses: Int = 4
         @Option(help: "Labels: bt or hard.")
         var labels: SimulationConfig.Labels = .bt
-        @Option(help: "Seed.")
+        @Option(parsing: .unconditional, help: "Seed.")
         var seed: UInt64 = 1
         @OptionGroup var output: OutputOptions
 

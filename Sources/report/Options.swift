@@ -49,10 +49,10 @@ struct LossOptions: ParsableArguments {
     /// A reward gap's range: `|dr| <= optionFieldMagnitudeBound` (see there), as a score's.
     static let rewardGapRange: ClosedRange<Double> = -optionFieldMagnitudeBound...optionFieldMagnitudeBound
 
-    @Option(help: "KL strength beta in [1e-150, 1e150] (TRL `beta`).")
+    @Option(parsing: .unconditional, help: "KL strength beta in [1e-150, 1e150] (TRL `beta`).")
     var beta: Double = 0.1
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "TRL `label_smoothing` for cdpo, robust and exo_pair.",
         discussion: "Default: 0, except exo_pair, which gets 1e-3 as TRL substitutes for 0."))
     var labelSmoothing: Double?

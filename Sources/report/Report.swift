@@ -11,6 +11,14 @@ struct Report: ParsableCommand {
         discussion: """
         DPO's loss rewards pushing the logits difference h to infinity; the principled loss \
         (spo) aims at the finite target h* = dr/beta. Start with `report gradients`.
+
+        A negative number is written as usual, with or without `=`: `--log10-end -300` or \
+        `--log10-end=-300`.
+
+        Exit status: 0 done (also when a configuration diverged: the output says which); \
+        1 error (unreadable input, a loss that could not be computed, including a loss that \
+        `report flow` could not integrate); 2 `report theory` found a result contradicted; \
+        64 bad option; 74 output error (standard output or a file could not be written).
         """,
         subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
     )

@@ -18,28 +18,28 @@ enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
 struct SimulationOptions: ParsableArguments {
     @Option(help: "Policy family: tabular or loglinear.")
     var policy: SimulationConfig.Policy = SimulationConfig().policy
-    @Option(help: "Prompts P.")
+    @Option(parsing: .unconditional, help: "Prompts P.")
     var prompts: Int = SimulationConfig().prompts
-    @Option(help: "Candidate responses per prompt K (>= 2).")
+    @Option(parsing: .unconditional, help: "Candidate responses per prompt K (>= 2).")
     var responses: Int = SimulationConfig().responses
-    @Option(help: "Distinct pairs per prompt n (<= K(K-1)/2).")
+    @Option(parsing: .unconditional, help: "Distinct pairs per prompt n (<= K(K-1)/2).")
     var pairsPerPrompt: Int = SimulationConfig().pairsPerPrompt
-    @Option(help: "Feature dimension d (loglinear only).")
+    @Option(parsing: .unconditional, help: "Feature dimension d (loglinear only).")
     var features: Int = SimulationConfig().features
     /// A spread's range (reference logits, rewards, reward noise): `[0, optionMagnitudeBound]`
     /// (see there): logits and rewards of that size, divided by beta, stay inside the double
     /// range. At 1e300 the reference log-probabilities overflowed (regret 0 from NaN).
     static let spreadRange: ClosedRange<Double> = 0...optionMagnitudeBound
 
-    @Option(help: "Spread s_ref of the reference logits, in [0, 1e150].")
+    @Option(parsing: .unconditional, help: "Spread s_ref of the reference logits, in [0, 1e150].")
     var referenceSpread: Double = SimulationConfig().referenceSpread
-    @Option(help: "Spread s_r of the true rewards, in [0, 1e150].")
+    @Option(parsing: .unconditional, help: "Spread s_r of the true rewards, in [0, 1e150].")
     var rewardSpread: Double = SimulationConfig().rewardSpread
     @Option(help: "Labels: bt (Bradley-Terry sampling) or hard (by reward-model score).")
     var labels: SimulationConfig.Labels = SimulationConfig().labels
     @Option(help: "Pair sampling: reference (from pi_ref) or uniform.")
     var pairSampling: SimulationConfig.PairSampling = SimulationConfig().pairSampling
-    @Option(help: "Seed of every random stream (GSL MT19937).")
+    @Option(parsing: .unconditional, help: "Seed of every random stream (GSL MT19937).")
     var seed: UInt64 = SimulationConfig().seed
 
     /// The ranges of the spreads (``spreadRange``); SimulationConfig checks the rest.
@@ -58,24 +58,24 @@ struct SimulationOptions: ParsableArguments {
 
 /// The optimiser's options, shared by train and sweep.
 struct OptimizerOptions: ParsableArguments {
-    @Option(help: "Optimizer steps.")
+    @Option(parsing: .unconditional, help: "Optimizer steps.")
     var steps: Int = TrainingConfig(loss: .sigmoid).steps
-    @Option(name: .customLong("lr"), help: "Learning rate.")
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate.")
     var learningRate: Double = TrainingConfig(loss: .sigmoid).learningRate
     @Option(help: "Optimizer: sgd or adam.")
     var optimizer: Optimizer = TrainingConfig(loss: .sigmoid).optimizer
-    @Option(help: "Minibatch size (default: full batch).")
+    @Option(parsing: .unconditional, help: "Minibatch size (default: full batch).")
     var batchSize: Int?
-    @Option(help: "Clip the gradient to this Euclidean norm (what practitioners use to hide DPO's blow-up).")
+    @Option(parsing: .unconditional, help: "Clip the gradient to this Euclidean norm (what practitioners use to hide DPO's blow-up).")
     var clip: Double?
-    @Option(help: "Log metrics every k steps.")
+    @Option(parsing: .unconditional, help: "Log metrics every k steps.")
     var logEvery: Int = TrainingConfig(loss: .sigmoid).logEvery
-    @Option(help: "TRL label_smoothing for cdpo, robust, exo_pair (default 0; exo_pair 1e-3).")
+    @Option(parsing: .unconditional, help: "TRL label_smoothing for cdpo, robust, exo_pair (default 0; exo_pair 1e-3).")
     var labelSmoothing: Double?
     @OptionGroup var lossParameters: LossParameterOptions
     @Option(help: "Target gap of rpo_*/spo*: true (oracle reward), model (noisy reward model), or constant.")
     var target: TargetChoice = .model
-    @Option(help: "The gap used with --target constant; |gap| <= 8.99e307.")
+    @Option(parsing: .unconditional, help: "The gap used with --target constant; |gap| <= 8.99e307.")
     var constantGap: Double = 1
 
 

@@ -21,10 +21,10 @@ extension Report {
             """
         )
 
-        @Option(help: "Random instances per check.")
+        @Option(parsing: .unconditional, help: "Random instances per check.")
         var instances: Int = 200
 
-        @Option(help: "Seed for the random instances (GSL MT19937).")
+        @Option(parsing: .unconditional, help: "Seed for the random instances (GSL MT19937).")
         var seed: UInt64 = 250_807_137
 
         @OptionGroup var output: OutputOptions

@@ -27,9 +27,9 @@ extension Report {
 
         @Option(help: "Comma-separated losses (TRL names), or all.")
         var losses: String = "sigmoid,ipo,spo,spo_bt"
-        @Option(help: "KL strength beta in [1e-150, 1e150].")
+        @Option(parsing: .unconditional, help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = SimulationConfig().beta
-        @Option(help: "Reward-model noise s_noise in [0, 1e150].")
+        @Option(parsing: .unconditional, help: "Reward-model noise s_noise in [0, 1e150].")
         var rewardNoise: Double = 0
         @OptionGroup var simulation: SimulationOptions
         @OptionGroup var optimizer: OptimizerOptions
