@@ -96,7 +96,7 @@ let package = Package(
 )
 
 // Code generation (issue 5, issue 9). The package sets no compiler flags of its own: no
-// unsafeFlags, so other packages can depend on LossMath and Experiments by version (SwiftPM
+// unsafe build flags, so other packages can depend on LossMath and Experiments by version (SwiftPM
 // refuses a dependency with unsafe flags), IDEs build it as the command line does, and a
 // binary runs on any x86-64 machine. LossMath's loss kernels and the trainer's inner loops are
 // written to vectorise (Sources/LossMath/Elementary.swift has branch-free exp/log/log1p;

@@ -261,7 +261,6 @@ import Testing
         let md = try Self.run(["theory", "--instances", "20"])
         #expect(md.status == 0, "\(md.stderr)")
         #expect(md.stdout.hasPrefix("# Theory checks (docs/theory.md, T1-T11)"))
-        #expect(!md.stdout.contains("THEORY.md"))
         for line in md.stdout.split(separator: "\n") where line.hasPrefix("- **T") { #expect(line.contains(" Rule: "), "\(line)") }
         #expect(md.stdout.contains("- **T5** (reproduced)") && md.stdout.contains("- **T10** (qualified)"))
         let csv = try Self.run(["theory", "--instances", "20", "--format", "csv"])
