@@ -25,7 +25,9 @@ import Foundation
 /// - The data range maps exactly onto the grid: the minimum lands in the
 ///   bottom row / left column and the maximum in the top row / right column.
 ///   Tick labels sit at nicely rounded values (steps of 1, 2 or 5 × 10ᵏ).
-/// - NaN and infinite coordinates are skipped.
+/// - NaN and infinite coordinates are skipped, and a line is never drawn across
+///   them: a missing value (a non-positive value on a log axis, passed as NaN)
+///   splits the curve.
 /// - Series *i* is drawn with ``marker(forSeriesAt:)``; where series overlap
 ///   in a cell, the later series (higher index) is shown.
 /// - With ``connectPoints`` (default true), consecutive points of a series
@@ -119,9 +121,12 @@ public struct ASCIIPlot: Sendable {
 
         // Draw the series.
         var grid = [[Character]](repeating: [Character](repeating: " ", count: plotW), count: h)
-        for (k, pts) in finite.enumerated() {
+        for (k, s) in series.enumerated() {
             let m = Self.marker(forSeriesAt: k)
-            let cells = pts.map { (c: col($0.0), r: row($0.1), inside: xr.contains($0.0) && yr.contains($0.1)) }
+            let cells = s.points.map { p -> (c: Int, r: Int, inside: Bool) in
+                guard p.0.isFinite && p.1.isFinite else { return (0, 0, false) }
+                return (c: col(p.0), r: row(p.1), inside: xr.contains(p.0) && yr.contains(p.1))
+            }
             for (j, p) in cells.enumerated() where p.inside {
                 grid[p.r][p.c] = m
                 guard connectPoints, j + 1 < cells.count, cells[j + 1].inside else { continue }

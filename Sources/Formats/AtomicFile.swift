@@ -119,6 +119,7 @@ public enum AtomicFile {
         // Make the rename itself durable; failure here is not worth reporting.
         let dir = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 { _ = fsync(dir); close(dir) }
+        WrittenFiles.record(path)
     }
 }
 

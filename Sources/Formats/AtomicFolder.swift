@@ -83,6 +83,7 @@ public enum AtomicFolder {
             throw FormatError.io("rename the new folder into place", path: path, code: code)
         }
         if moved { try? fm.removeItem(at: old) }
+        WrittenFiles.rename(folder: building.path, to: path)
     }
 
     /// Removes `.<name>.building-<pid>` and `.<name>.old-<pid>` in `parent` whose process is

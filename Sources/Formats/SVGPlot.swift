@@ -16,7 +16,13 @@ import Foundation
 ///   clipped to the plotting area.
 /// - Series *i* is drawn in ``palette``[i mod 8] (Okabe–Ito's colour-blind-safe
 ///   colours, yellow last since it is faint on white) with dash pattern
-///   ``dashes``[(i / 8) mod 4]: solid for the first 8 series, then dashed, …
+///   ``dashes``[i mod 5]: 8 and 5 are coprime, so the first 40 series differ in
+///   (colour, dash) pairs and the first 5 in both colour and dash, also in print.
+/// - ``bands`` (a mean's interval, say) are filled in their series' colour at
+///   18% opacity under the lines; a non-finite bound splits the band.
+/// - ``references`` (an asymptote, a threshold) are thin grey lines with their
+///   own dash patterns, listed in the legend after the series.
+/// - ``stack(_:)`` puts several plots (panels) one above the other in one picture.
 /// - Each non-empty series is one `<path class="series">` (with a `<title>`
 ///   for hover); a non-finite point breaks the line there (a new `M` subpath);
 ///   an isolated point is drawn as a dot.
@@ -40,6 +46,44 @@ public struct SVGPlot: Sendable {
     public var height: Int
     public var xRange: ClosedRange<Double>?
     public var yRange: ClosedRange<Double>?
+    /// Filled intervals, each drawn in the colour of the series it belongs to.
+    public var bands: [Band] = []
+    /// Reference lines, drawn over the data and listed in the legend.
+    public var references: [Reference] = []
+    /// The legend is at least this many characters wide (panels of a ``stack(_:)`` share it,
+    /// so that their plotting areas line up).
+    public var minimumLegendCharacters = 0
+    /// Lines of small print under the x label (how the data were treated, e.g. a clamp);
+    /// each line is also kept whole in a `<desc>` element.
+    public var notes: [String] = []
+
+    /// A filled interval `low...high` along x, in the colour of series ``seriesIndex``.
+    public struct Band: Sendable {
+        public var seriesIndex: Int
+        public var points: [(x: Double, low: Double, high: Double)]
+        public init(seriesIndex: Int, points: [(x: Double, low: Double, high: Double)]) {
+            self.seriesIndex = seriesIndex; self.points = points
+        }
+    }
+
+    /// A reference line, in the axis' own units (log10 values on a log axis).
+    public struct Reference: Sendable {
+        public enum Shape: Sendable {
+            /// x = constant.
+            case vertical(x: Double)
+            /// y = constant.
+            case horizontal(y: Double)
+            /// y = intercept + slope * x.
+            case line(slope: Double, intercept: Double)
+        }
+        public var label: String
+        public var shape: Shape
+        public init(_ label: String, _ shape: Shape) { self.label = label; self.shape = shape }
+    }
+
+    /// The grey of reference lines and their dash patterns (cycled).
+    public static let referenceColor = "#555555"
+    public static let referenceDashes = ["6 4", "2 3", "10 3 2 3"]
 
     public init(title: String, xLabel: String, yLabel: String,
                 series: [(name: String, points: [(Double, Double)])],
@@ -57,11 +101,12 @@ public struct SVGPlot: Sendable {
     /// orange, sky blue, black, yellow).
     public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
     /// `stroke-dasharray` values cycled once the colours run out; nil is solid.
-    public static let dashes: [String?] = [nil, "8 4", "2 3", "9 3 2 3"]
+    public static let dashes: [String?] = [nil, "8 4", "2 3", "9 3 2 3", "14 4"]
 
-    /// The colour and dash pattern of series `index`.
+    /// The colour and dash pattern of series `index`: ``palette``[index mod 8] and
+    /// ``dashes``[index mod 5].
     public static func style(forSeriesAt index: Int) -> (color: String, dash: String?) {
-        (palette[index % palette.count], dashes[(index / palette.count) % dashes.count])
+        (palette[index % palette.count], dashes[index % dashes.count])
     }
 
     /// The plotting area in pixels, and the data ranges mapped onto it.
@@ -79,27 +124,56 @@ public struct SVGPlot: Sendable {
     var maxLegendChars: Int { max(8, Int((Double(width) * 0.35 - 44) / Self.char)) }
 
     func layout() -> Layout {
-        let finite = series.flatMap { $0.points.filter { $0.0.isFinite && $0.1.isFinite } }
+        let bounds = bands.flatMap { $0.points.flatMap { [($0.x, $0.low), ($0.x, $0.high)] } }
+        let finite = (series.flatMap(\.points) + bounds).filter { $0.0.isFinite && $0.1.isFinite }
         let xr = ASCIIPlot.padded(xRange ?? finite.lazy.map(\.0).min().map { $0 ... finite.lazy.map(\.0).max()! })
         let yr = ASCIIPlot.padded(yRange ?? finite.lazy.map(\.1).min().map { $0 ... finite.lazy.map(\.1).max()! })
         let yLabelWidth = yr.map { Self.ticks($0, log: yIsLog10, count: 6).map { Self.textWidth($0.label) }.max() ?? 0 } ?? 0
-        let legendWidth = 44 + Self.char * Double(min(maxLegendChars, series.map { $0.name.count + 10 }.max() ?? 0))
+        let names = series.map { $0.name.count + 10 } + references.map(\.label.count)
+        let legendWidth = 44 + Self.char * Double(min(maxLegendChars, max(minimumLegendCharacters, names.max() ?? 0)))
         let top = title.isEmpty ? 16.0 : 40.0
-        let h = max(height, Int(top + Double(series.count) * Self.lineHeight + 60))
+        let h = max(height, Int(top + Double(series.count + references.count) * Self.lineHeight + 60))
+        let notesHeight = Double(notes.count) * 15
         return Layout(left: (yLabel.isEmpty ? 12 : 34) + yLabelWidth + 10, top: top,
-                      right: Double(width) - 12 - (series.isEmpty ? 0 : legendWidth),
-                      bottom: Double(h) - (xLabel.isEmpty ? 30 : 50), width: width, height: h, xr: xr, yr: yr)
+                      right: Double(width) - 12 - (names.isEmpty ? 0 : legendWidth),
+                      bottom: Double(h) - (xLabel.isEmpty ? 30 : 50), width: width, height: h + Int(notesHeight), xr: xr, yr: yr)
     }
 
     /// The picture as SVG text (UTF-8, ends with a newline).
     public func render() -> String {
-        let L = layout()
+        let (L, body) = self.body(clipID: "plot-area")
+        return Self.header(width: L.width, height: L.height) + body + "</svg>\n"
+    }
+
+    /// Several plots one above the other in one SVG picture (panels sharing a story, e.g.
+    /// collapse above, restoring below); each keeps its own title, axes and legend.
+    public static func stack(_ panels: [SVGPlot]) -> String {
+        let legend = panels.map { p in (p.series.map { $0.name.count + 10 } + p.references.map(\.label.count)).max() ?? 0 }.max() ?? 0
+        let panels = panels.map { p in var p = p; p.minimumLegendCharacters = legend; return p }
+        var parts: [String] = []
+        var y = 0, width = 0
+        for (k, panel) in panels.enumerated() {
+            let (L, body) = panel.body(clipID: k == 0 ? "plot-area" : "plot-area-\(k)")
+            parts.append("<g transform=\"translate(0 \(y))\">\n" + body + "</g>\n")
+            y += L.height
+            width = max(width, L.width)
+        }
+        return header(width: width, height: max(y, 1)) + parts.joined() + "</svg>\n"
+    }
+
+    static func header(width: Int, height: Int) -> String {
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(L.width)\" height=\"\(L.height)\" "
-        s += "viewBox=\"0 0 \(L.width) \(L.height)\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        s += "<rect width=\"\(L.width)\" height=\"\(L.height)\" fill=\"#ffffff\"/>\n"
+        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
+        s += "viewBox=\"0 0 \(width) \(height)\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        return s
+    }
+
+    /// Everything inside `<svg>`: background, axes, data, legend.
+    func body(clipID: String) -> (Layout, String) {
+        let L = layout()
+        var s = "<rect width=\"\(L.width)\" height=\"\(L.height)\" fill=\"#ffffff\"/>\n"
         let (x0, x1, y0, y1) = (L.left, L.right, L.top, L.bottom)
-        s += "<defs><clipPath id=\"plot-area\"><rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(x1 - x0))\" height=\"\(f(y1 - y0))\"/></clipPath></defs>\n"
+        s += "<defs><clipPath id=\"\(clipID)\"><rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(x1 - x0))\" height=\"\(f(y1 - y0))\"/></clipPath></defs>\n"
         if !title.isEmpty {
             s += "<text class=\"title\" x=\"\(f((x0 + x1) / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">\(Self.escape(title))</text>\n"
         }
@@ -114,10 +188,11 @@ public struct SVGPlot: Sendable {
                 s += "<line x1=\"\(f(x0 - 5))\" y1=\"\(f(y))\" x2=\"\(f(x1))\" y2=\"\(f(y))\" stroke=\"#e0e0e0\"/>\n"
                 s += "<text class=\"tick y\" x=\"\(f(x0 - 8))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(Self.tickMarkup(t))</text>\n"
             }
-            s += "<g clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
+            func clamp(_ v: Double) -> Double { min(max(v, -1e5), 1e5) }
+            s += bandsMarkup(L, clipID: clipID)
+            s += "<g clip-path=\"url(#\(clipID))\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
             for (k, sr) in series.enumerated() {
                 var d = "", open = false, run = 0
-                func clamp(_ v: Double) -> Double { min(max(v, -1e5), 1e5) }
                 for (x, y) in sr.points {
                     guard x.isFinite && y.isFinite else { if run == 1 { d += " h0" }; open = false; run = 0; continue }
                     d += (d.isEmpty ? "" : " ") + (open ? "L" : "M") + "\(f(clamp(L.px(x)))) \(f(clamp(L.py(y))))"
@@ -130,6 +205,7 @@ public struct SVGPlot: Sendable {
                 s += " d=\"\(d)\"><title>\(Self.escape(sr.name))</title></path>\n"
             }
             s += "</g>\n"
+            s += referencesMarkup(L, clipID: clipID)
         } else {
             s += "<text x=\"\(f((x0 + x1) / 2))\" y=\"\(f((y0 + y1) / 2))\" text-anchor=\"middle\">"
             s += "(no data to plot: every series is empty or non-finite)</text>\n"
@@ -151,8 +227,65 @@ public struct SVGPlot: Sendable {
             if name.count > maxLegendChars { name = String(name.prefix(maxLegendChars - 1)) + "…" }
             s += "<text class=\"legend\" x=\"\(f(x1 + 44))\" y=\"\(f(y + 4))\">\(Self.escape(name))</text>\n"
         }
-        s += "</svg>\n"
-        return s
+        for (k, line) in notes.enumerated() {
+            s += "<desc>\(Self.escape(line))</desc>\n"
+            s += "<text class=\"note\" x=\"12\" y=\"\(f(y1 + (xLabel.isEmpty ? 30 : 50) + 12 + Double(k) * 15))\" font-size=\"10\" fill=\"#444444\">\(Self.escape(line))</text>\n"
+        }
+        for (k, r) in references.enumerated() {
+            let y = y0 + 10 + Double(series.count + k) * Self.lineHeight
+            s += "<line x1=\"\(f(x1 + 12))\" y1=\"\(f(y))\" x2=\"\(f(x1 + 38))\" y2=\"\(f(y))\" stroke=\"\(Self.referenceColor)\" stroke-width=\"1.5\""
+            s += " stroke-dasharray=\"\(Self.referenceDashes[k % Self.referenceDashes.count])\"/>\n"
+            var name = r.label
+            if name.count > maxLegendChars { name = String(name.prefix(maxLegendChars - 1)) + "…" }
+            s += "<text class=\"legend reference\" x=\"\(f(x1 + 44))\" y=\"\(f(y + 4))\">\(Self.escape(name))</text>\n"
+        }
+        return (L, s)
+    }
+
+    /// The bands as filled paths (upper bound left to right, lower bound back), split where
+    /// a bound is not finite.
+    func bandsMarkup(_ L: Layout, clipID: String) -> String {
+        guard !bands.isEmpty else { return "" }
+        func clamp(_ v: Double) -> Double { min(max(v, -1e5), 1e5) }
+        var s = "<g clip-path=\"url(#\(clipID))\" stroke=\"none\" fill-opacity=\"0.18\">\n"
+        for band in bands {
+            var runs: [[(x: Double, low: Double, high: Double)]] = [[]]
+            for p in band.points {
+                if p.x.isFinite && p.low.isFinite && p.high.isFinite { runs[runs.count - 1].append(p) }
+                else if !(runs.last?.isEmpty ?? true) { runs.append([]) }
+            }
+            var d = ""
+            for run in runs where run.count >= 2 {
+                let upper = run.map { "\(f(clamp(L.px($0.x)))) \(f(clamp(L.py($0.high))))" }
+                let lower = run.reversed().map { "\(f(clamp(L.px($0.x)))) \(f(clamp(L.py($0.low))))" }
+                d += (d.isEmpty ? "" : " ") + "M" + upper.joined(separator: " L") + " L" + lower.joined(separator: " L") + " Z"
+            }
+            guard !d.isEmpty else { continue }
+            let color = Self.style(forSeriesAt: max(0, band.seriesIndex)).color
+            s += "<path class=\"band\" fill=\"\(color)\" d=\"\(d)\"/>\n"
+        }
+        return s + "</g>\n"
+    }
+
+    /// The reference lines across the plotting area (clipped).
+    func referencesMarkup(_ L: Layout, clipID: String) -> String {
+        guard !references.isEmpty, let xr = L.xr, let yr = L.yr else { return "" }
+        var s = "<g clip-path=\"url(#\(clipID))\" fill=\"none\" stroke=\"\(Self.referenceColor)\" stroke-width=\"1.5\">\n"
+        for (k, r) in references.enumerated() {
+            let a: (Double, Double), b: (Double, Double)
+            switch r.shape {
+            case .vertical(let x): a = (x, yr.lowerBound); b = (x, yr.upperBound)
+            case .horizontal(let y): a = (xr.lowerBound, y); b = (xr.upperBound, y)
+            case .line(let slope, let intercept):
+                a = (xr.lowerBound, intercept + slope * xr.lowerBound); b = (xr.upperBound, intercept + slope * xr.upperBound)
+            }
+            guard a.0.isFinite, a.1.isFinite, b.0.isFinite, b.1.isFinite else { continue }
+            func clamp(_ v: Double) -> Double { min(max(v, -1e5), 1e5) }
+            s += "<path class=\"reference\" stroke-dasharray=\"\(Self.referenceDashes[k % Self.referenceDashes.count])\" "
+            s += "d=\"M\(f(clamp(L.px(a.0)))) \(f(clamp(L.py(a.1)))) L\(f(clamp(L.px(b.0)))) \(f(clamp(L.py(b.1))))\">"
+            s += "<title>\(Self.escape(r.label))</title></path>\n"
+        }
+        return s + "</g>\n"
     }
 
     // MARK: Helpers (internal for tests)

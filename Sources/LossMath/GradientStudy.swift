@@ -44,11 +44,13 @@ public struct GradientStudy: Sendable {
         }
 
         /// The log10 pi_l grid, from start to end inclusive.
-        public var log10Grid: [Double] {
-            if points == 1 { return [log10Start] }
-            return (0..<points).map { i in
-                log10Start + (log10End - log10Start) * Double(i) / Double(points - 1)
-            }
+        public var log10Grid: [Double] { (0..<points).map(log10Probability(at:)) }
+
+        /// Point `i` of ``log10Grid`` (0 is `log10Start`, `points - 1` is `log10End`),
+        /// computed alone so that a sweep of a million points need not hold the grid.
+        public func log10Probability(at i: Int) -> Double {
+            if points == 1 { return log10Start }
+            return log10Start + (log10End - log10Start) * Double(i) / Double(points - 1)
         }
     }
 
@@ -93,11 +95,42 @@ public struct GradientStudy: Sendable {
 
     public let configuration: Configuration
     public let losses: [Loss]
-    /// Rows ordered by loss (in `losses` order), then by decreasing pi_l.
-    public let rows: [Row]
     public let summaries: [Summary]
 
-    /// Runs the sweep.
+    /// Every row, ordered by loss (in `losses` order), then by decreasing pi_l. Computed on
+    /// each access (`points x losses` rows): a large sweep streams with ``forEachRow(of:_:)``.
+    public var rows: [Row] {
+        var out: [Row] = []
+        out.reserveCapacity(configuration.points * losses.count)
+        for loss in losses { forEachRow(of: loss) { out.append($0) } }
+        return out
+    }
+
+    static let ln10 = 2.302_585_092_994_045_7
+
+    /// The row of `loss` at grid point `i` (see ``Configuration/log10Probability(at:)``).
+    public func row(_ loss: Loss, at i: Int) -> Row {
+        Self.row(loss, at: i, configuration, configuration.parameters(for: loss))
+    }
+
+    static func row(_ loss: Loss, at i: Int, _ c: Configuration, _ p: LossParameters) -> Row {
+        let pair = PairLogProbs(chosen: c.logpChosen, rejected: c.log10Probability(at: i) * ln10,
+                                refChosen: c.refChosen, refRejected: c.refRejected)
+        let e = loss.evaluate(pair, p)
+        return Row(loss: loss, pair: pair, h: pair.logitsDifference, evaluation: e,
+                   gradients: ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e))
+    }
+
+    /// Calls `body` with each row of `loss`, by decreasing pi_l, one at a time: memory does
+    /// not grow with the number of points.
+    public func forEachRow(of loss: Loss, _ body: (Row) throws -> Void) rethrows {
+        let p = configuration.parameters(for: loss)
+        for i in 0..<configuration.points { try body(Self.row(loss, at: i, configuration, p)) }
+    }
+
+    /// Runs the sweep: the per-loss summaries, computed point by point. Memory: the slope
+    /// fit keeps the tail's (x, y) of one loss at a time (16 bytes per tail point); the rows
+    /// themselves are recomputed on demand (``rows``, ``forEachRow(of:_:)``).
     ///
     /// - Throws: ``LossMathError`` for invalid parameters (checked for every loss first,
     ///   before any work), ``GSLKit/GSLError`` from GSL's fit or root finder.
@@ -106,48 +139,47 @@ public struct GradientStudy: Sendable {
         for loss in losses { try loss.validate(c.parameters(for: loss)) }
         self.configuration = c
         self.losses = losses
-        let grid = c.log10Grid
-        let ln10 = 2.302_585_092_994_045_7
-        var rows: [Row] = []
-        rows.reserveCapacity(grid.count * losses.count)
-        for loss in losses {
-            let p = c.parameters(for: loss)
-            for l10 in grid {
-                let pair = PairLogProbs(chosen: c.logpChosen, rejected: l10 * ln10,
-                                        refChosen: c.refChosen, refRejected: c.refRejected)
-                let e = loss.evaluate(pair, p)
-                rows.append(Row(loss: loss, pair: pair, h: pair.logitsDifference, evaluation: e,
-                                gradients: ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)))
-            }
-        }
-        self.rows = rows
+        let ln10 = Self.ln10
+        let n = c.points
 
         // DPO's gradient at the far end, for the ratio column.
-        let endPair = PairLogProbs(chosen: c.logpChosen, rejected: grid.last! * ln10,
+        let endPair = PairLogProbs(chosen: c.logpChosen, rejected: c.log10Probability(at: n - 1) * ln10,
                                    refChosen: c.refChosen, refRejected: c.refRejected)
         let dpoEnd = ProbabilityGradients(loss: .sigmoid, pair: endPair, parameters: c.parameters).rejected
 
         let cut = c.log10Start + c.tailFraction * (c.log10End - c.log10Start)
         var summaries: [Summary] = []
-        for (k, loss) in losses.enumerated() {
-            let mine = rows[(k * grid.count)..<((k + 1) * grid.count)]
-            let tail = mine.filter { $0.pair.rejected / ln10 <= cut && !$0.gradients.rejected.isZero }
+        for loss in losses {
+            let p = c.parameters(for: loss)
+            var tailX: [Double] = [], tailY: [Double] = []
+            var maxForce: Double? = nil
+            var lastRow: Row? = nil
+            for i in 0..<n {
+                let r = Self.row(loss, at: i, c, p)
+                if r.pair.rejected / ln10 <= cut && !r.gradients.rejected.isZero {
+                    tailX.append(r.pair.rejected / ln10)
+                    tailY.append(r.gradients.rejected.log10Magnitude)
+                }
+                if !r.gradients.collapseForce.isZero {
+                    let f = r.gradients.collapseForce.log10Magnitude
+                    maxForce = Swift.max(maxForce ?? f, f)
+                }
+                lastRow = r
+            }
             var slope: Double? = nil, se: Double? = nil
-            if tail.count >= 2 {
-                let fit = try LinearFit(x: tail.map { $0.pair.rejected / ln10 },
-                                        y: tail.map { $0.gradients.rejected.log10Magnitude })
+            if tailX.count >= 2 {
+                let fit = try LinearFit(x: tailX, y: tailY)
                 slope = fit.slope
                 se = fit.slopeVariance.squareRoot()
             }
-            let last = mine.last!.gradients
+            guard let last = lastRow?.gradients else { continue }
             let direction: Direction = last.rejected.sign > 0 ? .collapse : (last.rejected.sign < 0 ? .restoring : .none)
             let ratio = last.rejected.isZero ? nil : dpoEnd.log10Magnitude - last.rejected.log10Magnitude
-            let forces = mine.compactMap { $0.gradients.collapseForce.isZero ? nil : $0.gradients.collapseForce.log10Magnitude }
-            let stationary = try loss.stationaryPoints(c.parameters(for: loss), chosenLogRatio: c.logpChosen - c.refChosen)
+            let stationary = try loss.stationaryPoints(p, chosenLogRatio: c.logpChosen - c.refChosen)
             summaries.append(Summary(
                 loss: loss, slope: slope, slopeStandardError: se, direction: direction,
                 stationary: stationary, log10DPOOverLossAtEnd: ratio,
-                log10MaxCollapseForce: forces.max(),
+                log10MaxCollapseForce: maxForce,
                 log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude))
         }
         self.summaries = summaries

@@ -23,7 +23,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Output folder: built under a hidden sibling and renamed into place at the end; an existing one is replaced only if it holds nothing but this command's files.")
+        @Option(help: "Output folder: built under a hidden sibling and renamed into place at the end; an existing one is replaced only if it holds nothing but this command's files.", completion: .directory)
         var out: String = "out"
         @Flag(help: "Small grids (seconds): for a smoke test, not for conclusions.")
         var quick = false
@@ -33,6 +33,7 @@ extension Report {
         var jobs: Int = Sweep.processorCount
 
         func validate() throws {
+            Verbosity.setQuiet(quiet)
             guard !out.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--out: the folder name is empty") }
             guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1, got \(jobs)") }
         }

@@ -20,7 +20,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Comma-separated losses (TRL names), or all.")
+        @Option(help: "Comma-separated losses (TRL names), or all.", completion: .lossNames)
         var losses: String = "sigmoid,ipo,spo,spo_bt,spo_asym"
         @Option(parsing: .unconditional, help: "KL strength beta > 0.")
         var beta: Double = 0.5

@@ -37,7 +37,7 @@ extension Report {
             """
         )
 
-        @Option(name: .long, help: "Input file (CSV or JSON Lines, optionally gzipped), or - for standard input.")
+        @Option(name: .long, help: "Input file (CSV or JSON Lines, optionally gzipped), or - for standard input.", completion: .pairFile)
         var input: String?
 
         @Flag(help: "Print the loss catalogue (names, flags, parameters) instead of evaluating pairs.")
@@ -49,7 +49,7 @@ extension Report {
         @Option(parsing: .unconditional, help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
 
-        @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.")
+        @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.", completion: .directory)
         var out: String?
 
         @Option(help: "Output format: csv or json (JSON Lines, one object per row); with --catalogue also markdown.")

@@ -21,13 +21,16 @@ extension Report {
             """
         )
 
-        @Argument(help: "Shard output folders.")
+        @Argument(help: "Shard output folders.", completion: .directory)
         var folders: [String]
 
-        @Option(help: "Folder for the merged output (created if missing).")
+        @Option(help: "Folder for the merged output (created if missing).", completion: .directory)
         var out: String
 
+        @Flag(help: "Silence notes on standard error, including the list of files written.") var quiet = false
+
         func validate() throws {
+            Verbosity.setQuiet(quiet)
             guard !folders.isEmpty else { throw ValidationError("give at least one shard folder") }
         }
 

@@ -21,7 +21,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Comma-separated losses (TRL names), or all.")
+        @Option(help: "Comma-separated losses (TRL names), or all.", completion: .lossNames)
         var losses: String = "sigmoid,ipo,spo,spo_bt,rpo_fwd_kl"
         @Option(parsing: .unconditional, help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = 0.5
@@ -46,7 +46,7 @@ extension Report {
             return (sim, trainings)
         }
 
-        func validate() throws { _ = try setup() }
+        func validate() throws { try output.rejectPlot("report optimum", instead: "use markdown, csv or json"); _ = try setup() }
 
         func run() throws {
             let (sim, trainings) = try setup()

@@ -58,26 +58,30 @@ struct LossOptions: ParsableArguments {
     var labelSmoothing: Double?
 
     @Option(help: ArgumentHelp(
-        "Comma-separated loss names (TRL loss_type), or `all`.",
-        discussion: "Known: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))."))
-    var losses: String = "all"
+        "Comma-separated loss names (TRL loss_type), or `all` (default: all; report gradients: sigmoid,ipo,spo,spo_bt).",
+        discussion: "Known: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))."), completion: .lossNames)
+    var losses: String?
 
     @OptionGroup var lossParameters: LossParameterOptions
 
     /// True when the user named the losses explicitly.
-    var lossesGiven: Bool { losses != "all" }
+    var lossesGiven: Bool { losses != nil && losses != "all" }
 
     func validate() throws {
         try checkRange("--beta", beta, Self.betaRange, "a number")
         if let eps = labelSmoothing, !(eps.isFinite && eps >= 0 && eps < 1) {
             throw ValidationError("--label-smoothing must be in [0, 1), got \(eps)")
         }
-        do { _ = try Loss.parseList(losses) } catch {
-            throw ValidationError("--losses: \(error)")
+        if let losses {
+            do { _ = try Loss.parseList(losses) } catch {
+                throw ValidationError("--losses: \(error)")
+            }
         }
     }
 
-    func selectedLosses() throws -> [Loss] {
+    /// The named losses, or `defaults` when --losses is not given.
+    func selectedLosses(defaults: [Loss] = Loss.allCases) throws -> [Loss] {
+        guard let losses else { return defaults }
         do { return try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
     }
 
@@ -146,10 +150,12 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Print one format to standard output: csv, markdown, plot or json (a summary for scripts).")
     var format: OutputFormat?
 
-    @Option(help: "Write every format as files into this folder (created if missing).")
+    @Option(help: ArgumentHelp("Write every format as files into this folder (created if missing).",
+                               discussion: "The files written are listed on standard error (`wrote PATH`), unless --quiet."),
+            completion: .directory)
     var out: String?
 
-    @Flag(help: "Silence notes and progress on standard error (errors are still printed).")
+    @Flag(help: "Silence notes, progress and the list of files written on standard error (errors are still printed).")
     var quiet = false
 
     func validate() throws {
@@ -158,6 +164,12 @@ struct OutputOptions: ParsableArguments {
             throw ValidationError("--out: the folder name is empty")
         }
         Verbosity.setQuiet(quiet)
+    }
+
+    /// Rejects `--format plot` for a command that draws no terminal plot (a usage error,
+    /// exit 64), saying what to use instead, rather than printing another format silently.
+    func rejectPlot(_ command: String, instead: String) throws {
+        if format == .plot { throw ValidationError("--format plot: \(command) draws no plot; \(instead)") }
     }
 
     /// Whether to draw progress bars: standard error is a terminal and not --quiet.

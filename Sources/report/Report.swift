@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Formats
 
 /// The `report` command: every subcommand parses its options, calls LossMath or
@@ -26,12 +27,35 @@ struct Report: ParsableCommand {
     /// Runs the command. `SIGPIPE` is ignored first, so that a closed pipe is an `EPIPE`
     /// that ``StandardOutput`` handles (exit 74) rather than a kill by signal. After a
     /// successful run, a note counts the values that could not be written as numbers.
+    ///
+    /// The files the command wrote (``Formats/WrittenFiles``: every `--out` file, written
+    /// through the atomic writers) are listed on standard error, one `wrote PATH` line each,
+    /// unless `--quiet`; also when the command then fails, so that a user sees what was
+    /// written before the error.
     static func main() {
         StandardOutput.ignoreBrokenPipeSignal()
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            listWrittenFiles()
+            exit(withError: error)
+        }
+        listWrittenFiles()
         let unrepresentable = CSVWriter.unrepresentableCount
         if unrepresentable > 0 {
             note("\(unrepresentable) value(s) were not finite (they overflowed) and were written as empty cells")
+        }
+    }
+
+    /// One `wrote PATH` line per written file on standard error (paths under the current
+    /// folder relative to it), unless `--quiet`.
+    static func listWrittenFiles() {
+        guard !Verbosity.isQuiet else { return }
+        let cwd = FileManager.default.currentDirectoryPath
+        for path in WrittenFiles.existing() {
+            let shown = path.hasPrefix(cwd + "/") ? String(path.dropFirst(cwd.count + 1)) : path
+            StandardOutput.writeError("wrote \(shown)\n")
         }
     }
 }

@@ -30,7 +30,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Comma-separated losses (TRL names), or all.")
+        @Option(help: "Comma-separated losses (TRL names), or all.", completion: .lossNames)
         var losses: String = "sigmoid,ipo,spo,spo_bt"
         @Option(help: "Comma list of beta values.")
         var betas: String = "0.5"
@@ -73,6 +73,7 @@ extension Report {
         }
 
         func validate() throws {
+            try output.rejectPlot("report sweep", instead: "its figures are SVG files in --out DIR/figures; use markdown, csv or json")
             _ = try spec()
             _ = try shardIndex()
             guard jobs >= 1 else { throw ValidationError("--jobs must be >= 1, got \(jobs)") }
@@ -178,7 +179,7 @@ enum SweepFiles {
         let aggregates = Sweep.aggregate(results)
         let agg = tableCSV(aggregates, columns: SweepAggregate.columnNames)
         return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs),
-                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates))]
+                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates))] + SweepFigures.files(aggregates, manifest: manifest)
     }
 
     /// A grid value as the manifest writes it: a loss name, a CSV number or an integer.
@@ -219,7 +220,7 @@ enum SweepFiles {
             guard let b = aggregates.first(where: { c in c.loss == .spo && others.map { c.value($0) } == rest }),
                   let k = names.firstIndex(of: "final_regret") else { continue }
             let at = others.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
-            lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) (ratio \(g4(a.mean[k] / b.mean[k])))")
+            lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) " + (Criteria.isZeroToRounding(b.mean[k]) ? "(spo's is 0 to rounding: no ratio)" : "(ratio \(g4(a.mean[k] / b.mean[k])))"))
         }
         if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
         // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.

@@ -13,7 +13,10 @@ extension Report {
             Each result of docs/theory.md (T1-T11) gets the number that verifies it, the rule \
             that decides its verdict, and the verdict: reproduced (the result as stated holds \
             within the tolerance), qualified (it holds, with a measured exception that is \
-            stated), or contradicted. Exits with status 2 if any result is contradicted.
+            stated), or contradicted.
+
+            Exit status: 0 every result reproduced or qualified; 2 a result contradicted (the \
+            output is written first); 64 bad option; 74 output error.
 
             Example:
               report theory
@@ -30,6 +33,7 @@ extension Report {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            try output.rejectPlot("report theory", instead: "use markdown, csv or json")
             guard instances >= 1 && instances <= 1_000_000 else {
                 throw ValidationError("--instances must be between 1 and 1000000, got \(instances)")
             }

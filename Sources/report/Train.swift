@@ -25,7 +25,7 @@ extension Report {
             """
         )
 
-        @Option(help: "Comma-separated losses (TRL names), or all.")
+        @Option(help: "Comma-separated losses (TRL names), or all.", completion: .lossNames)
         var losses: String = "sigmoid,ipo,spo,spo_bt"
         @Option(parsing: .unconditional, help: "KL strength beta in [1e-150, 1e150].")
         var beta: Double = SimulationConfig().beta
@@ -147,8 +147,8 @@ enum TrainReport {
 
     /// Per loss, (step, log10 regret); steps with regret exactly 0 have no logarithm and are left out.
     static func regretSeries(_ results: [TrainingResult]) -> [(name: String, points: [(Double, Double)])] {
-        results.map { r in (r.summary.loss.rawValue, r.metrics.compactMap { m in
-            m.regret > 0 ? (Double(m.step), Foundation.log10(m.regret)) : nil }) }
+        results.map { r in (r.summary.loss.rawValue, r.metrics.map { m in  // 0 to rounding: a gap on the log axis
+            (Double(m.step), m.regret > 0 && !Criteria.isZeroToRounding(m.regret) ? Foundation.log10(m.regret) : .nan) }) }
     }
 
     static func minLogpSeries(_ results: [TrainingResult]) -> [(name: String, points: [(Double, Double)])] {

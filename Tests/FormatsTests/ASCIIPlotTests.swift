@@ -183,4 +183,14 @@ struct ASCIIPlotTests {
         #expect(t2 == [-2, -1.5, -1, -0.5, 0] && e2 == -1)
         #expect(ASCIIPlot.labels(t2, exponent: e2) == ["-2", "-1.5", "-1", "-0.5", "0"])
     }
+
+    /// A missing value splits the curve: no line is drawn across it (a log axis's gap).
+    @Test func noLineAcrossAGap() {
+        let plot = ASCIIPlot(title: "t", xLabel: "x", yLabel: "y",
+                             series: [(name: "s", points: [(0, 0), (.nan, .nan), (10, 10)])], width: 40, height: 10)
+        let p = Parsed(plot.render(), plot: plot)
+        #expect(p.count(of: "*") == 2)
+        let joined = ASCIIPlot(title: "t", xLabel: "x", yLabel: "y", series: [(name: "s", points: [(0, 0), (10, 10)])], width: 40, height: 10)
+        #expect(Parsed(joined.render(), plot: joined).count(of: "*") > 2)
+    }
 }

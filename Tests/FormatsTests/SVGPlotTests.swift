@@ -123,19 +123,46 @@ struct SVGPlotTests {
         #expect(dd.components(separatedBy: "h0").count == 3)  // after (0, 0) and after (1, 1)
     }
 
-    @Test func coloursAreDistinctThenCycleWithDashes() throws {
-        let series = (0..<10).map { k in (name: "s\(k)", points: [(0.0, Double(k)), (1.0, Double(k) + 1)]) }
+    /// Series differ in colour and dash pattern together (issue 14: sigmoid, sppo_hard and
+    /// spo, series 0, 8 and 16, were all blue): the first 5 differ in both, the first 40 in
+    /// the (colour, dash) pair; the legend's samples match the lines.
+    @Test func coloursAndDashesDiffer() throws {
+        let series = (0..<40).map { k in (name: "s\(k)", points: [(0.0, Double(k)), (1.0, Double(k) + 1)]) }
         let root = try XMLTree.parse(SVGPlot(title: "", xLabel: "", yLabel: "", series: series).render())
         let paths = root.elements("path", class: "series")
-        #expect(paths.count == 10)
-        #expect(Set(paths.prefix(8).map { $0.attributes["stroke"]! }).count == 8)
-        #expect(paths.prefix(8).allSatisfy { $0.attributes["stroke-dasharray"] == nil })
-        #expect(paths[8].attributes["stroke"] == SVGPlot.palette[0] && paths[8].attributes["stroke-dasharray"] == "8 4")
-        #expect(paths[9].attributes["stroke"] == SVGPlot.palette[1])
-        // The legend's samples carry the same colour and dash as the lines.
+        #expect(paths.count == 40)
+        func style(_ p: XMLNode) -> String { (p.attributes["stroke"] ?? "?") + " " + (p.attributes["stroke-dasharray"] ?? "solid") }
+        #expect(Set(paths.map(style)).count == 40)
+        #expect(Set(paths.prefix(8).map { $0.attributes["stroke"] ?? "?" }).count == 8)
+        #expect(Set(paths.prefix(5).map { $0.attributes["stroke-dasharray"] ?? "solid" }).count == 5)
+        #expect(style(paths[0]) != style(paths[8]) && style(paths[0]) != style(paths[16]) && style(paths[8]) != style(paths[16]))
         let samples = root.elements("line").filter { $0.attributes["stroke-width"] == "2" }
-        #expect(samples.map { $0.attributes["stroke"]! } == paths.map { $0.attributes["stroke"]! })
-        #expect(samples[8].attributes["stroke-dasharray"] == "8 4")
+        #expect(samples.map(style) == paths.map(style))
+    }
+
+    /// Bands fill mean ± half-width in the series' colour, split at a non-finite bound, and
+    /// widen the y range; references and notes are drawn and listed.
+    @Test func bandsReferencesNotesAndPanels() throws {
+        var plot = SVGPlot(title: "t", xLabel: "x", yLabel: "y", series: [(name: "a", points: [(0, 1), (1, 2), (2, 3), (3, 4)])])
+        plot.bands = [SVGPlot.Band(seriesIndex: 0, points: [(0, 0, 2), (1, 1, 3), (2, .nan, 4), (3, 3, 5)])]
+        plot.references = [.init("slope one", .line(slope: 1, intercept: 1)), .init("x = 1", .vertical(x: 1))]
+        plot.notes = ["values below 0 are drawn as 0"]
+        let svg = plot.render()
+        let root = try XMLTree.parse(svg)
+        let bands = root.elements("path", class: "band")
+        #expect(bands.count == 1)
+        #expect(bands.first?.attributes["fill"] == SVGPlot.palette[0])
+        // One polygon: the two points before the NaN bound (the last point alone is no area).
+        #expect(bands.first?.attributes["d"]?.filter { $0 == "Z" }.count == 1)
+        #expect(plot.layout().yr == 0...5)
+        #expect(root.elements("path", class: "reference").count == 2)
+        #expect(svg.contains("slope one") && svg.contains("x = 1"))
+        #expect(svg.contains("<desc>values below 0 are drawn as 0</desc>"))
+        // Two panels in one picture, with distinct clip paths.
+        let stacked = SVGPlot.stack([plot, plot])
+        let both = try XMLTree.parse(stacked)
+        #expect(both.elements("path", class: "series").count == 2)
+        #expect(stacked.contains("id=\"plot-area\"") && stacked.contains("id=\"plot-area-1\""))
     }
 
     @Test func outputIsDeterministicAndHandlesNoData() throws {
