@@ -29,7 +29,9 @@ import Foundation
 ///   them: a missing value (a non-positive value on a log axis, passed as NaN)
 ///   splits the curve.
 /// - Series *i* is drawn with ``marker(forSeriesAt:)``; where series overlap
-///   in a cell, the later series (higher index) is shown.
+///   in a cell, the later series (higher index) is shown, or the earlier one
+///   with ``firstSeriesOnTop`` (so that a reference curve listed first, such as
+///   DPO's, stays visible under many others).
 /// - With ``connectPoints`` (default true), consecutive points of a series
 ///   (in the order given) are joined by the series' own marker along a
 ///   straight line, so curves read as curves. Turn it off for scatter data.
@@ -58,6 +60,8 @@ public struct ASCIIPlot: Sendable {
     public var yRange: ClosedRange<Double>?
     /// Whether to join consecutive points of a series with its marker.
     public var connectPoints: Bool
+    /// Whether the first series wins overlapping cells (drawn last) instead of the last.
+    public var firstSeriesOnTop = false
 
     /// Creates a plot description; nothing is drawn until ``render()``.
     ///
@@ -121,7 +125,9 @@ public struct ASCIIPlot: Sendable {
 
         // Draw the series.
         var grid = [[Character]](repeating: [Character](repeating: " ", count: plotW), count: h)
-        for (k, s) in series.enumerated() {
+        let order = firstSeriesOnTop ? Array(series.indices.reversed()) : Array(series.indices)
+        for k in order {
+            let s = series[k]
             let m = Self.marker(forSeriesAt: k)
             let cells = s.points.map { p -> (c: Int, r: Int, inside: Bool) in
                 guard p.0.isFinite && p.1.isFinite else { return (0, 0, false) }

@@ -81,12 +81,14 @@ enum GradientFigure {
     /// Two ASCII panels (collapse above, restoring below) with the same markers per loss.
     static func ascii(_ study: GradientStudy) -> String {
         let b = g4(study.configuration.parameters.beta - 1)
-        let top = ASCIIPlot(title: "Collapse: dl/dpi_l > 0 (\(setting(study)))",
+        var top = ASCIIPlot(title: "Collapse: dl/dpi_l > 0 (\(setting(study)))",
                             xLabel: "log10 pi_l", yLabel: "log10 dl/dpi_l: descent lowers pi_l (DPO's slope beta-1 = \(b), T7)",
                             series: series(study, sign: 1), xRange: xRange(study))
-        let bottom = ASCIIPlot(title: "Restoring: dl/dpi_l < 0 (\(setting(study)))",
+        top.firstSeriesOnTop = true  // DPO (listed first) stays visible under any number of losses
+        var bottom = ASCIIPlot(title: "Restoring: dl/dpi_l < 0 (\(setting(study)))",
                                xLabel: "log10 pi_l", yLabel: "log10(-dl/dpi_l): descent raises pi_l back toward h*",
                                series: series(study, sign: -1), xRange: xRange(study))
+        bottom.firstSeriesOnTop = true
         return top.render() + "\n" + bottom.render()
     }
 

@@ -193,4 +193,14 @@ struct ASCIIPlotTests {
         let joined = ASCIIPlot(title: "t", xLabel: "x", yLabel: "y", series: [(name: "s", points: [(0, 0), (10, 10)])], width: 40, height: 10)
         #expect(Parsed(joined.render(), plot: joined).count(of: "*") > 2)
     }
+
+    /// With firstSeriesOnTop, the first series wins the cells it shares with later ones.
+    @Test func firstSeriesOnTop() {
+        let series: [(name: String, points: [(Double, Double)])] = [("a", [(0, 0), (10, 10)]), ("b", [(0, 0), (10, 10)])]
+        var plot = ASCIIPlot(title: "t", xLabel: "x", yLabel: "y", series: series, width: 40, height: 10)
+        #expect(Parsed(plot.render(), plot: plot).count(of: "*") == 0)
+        plot.firstSeriesOnTop = true
+        let p = Parsed(plot.render(), plot: plot)
+        #expect(p.count(of: "*") > 2 && p.count(of: "+") == 0)
+    }
 }

@@ -28,6 +28,14 @@ import Testing
         #expect(Self.gridLines(parts[1]).allSatisfy { !$0.contains("*") })
     }
 
+    /// With all the losses, DPO's curve still shows (it is drawn on top).
+    @Test func asciiAllLossesShowsDPO() throws {
+        let r = try R.run(["gradients", "--losses", "all", "--points", "60", "--format", "plot"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let collapse = r.stdout.components(separatedBy: "Restoring:")[0]
+        #expect(Self.gridLines(collapse).reduce(0) { $0 + $1.filter { $0 == "*" }.count } >= 20, "\(r.stdout)")
+    }
+
     /// The SVG's panels: the title names the configuration; DPO (sigmoid) is drawn in the
     /// collapse panel only, spo past h* in the restoring panel; reference lines for T7's
     /// slope and for h = h*.

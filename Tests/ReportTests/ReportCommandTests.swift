@@ -56,7 +56,8 @@ import Testing
         #expect(r.stdout.contains("- T7: DPO's |dl/dpi_l| grows with log-log slope beta - 1 as pi_l -> 0: **reproduced**. fitted slope = -0.9, beta - 1 = -0.9"))
         #expect(r.stdout.contains("- gradients (spo): spo avoids the large gradients DPO shows as pi_l -> 0: **qualified**."))
         #expect(r.stdout.contains("Rule: "))
-        #expect(r.stdout.contains("log10 |dl/dpi_l| against log10 pi_l"))
+        #expect(r.stdout.contains("Collapse: dl/dpi_l > 0 (beta=0.1 dr=1"))
+        #expect(r.stdout.contains("Restoring: dl/dpi_l < 0 (beta=0.1 dr=1"))
         // spo restores pi_l at the far end.
         let spoLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("| spo ") }
         #expect(spoLine?.contains("restoring") == true)

@@ -197,13 +197,16 @@ import Testing
         for key in ["slope_standard_error", "log10_dpo_over_loss_at_end", "log10_max_collapse_force", "beta", "label_smoothing", "reward_gap"] {
             #expect(spo.keys.contains(key), "missing \(key)")
         }
-        // The SVG: well-formed, one line per loss, both axes in powers of ten, axis labels with units.
+        // The SVG: well-formed, each loss drawn (in the panel of its direction), both axes in
+        // powers of ten, axis labels with units.
         let svg = try String(contentsOf: dir.appendingPathComponent("gradients.svg"), encoding: .utf8)
         let parser = XMLParser(data: Data(svg.utf8))
         #expect(parser.parse(), "gradients.svg is not well-formed XML")
-        #expect(svg.components(separatedBy: "<path class=\"series\"").count - 1 == 3)
+        let titles = svg.components(separatedBy: "<path class=\"series\"").dropFirst().compactMap {
+            $0.components(separatedBy: "<title>").dropFirst().first?.components(separatedBy: "</title>").first }
+        #expect(Set(titles) == ["sigmoid", "spo", "spo_bt"])
         #expect(svg.contains("10<tspan dy=\"-0.5em\" font-size=\"9\">\u{2212}300</tspan>"))
-        #expect(svg.contains("per unit probability") && svg.contains("probability of the rejected response"))
+        #expect(svg.contains("descent lowers pi_l") && svg.contains("probability of the rejected response"))
         // Deterministic: the same run writes the same bytes.
         let again = try R.tempDir()
         _ = try R.run(["gradients", "--losses", "sigmoid,spo,spo_bt", "--beta", "0.25", "--points", "60", "--out", again.path])
