@@ -104,7 +104,8 @@ enum GradientFigure {
                           xLabel: "pi_l, probability of the rejected response",
                           yLabel: "dl/dpi_l: descent lowers pi_l", series: series(study, sign: 1),
                           xIsLog10: true, yIsLog10: true, xRange: xRange(study))
-        top.references = [.init("DPO asymptote, slope beta-1 = \(g4(a.slope)) (T7)", .line(slope: a.slope, intercept: a.intercept))] + hLine
+        // h* first, so that its line has the same dash in both panels.
+        top.references = hLine + [.init("T7: DPO slope beta-1 = \(g4(a.slope))", .line(slope: a.slope, intercept: a.intercept))]
         var bottom = SVGPlot(title: "Restoring: dl/dpi_l < 0 (\(setting(study)))",
                              xLabel: "pi_l, probability of the rejected response",
                              yLabel: "-dl/dpi_l: descent raises pi_l", series: series(study, sign: -1),

@@ -55,9 +55,38 @@ import Testing
         #expect(drawn(top, "sigmoid"))
         #expect(!drawn(bottom, "sigmoid"))
         #expect(drawn(bottom, "spo"))
-        #expect(top.contains("DPO asymptote, slope beta-1 = -0.8 (T7)"))
+        #expect(top.contains("T7: DPO slope beta-1 = -0.8"))
         #expect(top.contains("h = h* = dr/beta = 10") && bottom.contains("h = h* = dr/beta = 10"))
         #expect(svg.components(separatedBy: "class=\"reference\"").count - 1 == 3)
+        // The T7 line (log10 beta - beta (u_w + log pi_ref(y_l)) / ln 10 + (beta - 1) log10 pi_l,
+        // derived by hand from dl/dlog pi_l = beta sigma(-beta h)) meets DPO's computed curve
+        // at pi_l = 1e-400, the left edge: the same pixel row within one pixel.
+        func numbers(_ d: String) -> [Double] {
+            d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" }).compactMap { Double($0) }
+        }
+        let dpo = top.components(separatedBy: "\n").first { $0.contains("<title>sigmoid</title></path>") } ?? ""
+        let t7 = top.components(separatedBy: "\n").first { $0.contains("<title>T7: DPO slope") } ?? ""
+        let dpoPoints = numbers(dpo.components(separatedBy: " d=\"").dropFirst().first?.components(separatedBy: "\"").first ?? "")
+        let t7Points = numbers(t7.components(separatedBy: " d=\"").dropFirst().first?.components(separatedBy: "\"").first ?? "")
+        #expect(dpoPoints.count >= 4 && t7Points.count == 4)
+        if dpoPoints.count >= 4 && t7Points.count == 4 {
+            #expect(abs(dpoPoints[dpoPoints.count - 2] - t7Points[0]) < 0.01)  // same x: the left edge
+            #expect(abs(dpoPoints[dpoPoints.count - 1] - t7Points[1]) < 1)
+        }
+    }
+
+    /// The asymptote drawn as T7's reference, log10 beta - beta (u_w + log pi_ref(y_l)) / ln 10
+    /// + (beta - 1) log10 pi_l (by hand: dl/dpi_l = beta sigma(-beta h) / pi_l with
+    /// sigma(-beta h) ~ exp(-beta h), h = u_w - log pi_l + log pi_ref(y_l)), against the
+    /// computed gradient at pi_l = 1e-400: beta = 0.2, u_w = 0, pi_ref(y_l) = 0.1 give
+    /// log10(0.2) + 0.2 + 320.
+    @Test func asymptoteMatchesTheComputedGradient() throws {
+        let r = try R.run(["gradients", "--beta", "0.2", "--losses", "sigmoid", "--points", "5", "--format", "csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = R.table(r.stdout)
+        let far = try #require(rows.first { $0["log10_p_rejected"].flatMap(Double.init) == -400 })
+        let value = try #require(far["log10_abs_d_p_rejected"].flatMap(Double.init))
+        #expect(abs(value - (log10(0.2) + 0.2 + 320)) < 1e-9)
     }
 
     /// `--losses all`: every loss has its own (colour, dash) pair; sigmoid, sppo_hard and spo
