@@ -12,8 +12,9 @@ import LossMath
 /// SweepAxis gets its figures without a change here. File names:
 /// `figures/<metric>-vs-<axis>[-<other axis>=<value>...].svg`.
 ///
-/// Regret is a KL divergence (docs/theory.md, T2), never negative: a regret mean or bound
-/// below 0 is rounding noise and is drawn as 0, which the figure's notes say. Titles name
+/// Regret is a KL divergence (docs/theory.md, T2), never negative: a regret mean below 0 is
+/// rounding noise and is drawn as 0, and an interval's lower bound below 0 is cut at 0; the
+/// figure's notes say so and count both. Titles name
 /// the metric, the axis, the other axes' values and the simulation of the manifest, so two
 /// figures of different settings never share a title.
 ///
@@ -70,21 +71,21 @@ enum SweepFigures {
         for a in group where !losses.contains(a.loss) { losses.append(a.loss) }
         var series: [(name: String, points: [(Double, Double)])] = []
         var bands: [SVGPlot.Band] = []
-        var clampedAny = false
+        var clampedMeans = 0, cutBounds = 0
         for (i, loss) in losses.enumerated() {
             let cells = group.filter { $0.loss == loss }.compactMap { a -> (Double, SweepAggregate)? in
                 a.value(axis)?.real.map { ($0, a) } }.sorted { $0.0 < $1.0 }
             func x(_ v: Double) -> Double { logX ? Foundation.log10(v) : v }
             let points = cells.map { (v, a) -> (Double, Double) in
                 let m = k < a.mean.count ? a.mean[k] : .nan
-                if regret && m < 0 { clampedAny = true }
+                if regret && m < 0 { clampedMeans += 1 }
                 return (x(v), clamped(m, regret: regret))
             }
             series.append((loss.rawValue, points))
             bands.append(SVGPlot.Band(seriesIndex: i, points: cells.map { (v, a) in
                 let m = k < a.mean.count ? a.mean[k] : .nan
                 let w = k < a.halfWidth.count ? a.halfWidth[k] : .nan
-                if regret && m - w < 0 { clampedAny = true }
+                if regret && m - w < 0 && m >= 0 { cutBounds += 1 }
                 return (x(v), clamped(m - w, regret: regret), clamped(m + w, regret: regret))
             }))
         }
@@ -93,8 +94,8 @@ enum SweepFigures {
         plot.bands = bands
         var notes = ["Line: mean over the seeds that finished ok; band: 95% Student-t interval (none with one seed)."]
         if regret {
-            notes.append("Regret is a KL divergence (>= 0): values below 0 are rounding noise and are drawn as 0"
-                         + (clampedAny ? " (some were)." : " (none were)."))
+            notes.append("Regret is a KL divergence (>= 0): a mean below 0 is rounding noise, drawn as 0 (\(clampedMeans) here); "
+                         + "an interval's lower bound below 0 is cut at 0 (\(cutBounds) here).")
         }
         plot.notes = notes + settings
         return plot

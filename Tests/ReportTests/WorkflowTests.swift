@@ -107,4 +107,63 @@ import Testing
             #expect(r.stdout.isEmpty)
         }
     }
+
+    // MARK: Sweep figures
+
+    /// The numbers of an SVG path's `d`.
+    static func numbers(_ d: String) -> [Double] {
+        d.split(whereSeparator: { $0 == " " || $0 == "M" || $0 == "L" || $0 == "Z" }).compactMap { Double($0) }
+    }
+
+    /// Each metric against each numeric axis with two or more values; the band is mean ±
+    /// ci95 of aggregate.csv (on the linear axis: the mean midway, the widths in the ratio of
+    /// the half-widths); a regret below 0 is drawn as 0, which the notes say, and sweep.md
+    /// forms no ratio with a regret that is 0 to rounding.
+    @Test func sweepFiguresWithBandsAndTheRegretClamp() throws {
+        let dir = try R.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a")
+        let r = try R.run(["sweep", "--losses", "sigmoid,spo", "--betas", "0.1,0.5", "--reward-noises", "0", "--seeds", "2",
+                           "--steps", "5", "--out", a.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = try Self.files(in: a.appendingPathComponent("figures").path)
+        #expect(names.count == 9, "\(names)")  // 9 metrics x 1 numeric axis with 2 values
+        let figure = try String(contentsOf: a.appendingPathComponent("figures/final_regret-vs-beta-reward_noise=0.0.svg"), encoding: .utf8)
+        #expect(figure.contains("final_regret against beta (noise 0.0), tabular"))
+        #expect(figure.contains("a mean below 0 is rounding noise, drawn as 0 (0 here)"))
+        #expect(figure.contains("simulation=tabular"))
+        let agg = R.table(try String(contentsOf: a.appendingPathComponent("aggregate.csv"), encoding: .utf8))
+        let sigmoid = agg.filter { $0["loss"] == "sigmoid" }.sorted { Double($0["beta"]!)! < Double($1["beta"]!)! }
+        // The band of final_kl_ref (never clamped).
+        let kl = try String(contentsOf: a.appendingPathComponent("figures/final_kl_ref-vs-beta-reward_noise=0.0.svg"), encoding: .utf8)
+        let hw = sigmoid.compactMap { $0["final_kl_ref_ci95"].flatMap(Double.init) }
+        #expect(hw.count == 2)
+        let band = kl.components(separatedBy: "<path class=\"band\"").dropFirst().first?.components(separatedBy: " d=\"").dropFirst().first?
+            .components(separatedBy: "\"").first ?? ""
+        let line = kl.components(separatedBy: "<path class=\"series\"").dropFirst().first?.components(separatedBy: " d=\"").dropFirst().first?
+            .components(separatedBy: "\"").first ?? ""
+        // Band: upper at beta 0.1, 0.5, then lower at 0.5, 0.1 (x, y pairs); line: mean at 0.1, 0.5.
+        let b = Self.numbers(band), m = Self.numbers(line)
+        #expect(b.count == 8 && m.count == 4)
+        if b.count == 8 && m.count == 4 && hw.count == 2 {
+            #expect(abs((b[1] + b[7]) / 2 - m[1]) < 0.02 && abs((b[3] + b[5]) / 2 - m[3]) < 0.02)
+            let ratio = (b[7] - b[1]) / (b[5] - b[3])
+            #expect(abs(ratio / (hw[0] / hw[1]) - 1) < 0.01, "\(ratio) against \(hw[0] / hw[1])")
+        }
+        // spo's regrets edited to -2e-17 (rounding noise): the merged figure clamps, says so.
+        let runs = a.appendingPathComponent("runs.csv")
+        let edited = try String(contentsOf: runs, encoding: .utf8).split(separator: "\n").map { line -> String in
+            var cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if cells.count > 5 && cells[1] == "spo" { cells[5] = "-2e-17" }
+            return cells.joined(separator: ",")
+        }.joined(separator: "\n") + "\n"
+        try Data(edited.utf8).write(to: runs)
+        let m2 = dir.appendingPathComponent("m")
+        let merged = try R.run(["merge", a.path, "--out", m2.path, "--quiet"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let clamped = try String(contentsOf: m2.appendingPathComponent("figures/final_regret-vs-beta-reward_noise=0.0.svg"), encoding: .utf8)
+        #expect(clamped.contains("a mean below 0 is rounding noise, drawn as 0 (2 here)"))
+        let md = try String(contentsOf: m2.appendingPathComponent("sweep.md"), encoding: .utf8)
+        #expect(md.contains("(spo's is 0 to rounding: no ratio)") && !md.contains("(ratio "), "\(md)")
+    }
 }
