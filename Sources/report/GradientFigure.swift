@@ -47,9 +47,9 @@ enum GradientFigure {
 
     /// Per loss, (log10 pi_l, log10 |dl/dpi_l|) where the gradient's sign is `sign` and NaN
     /// elsewhere (a gap, so that no line is drawn across it).
-    static func series(_ study: GradientStudy, sign: Int) -> [(name: String, points: [(Double, Double)])] {
+    static func series(_ study: GradientStudy, _ losses: [Loss], sign: Int) -> [(name: String, points: [(Double, Double)])] {
         let indices = sampledIndices(study.configuration.points)
-        return study.losses.map { loss in
+        return losses.map { loss in
             (loss.rawValue, indices.map { i in
                 let r = study.row(loss, at: i)
                 let g = r.gradients.rejected
@@ -79,21 +79,23 @@ enum GradientFigure {
     }
 
     /// Two ASCII panels (collapse above, restoring below) with the same markers per loss.
-    static func ascii(_ study: GradientStudy) -> String {
+    static func ascii(_ study: GradientStudy, losses: [Loss]? = nil) -> String {
+        let losses = losses ?? study.losses
         let b = g4(study.configuration.parameters.beta - 1)
         var top = ASCIIPlot(title: "Collapse: dl/dpi_l > 0 (\(setting(study)))",
                             xLabel: "log10 pi_l", yLabel: "log10 dl/dpi_l: descent lowers pi_l (DPO's slope beta-1 = \(b), T7)",
-                            series: series(study, sign: 1), xRange: xRange(study))
+                            series: series(study, losses, sign: 1), xRange: xRange(study))
         top.firstSeriesOnTop = true  // DPO (listed first) stays visible under any number of losses
         var bottom = ASCIIPlot(title: "Restoring: dl/dpi_l < 0 (\(setting(study)))",
                                xLabel: "log10 pi_l", yLabel: "log10(-dl/dpi_l): descent raises pi_l back toward h*",
-                               series: series(study, sign: -1), xRange: xRange(study))
+                               series: series(study, losses, sign: -1), xRange: xRange(study))
         bottom.firstSeriesOnTop = true
         return top.render() + "\n" + bottom.render()
     }
 
     /// The two panels as one SVG picture, with the reference lines.
-    static func svg(_ study: GradientStudy) -> String {
+    static func svg(_ study: GradientStudy, losses: [Loss]? = nil) -> String {
+        let losses = losses ?? study.losses
         let c = study.configuration
         var hLine: [SVGPlot.Reference] = []
         if let x = targetLog10Probability(study), (c.log10End...c.log10Start).contains(x), let dr = c.parameters.rewardGap {
@@ -102,13 +104,13 @@ enum GradientFigure {
         let a = dpoAsymptote(study)
         var top = SVGPlot(title: "Collapse: dl/dpi_l > 0 (\(setting(study)))",
                           xLabel: "pi_l, probability of the rejected response",
-                          yLabel: "dl/dpi_l: descent lowers pi_l", series: series(study, sign: 1),
+                          yLabel: "dl/dpi_l: descent lowers pi_l", series: series(study, losses, sign: 1),
                           xIsLog10: true, yIsLog10: true, xRange: xRange(study))
         // h* first, so that its line has the same dash in both panels.
         top.references = hLine + [.init("T7: DPO slope beta-1 = \(g4(a.slope))", .line(slope: a.slope, intercept: a.intercept))]
         var bottom = SVGPlot(title: "Restoring: dl/dpi_l < 0 (\(setting(study)))",
                              xLabel: "pi_l, probability of the rejected response",
-                             yLabel: "-dl/dpi_l: descent raises pi_l", series: series(study, sign: -1),
+                             yLabel: "-dl/dpi_l: descent raises pi_l", series: series(study, losses, sign: -1),
                              xIsLog10: true, yIsLog10: true, xRange: xRange(study))
         bottom.references = hLine
         return SVGPlot.stack([top, bottom])

@@ -98,11 +98,20 @@ enum GradientReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The ASCII figure (``GradientFigure/ascii(_:)``).
-    static func plot(_ study: GradientStudy) -> String { GradientFigure.ascii(study) }
+    /// The losses the figures of a study draw: the default set of `report gradients`
+    /// (``Report/Gradients/defaultLosses``) when the study holds all of it (as `report all`'s
+    /// study of every loss does: 19 curves would hide DPO's), else every loss of the study.
+    /// The CSV, Markdown and JSON keep every loss.
+    static func figureLosses(_ study: GradientStudy) -> [Loss] {
+        let defaults = Report.Gradients.defaultLosses
+        return defaults.allSatisfy(study.losses.contains) ? defaults : study.losses
+    }
 
-    /// The SVG figure (``GradientFigure/svg(_:)``).
-    static func svg(_ study: GradientStudy) -> String { GradientFigure.svg(study) }
+    /// The ASCII figure (``GradientFigure/ascii(_:losses:)``) of ``figureLosses(_:)``.
+    static func plot(_ study: GradientStudy) -> String { GradientFigure.ascii(study, losses: figureLosses(study)) }
+
+    /// The SVG figure (``GradientFigure/svg(_:losses:)``) of ``figureLosses(_:)``.
+    static func svg(_ study: GradientStudy) -> String { GradientFigure.svg(study, losses: figureLosses(study)) }
 
     /// The per-loss summary and the configuration as pretty-printed JSON (sorted keys; values
     /// that are absent or not finite are null). `stationary_points` lists {h, kind}; `flat_from`

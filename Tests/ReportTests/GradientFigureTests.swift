@@ -36,6 +36,20 @@ import Testing
         #expect(Self.gridLines(collapse).reduce(0) { $0 + $1.filter { $0 == "*" }.count } >= 20, "\(r.stdout)")
     }
 
+    /// `report all` studies every loss, but its gradient figures draw the default four
+    /// (19 curves hid DPO's); its CSV keeps every loss.
+    @Test func allDrawsTheDefaultLosses() throws {
+        let dir = try R.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let r = try R.run(["all", "--quick", "--out", out.path, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let plot = try String(contentsOf: out.appendingPathComponent("gradients/gradients-plot.txt"), encoding: .utf8)
+        #expect(plot.split(separator: "\n").filter { $0.hasPrefix("Legend") }.allSatisfy { $0 == "Legend: * sigmoid   + ipo   o spo   x spo_bt" })
+        let csv = try String(contentsOf: out.appendingPathComponent("gradients/gradients.csv"), encoding: .utf8)
+        #expect(Set(R.table(csv).compactMap { $0["loss"] }).count >= 19)
+    }
+
     /// The SVG's panels: the title names the configuration; DPO (sigmoid) is drawn in the
     /// collapse panel only, spo past h* in the restoring panel; reference lines for T7's
     /// slope and for h = h*.
