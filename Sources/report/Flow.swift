@@ -115,7 +115,7 @@ enum FlowReport {
                 } catch { throw ReportError("\(error)") }
             }
         }
-        let plot = ASCIIPlot(title: "h(t) under gradient flow (h* = \(String(format: "%.4g", rewardGap / beta)))",
+        let plot = ASCIIPlot(title: "h(t) under gradient flow (beta=\(String(format: "%.4g", beta)) dr=\(String(format: "%.4g", rewardGap)) h0=\(String(format: "%.4g", h0)) h*=\(String(format: "%.4g", rewardGap / beta)))",
                              xLabel: "log10 t", yLabel: "h (nats)",
                              series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) }).render()
         var md = "# Gradient flow (T11)\n\nbeta = \(String(format: "%.4g", beta)), dr = \(String(format: "%.4g", rewardGap)), h(0) = \(String(format: "%.4g", h0)); h* = dr/beta = \(String(format: "%.4g", rewardGap / beta)).\n\n"
@@ -128,7 +128,7 @@ enum FlowReport {
                                         String(format: "%.3g", c.h[n - 1] - c.h[k])]
                             }).render()
         md += "\nA loss that keeps growing by about (1/beta) log 10 = \(String(format: "%.4g", Foundation.log(10) / beta)) per decade of t has no finite target.\n"
-        let svg = SVGPlot(title: "h(t) under gradient flow, h* = dr/beta = \(String(format: "%.4g", rewardGap / beta))",
+        let svg = SVGPlot(title: "h(t) under gradient flow, beta=\(String(format: "%.4g", beta)) dr=\(String(format: "%.4g", rewardGap)) h0=\(String(format: "%.4g", h0)) h*=\(String(format: "%.4g", rewardGap / beta))",
                           xLabel: "time t (gradient-flow units)", yLabel: "h = u_w - u_l (nats)",
                           series: curves.map { c in (c.loss.rawValue, zip(c.times, c.h).map { (Foundation.log10($0), $1) }) },
                           xIsLog10: true).render()

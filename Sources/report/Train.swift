@@ -91,9 +91,9 @@ enum TrainReport {
         let summary = tableCSV(results.map(\.summary), columns: RunSummary.columnNames)
         return [File(name: "metrics.csv", text: metrics), File(name: "summary.csv", text: summary),
                 File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results)),
-                File(name: "regret.svg", text: SVGPlot(title: "Regret beta KL(pi || pi*) during training", xLabel: "optimizer step",
-                                                       yLabel: "regret (reward units)", series: regretSeries(results), yIsLog10: true).render()),
-                File(name: "min-logp-rejected.svg", text: SVGPlot(title: "Smallest log-probability of a rejected response", xLabel: "optimizer step",
+                File(name: "regret.svg", text: SVGPlot(title: "Regret beta KL(pi || pi*) (\(FigureSetting.describe(sim, trainings.first)))", xLabel: "optimizer step",
+                                                       yLabel: "regret (reward units; below 1e-12: 0 to rounding, a gap)", series: regretSeries(results), yIsLog10: true).render()),
+                File(name: "min-logp-rejected.svg", text: SVGPlot(title: "min log pi_l (\(FigureSetting.describe(sim, trainings.first)))", xLabel: "optimizer step",
                                                                   yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render())]
     }
 

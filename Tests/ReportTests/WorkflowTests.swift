@@ -108,6 +108,35 @@ import Testing
         }
     }
 
+    // MARK: Titles name the configuration
+
+    /// Two runs that differ in one setting write figures whose titles differ (before, train's
+    /// regret.svg was "Regret beta KL(pi || pi*) during training" for every setting, and
+    /// flow's title named h* only, the same for beta 0.1, dr 1 and beta 0.2, dr 2).
+    @Test(arguments: [
+        (["train", "--steps", "2", "--losses", "sigmoid"], ["--beta", "0.5"], ["--beta", "0.25"], ["regret.svg", "min-logp-rejected.svg"]),
+        (["train", "--steps", "2", "--losses", "sigmoid"], ["--seed", "1"], ["--seed", "2"], ["regret.svg"]),
+        (["flow", "--points", "3", "--losses", "spo"], ["--beta", "0.1", "--reward-gap", "1"], ["--beta", "0.2", "--reward-gap", "2"], ["flow.svg"]),
+        (["gradients", "--points", "5"], ["--beta", "0.1"], ["--beta", "0.2"], ["gradients.svg"]),
+    ])
+    func titlesNameTheConfiguration(base: [String], a: [String], b: [String], files: [String]) throws {
+        let dir = try R.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, extra) in [("a", a), ("b", b)] {
+            let r = try R.run(base + extra + ["--out", dir.appendingPathComponent(name).path, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        func titles(_ folder: String, _ file: String) throws -> [String] {
+            let svg = try String(contentsOf: dir.appendingPathComponent(folder).appendingPathComponent(file), encoding: .utf8)
+            return svg.components(separatedBy: "<text class=\"title\"").dropFirst().map { $0.components(separatedBy: "</text>")[0] }
+        }
+        for file in files {
+            let ta = try titles("a", file), tb = try titles("b", file)
+            #expect(!ta.isEmpty)
+            #expect(Set(ta).isDisjoint(with: Set(tb)), "\(file): \(ta) and \(tb)")
+        }
+    }
+
     // MARK: Sweep figures
 
     /// The numbers of an SVG path's `d`.
