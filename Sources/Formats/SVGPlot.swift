@@ -119,6 +119,7 @@ public struct SVGPlot: Sendable {
     }
 
     static let char = 7.0, lineHeight = 18.0  // approximate glyph width and legend row height at 12 px
+    static let titleChar = 8.4  // approximate glyph width at 15 px
 
     /// Legend names are cut to this many characters, so the legend takes at most ~35% of the width.
     var maxLegendChars: Int { max(8, Int((Double(width) * 0.35 - 44) / Self.char)) }
@@ -175,7 +176,14 @@ public struct SVGPlot: Sendable {
         let (x0, x1, y0, y1) = (L.left, L.right, L.top, L.bottom)
         s += "<defs><clipPath id=\"\(clipID)\"><rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(x1 - x0))\" height=\"\(f(y1 - y0))\"/></clipPath></defs>\n"
         if !title.isEmpty {
-            s += "<text class=\"title\" x=\"\(f((x0 + x1) / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">\(Self.escape(title))</text>\n"
+            // A long title (one that names its configuration) moves right to stay inside the
+            // picture, and shrinks (down to 9 px) if it is wider than the picture.
+            let estimate = Self.titleChar * Double(title.count)
+            let room = Double(L.width) - 16
+            let size = estimate > room ? max(9, 15 * room / estimate) : 15
+            let half = estimate * size / 15 / 2
+            let cx = min(max((x0 + x1) / 2, 8 + half), Double(L.width) - 8 - half)
+            s += "<text class=\"title\" x=\"\(f(cx))\" y=\"24\" text-anchor=\"middle\" font-size=\"\(size == 15 ? "15" : f(size))\">\(Self.escape(title))</text>\n"
         }
         if let xr = L.xr, let yr = L.yr {
             for t in Self.ticks(xr, log: xIsLog10, count: 7) {

@@ -140,6 +140,19 @@ struct SVGPlotTests {
         #expect(samples.map(style) == paths.map(style))
     }
 
+    /// A long title stays inside the picture: moved right, and shrunk when wider than it.
+    @Test func longTitlesStayInside() throws {
+        for n in [40, 80, 120] {
+            let title = String(repeating: "m", count: n)
+            let svg = SVGPlot(title: title, xLabel: "x", yLabel: "y", series: [(name: "a series name", points: [(0, 0), (1, 1)])]).render()
+            let t = try #require(XMLTree.parse(svg).elements("text", class: "title").first)
+            let x = try #require(Double(t.attributes["x"] ?? ""))
+            let size = try #require(Double(t.attributes["font-size"] ?? ""))
+            let half = SVGPlot.titleChar * Double(n) * size / 15 / 2
+            #expect(x - half >= 7.5 && x + half <= 720 - 7.5, "\(n): x \(x), size \(size)")
+        }
+    }
+
     /// Bands fill mean ± half-width in the series' colour, split at a non-finite bound, and
     /// widen the y range; references and notes are drawn and listed.
     @Test func bandsReferencesNotesAndPanels() throws {
