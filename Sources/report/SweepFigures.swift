@@ -7,8 +7,8 @@ import LossMath
 /// numeric sweep axis, the mean over seeds of every loss against the axis, with its 95%
 /// Student-t interval (``Experiments/SweepAggregate/halfWidth``) as a band.
 ///
-/// Built on ``Experiments/SweepAxis`` alone: every axis of kind `.real` with at least two
-/// values gets figures, one per combination of the other axes' values, so an axis added to
+/// Built on ``Experiments/SweepAxis`` alone: every non-loss cell axis whose values are
+/// numbers, with at least two values, gets figures, one per combination of the other axes' values, so an axis added to
 /// SweepAxis gets its figures without a change here. File names:
 /// `figures/<metric>-vs-<axis>[-<other axis>=<value>...].svg`.
 ///
@@ -21,6 +21,13 @@ import LossMath
 /// See also: ``SweepFiles``, ``Formats/SVGPlot``.
 enum SweepFigures {
     static func g4(_ x: Double) -> String { String(format: "%.4g", x) }
+
+    /// The cell's value on `axis` as a number (any kind whose manifest text is a number: a
+    /// real, or an integer axis added later), or nil.
+    static func number(_ a: SweepAggregate, _ axis: SweepAxis) -> Double? {
+        guard let v = a.value(axis), let x = Double(SweepFiles.text(v)), x.isFinite else { return nil }
+        return x
+    }
 
     /// Whether metric `name` is a regret (a KL divergence, clamped at 0).
     static func isRegret(_ name: String) -> Bool { name.contains("regret") }
@@ -36,8 +43,8 @@ enum SweepFigures {
         let policy = lines.first { $0.hasPrefix("simulation=") }.map { String($0.dropFirst("simulation=".count).prefix { $0 != " " }) } ?? ""
         var files: [SweepFiles.File] = []
         let axes = SweepAxis.cellAxes
-        for axis in axes where axis.kind == .real {
-            let xs = Set(aggregates.compactMap { $0.value(axis)?.real }).sorted()
+        for axis in axes where axis.kind != .loss {
+            let xs = Set(aggregates.compactMap { number($0, axis) }).sorted()
             guard xs.count >= 2 else { continue }
             let others = axes.filter { $0 != axis && $0 != .loss }
             var groups: [[String]: [SweepAggregate]] = [:]
@@ -74,7 +81,7 @@ enum SweepFigures {
         var clampedMeans = 0, cutBounds = 0
         for (i, loss) in losses.enumerated() {
             let cells = group.filter { $0.loss == loss }.compactMap { a -> (Double, SweepAggregate)? in
-                a.value(axis)?.real.map { ($0, a) } }.sorted { $0.0 < $1.0 }
+                number(a, axis).map { ($0, a) } }.sorted { $0.0 < $1.0 }
             func x(_ v: Double) -> Double { logX ? Foundation.log10(v) : v }
             let points = cells.map { (v, a) -> (Double, Double) in
                 let m = k < a.mean.count ? a.mean[k] : .nan
