@@ -33,17 +33,19 @@ final class GzipInflater {
         stream.deallocate()
     }
 
-    /// Decompresses all of `input`, handing each decompressed piece to `sink`.
+    /// Decompresses from the start of `input` until one piece of output (at most 256 KiB)
+    /// has gone to `sink` or `input` is used up; the number of input bytes consumed (the
+    /// caller passes the rest again). So memory stays bounded whatever the ratio.
     func inflate(_ input: UnsafeBufferPointer<UInt8>,
-                 sink: (UnsafeBufferPointer<UInt8>) throws(FormatError) -> Void) throws(FormatError) {
-        guard let base = input.baseAddress else { return }
+                 sink: (UnsafeBufferPointer<UInt8>) throws(FormatError) -> Void) throws(FormatError) -> Int {
+        guard let base = input.baseAddress else { return 0 }
         var pos = 0
         while pos < input.count {
             switch state {
             case .trailingZeros(let zeros):
                 var z = zeros
                 while pos < input.count && input[pos] == 0 { pos += 1; z += 1 }
-                if pos == input.count { state = .trailingZeros(z); return }
+                if pos == input.count { state = .trailingZeros(z); return pos }
                 // Not padding after all: read the zeros as the start of a member, as the
                 // whole-input decompressor does (zlib rejects the header).
                 guard inflateReset(stream) == Z_OK else { throw fail(.corruptCompressedData("zlib could not restart")) }
@@ -55,18 +57,34 @@ final class GzipInflater {
                 guard inflateReset(stream) == Z_OK else { throw fail(.corruptCompressedData("zlib could not restart")) }
                 state = .inMember
             case .inMember:
-                let used = try run(UnsafeBufferPointer(start: base + pos, count: input.count - pos), sink: sink)
+                let (used, produced) = try run(UnsafeBufferPointer(start: base + pos, count: input.count - pos), sink: sink)
                 pos += used
+                if produced { return pos }
             }
+        }
+        return pos
+    }
+
+    /// Output that zlib still holds after the input is used up (when the last call filled
+    /// the output buffer exactly).
+    func drain(sink: (UnsafeBufferPointer<UInt8>) throws(FormatError) -> Void) throws(FormatError) {
+        let none = [UInt8](repeating: 0, count: 1)
+        while case .inMember = state {
+            let produced = try none.withUnsafeBufferPointer { (b) throws(FormatError) in
+                try run(UnsafeBufferPointer(rebasing: b[0..<0]), sink: sink).produced
+            }
+            if !produced { return }
         }
     }
 
-    /// Inflates from `input` until it is used up or a member ends; the bytes consumed.
+    /// Inflates from `input` until it is used up, a member ends, or the output buffer has
+    /// been filled once; the bytes consumed and whether output was produced.
     private func run(_ input: UnsafeBufferPointer<UInt8>,
-                     sink: (UnsafeBufferPointer<UInt8>) throws(FormatError) -> Void) throws(FormatError) -> Int {
+                     sink: (UnsafeBufferPointer<UInt8>) throws(FormatError) -> Void) throws(FormatError) -> (used: Int, produced: Bool) {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
         stream.pointee.avail_in = uInt(input.count)
         let chunk = output.count
+        var producedAny = false
         while true {
             let status = output.withUnsafeMutableBufferPointer { b -> Int32 in
                 stream.pointee.next_out = b.baseAddress
@@ -75,6 +93,7 @@ final class GzipInflater {
             }
             let produced = chunk - Int(stream.pointee.avail_out)
             if produced > 0 {
+                producedAny = true
                 try output.withUnsafeBufferPointer { (b) throws(FormatError) in
                     try sink(UnsafeBufferPointer(rebasing: b[0..<produced]))
                 }
@@ -83,10 +102,10 @@ final class GzipInflater {
             switch status {
             case Z_STREAM_END:
                 state = .betweenMembers
-                return consumed
+                return (consumed, producedAny)
             case Z_OK, Z_BUF_ERROR:
-                if stream.pointee.avail_out == 0 { continue }
-                if stream.pointee.avail_in == 0 { return consumed }
+                if stream.pointee.avail_out == 0 { return (consumed, true) }
+                if stream.pointee.avail_in == 0 { return (consumed, producedAny) }
                 if status == Z_BUF_ERROR { throw fail(.truncatedCompressedData) }
             case Z_NEED_DICT:
                 throw fail(.corruptCompressedData("the stream needs a preset dictionary"))

@@ -35,7 +35,6 @@ final class InputByteStream {
     private let limits: InputLimits
     private var inflater: GzipInflater?
     private var raw: [UInt8]
-    private var rawCount = 0
     private var rawTotal = 0
     private var delivered = 0
     private var lines: LineLengthGuard
@@ -44,6 +43,9 @@ final class InputByteStream {
     private var finished = false
     /// Bytes read before the format was known (the first piece).
     private var pending: [UInt8]? = nil
+    /// The raw (possibly compressed) bytes being worked through, and how far.
+    private var compressed: [UInt8] = []
+    private var compressedOffset = 0
 
     static let pieceSize = 1 << 18
 
@@ -81,26 +83,36 @@ final class InputByteStream {
         if finished { return false }
         let start = buffer.count
         while buffer.count == start {
-            var piece: ArraySlice<UInt8>
-            if let p = pending {
-                pending = nil
-                piece = p[...]
-            } else {
-                let k = try readRaw()
-                piece = raw[0..<k]
+            if compressedOffset == compressed.count {
+                if let p = pending {
+                    pending = nil
+                    compressed = p
+                } else {
+                    let k = try readRaw()
+                    compressed = Array(raw[0..<k])
+                }
+                compressedOffset = 0
+                if compressed.isEmpty {
+                    if let inflater {
+                        try inflater.drain { (out) throws(FormatError) in try self.deliver(out, to: &buffer) }
+                        if buffer.count > start { return true }
+                        try inflater.finish()
+                    }
+                    try finishUTF8()
+                    finished = true
+                    return buffer.count > start
+                }
             }
-            if piece.isEmpty {
-                try inflater?.finish()
-                try finishUTF8()
-                finished = true
-                return buffer.count > start
-            }
+            let offset = compressedOffset
             if let inflater {
-                try piece.withUnsafeBufferPointer { (input) throws(FormatError) in
-                    try inflater.inflate(input) { (out) throws(FormatError) in try self.deliver(out, to: &buffer) }
+                compressedOffset += try compressed.withUnsafeBufferPointer { (input) throws(FormatError) in
+                    try inflater.inflate(UnsafeBufferPointer(rebasing: input[offset...])) { (out) throws(FormatError) in
+                        try self.deliver(out, to: &buffer)
+                    }
                 }
             } else {
-                try piece.withUnsafeBufferPointer { (b) throws(FormatError) in try deliver(b, to: &buffer) }
+                try compressed.withUnsafeBufferPointer { (b) throws(FormatError) in try deliver(b, to: &buffer) }
+                compressedOffset = compressed.count
             }
         }
         return true
@@ -173,7 +185,6 @@ final class InputByteStream {
                 throw FormatError(.inputTooLarge(limit: limits.maxInputBytes), source: source)
             }
             rawTotal += k
-            rawCount = k
             return k
         }
     }

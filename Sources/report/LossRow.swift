@@ -64,17 +64,29 @@ struct LossRow: Encodable {
 }
 
 /// Where streamed text goes: standard output, or a file in the `--out` folder that appears
-/// whole when ``commit()`` runs (``AtomicFileWriter``), never half-written.
+/// whole when ``commit()`` runs (``AtomicFileWriter``), never half-written. Without a
+/// commit (an error in the input), the temporary file is removed, and so is the folder if
+/// this sink created it and it is empty. On standard output the rows before an error have
+/// been written (the exit status says the output is incomplete).
 final class TextSink {
     private let file: AtomicFileWriter?
+    private let createdFolder: String?
+    private var committed = false
 
     init(folder: String?, name: String) throws {
-        guard let folder else { file = nil; return }
+        guard let folder else { file = nil; createdFolder = nil; return }
         let dir = URL(fileURLWithPath: folder)
+        createdFolder = FileManager.default.fileExists(atPath: folder) ? nil : dir.path
         do {
             try AtomicFile.createDirectory(dir)
             file = try AtomicFileWriter(url: dir.appendingPathComponent(name))
         } catch { throw ReportError("\(error)") }
+    }
+
+    deinit {
+        guard !committed else { return }
+        file?.abandon()
+        if let createdFolder { _ = rmdir(createdFolder) }
     }
 
     func write(_ text: String) throws {
@@ -83,6 +95,7 @@ final class TextSink {
     }
 
     func commit() throws {
+        committed = true
         do { try file?.commit() } catch { throw ReportError("\(error)") }
     }
 }

@@ -15,7 +15,9 @@ struct PairChunk {
 ///
 /// Columns copied through: every input column other than the four log-probabilities, in
 /// the input's order, under its own name (scores and token counts included). For CSV, the
-/// header's columns, as text. For JSON Lines, the fields of the first record whose value
+/// header's columns: a cell is a number when writing the number gives back its text
+/// exactly (`3`, `4.5`; so CSV output repeats it unchanged and JSON gets a number), else
+/// text (`00123` stays text). For JSON Lines, the fields of the first record whose value
 /// is not an array or object, typed as in the record; a later record's missing field is an
 /// empty cell, and fields that the first record does not have are counted
 /// (``fieldsNotCopied``) and not copied.
@@ -60,7 +62,7 @@ final class PairStream {
                     passThroughColumns = keep.map { doc.header[$0] }
                     columnsKnown = true
                 }
-                let cells = doc.rows.map { row in keep.map { TableCell.text(row[$0]) } }
+                let cells = doc.rows.map { row in keep.map { Self.cell(row[$0]) } }
                 return PairChunk(firstRow: doc.firstDataRow, pairs: pairs, passThrough: cells)
             case .jsonLines(let doc):
                 let pairs = try PairInputReader.pairs(from: doc)
@@ -90,5 +92,12 @@ final class PairStream {
         } catch {
             throw PairInputReader.withLimitHint(error)
         }
+    }
+
+    /// A CSV cell as a table cell (see the type's overview).
+    static func cell(_ text: String) -> TableCell {
+        if let i = Int(text), String(i) == text { return .integer(i) }
+        if let x = Double(text), x.isFinite, x.description == text { return .number(x) }
+        return .text(text)
     }
 }
