@@ -15,14 +15,24 @@ extension Report {
             (sequence log-probabilities, summed over tokens). Optional: score_chosen and \
             score_rejected (the reward gap is their difference, as in UltraFeedback), and \
             chosen_length / rejected_length (token counts; ipo averages its log-ratios over \
-            them, as TRL does). Other JSON fields are ignored. Gzip-compressed input \
-            (pairs.jsonl.gz) is read directly. The format comes from the name (.csv, .jsonl, \
-            .json) or, for standard input, from the first character.
+            them, as TRL does). Gzip-compressed input (pairs.jsonl.gz) is read directly. The \
+            format comes from the name (.csv, .jsonl, .json) or, for standard input, from the \
+            first character. The input is read and the output written piece by piece: memory \
+            stays constant whatever the number of pairs.
 
             Output: CSV (or JSON Lines with --format json, same names, null for empty cells), \
             one row per input row per loss; `row` is the input's 0-based data row (JSON Lines: \
-            record). The rpo_* and spo* losses need a reward gap: without scores or --reward-gap \
-            they are skipped with a note (or rejected, if you named them in --losses).
+            record). The input's columns keep their names; every column other than the four \
+            log-probabilities (prompt_id, scores, ...) is copied through after the loss columns. \
+            The rpo_* and spo* losses need a reward gap: without scores in the first row or \
+            --reward-gap they are skipped with a note (or rejected, if you named them in \
+            --losses); with scores there, every row needs them. A pair outside a loss's domain \
+            (a tie dr = 0 for spo_asym) leaves that loss's cells empty, with a note giving the \
+            count and the first row; tied or reversed scores are counted in a note.
+
+            With --summary, one row per loss instead (see --summary below), in Markdown (or csv, \
+            json); --out writes summary.md, summary.csv, summary.json and a histogram of beta h \
+            with the reward gaps (beta_h_histogram.csv and .svg).
 
             With --catalogue (and no --input), prints the catalogue itself instead: every loss's \
             name, flags and parameters with defaults and ranges, as each loss type declares them \
@@ -33,6 +43,7 @@ extension Report {
               report losses --input pairs.csv --losses bdpo --loss-param bdpo_lambda=0.3
               report losses --catalogue --format json
               report losses --input pairs.jsonl.gz --format json > out.jsonl
+              report losses --input pairs.jsonl.gz --summary
               report losses --input pairs.csv --reward-gap 1 --out results/
             """
         )
@@ -49,7 +60,7 @@ extension Report {
         @Option(parsing: .unconditional, help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
 
-        @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.")
+        @Option(help: "Write losses.csv (losses.jsonl with --format json; the summary files with --summary) into this folder (created if missing) instead of standard output.")
         var out: String?
 
         @Option(help: ArgumentHelp(
@@ -107,7 +118,8 @@ extension Report {
                 return
             }
             guard let input else { throw ValidationError("--input is required (or pass --catalogue)") }
-            var run = try PairRun(input: input, options: lossOptions, limits: inputLimits.limits, rewardGap: rewardGap)
+            var run = try PairRun(input: input, options: lossOptions, limits: inputLimits.limits, rewardGap: rewardGap,
+                                  copyColumns: !summary)
             if summary {
                 try run.summarise(format: format ?? .markdown, out: out)
             } else {

@@ -40,10 +40,11 @@ struct PairRun {
         }
     }
 
-    init(input: String, options: LossOptions, limits: InputLimits, rewardGap: Double?) throws {
+    /// - Parameter copyColumns: whether the pieces carry the input's other columns (pair rows).
+    init(input: String, options: LossOptions, limits: InputLimits, rewardGap: Double?, copyColumns: Bool) throws {
         self.options = options
         rewardGapOption = rewardGap
-        do { stream = try PairStream(path: input, limits: limits) } catch { throw ReportError("\(error)") }
+        do { stream = try PairStream(path: input, limits: limits, copyColumns: copyColumns) } catch { throw ReportError("\(error)") }
         losses = try options.selectedLosses()
         pending = try read()
         guard let first = pending?.pairs.first else { return }

@@ -33,7 +33,11 @@ final class PairStream {
     private var columnsKnown = false
     private var known: Set<String> = []
 
-    init(path: String, limits: InputLimits) throws(FormatError) {
+    /// Whether to collect the cells of the columns copied through (not for a summary).
+    private let copyColumns: Bool
+
+    init(path: String, limits: InputLimits, copyColumns: Bool = true) throws(FormatError) {
+        self.copyColumns = copyColumns
         do {
             reader = try TableStreamReader(path: path, fields: PairInputReader.required + PairInputReader.optional,
                                            format: PairInputReader.format(path: path), limits: limits)
@@ -62,10 +66,11 @@ final class PairStream {
                     passThroughColumns = keep.map { doc.header[$0] }
                     columnsKnown = true
                 }
-                let cells = doc.rows.map { row in keep.map { Self.cell(row[$0]) } }
+                let cells = copyColumns ? doc.rows.map { row in keep.map { Self.cell(row[$0]) } } : []
                 return PairChunk(firstRow: doc.firstDataRow, pairs: pairs, passThrough: cells)
             case .jsonLines(let doc):
                 let pairs = try PairInputReader.pairs(from: doc)
+                guard copyColumns else { return PairChunk(firstRow: doc.firstRecord, pairs: pairs, passThrough: []) }
                 var cells: [[TableCell]] = []
                 cells.reserveCapacity(doc.records.count)
                 for r in doc.records.indices {
