@@ -48,14 +48,17 @@ final class InputByteStream {
     private var compressedOffset = 0
 
     static let pieceSize = 1 << 18
+    /// The bytes read at a time (``pieceSize``; tests use tiny pieces to cut every record).
+    let readSize: Int
 
     /// Opens `path` (`-`: standard input) and reads its first bytes to detect gzip.
-    init(path: String, limits: InputLimits) throws(FormatError) {
+    init(path: String, limits: InputLimits, readSize: Int = InputByteStream.pieceSize) throws(FormatError) {
+        self.readSize = readSize
         self.path = path == "-" ? "<stdin>" : path
         source = path == "-" ? "<stdin>" : URL(fileURLWithPath: path).lastPathComponent
         self.limits = limits
         lines = LineLengthGuard(limit: limits.maxLineBytes, crBreaks: true)
-        raw = [UInt8](repeating: 0, count: Self.pieceSize)
+        raw = [UInt8](repeating: 0, count: readSize)
         if path == "-" {
             fd = 0
         } else {
@@ -176,7 +179,7 @@ final class InputByteStream {
     /// One `read(2)` into `raw` (retrying EINTR); the byte count, 0 at the end.
     private func readRaw() throws(FormatError) -> Int {
         while true {
-            let k = raw.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, Self.pieceSize) }
+            let k = raw.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, readSize) }
             if k < 0 {
                 if errno == EINTR { continue }
                 throw FormatError.io("read", path: path, code: errno)

@@ -47,6 +47,7 @@ public final class TableStreamReader {
     public private(set) var rowsRead = 0
 
     private let bytes: InputByteStream
+    private let pieceSize: Int
     private let limits: InputLimits
     private let wanted: Set<String>
     private var buffer: [UInt8] = []
@@ -61,8 +62,14 @@ public final class TableStreamReader {
     ///   - fields: for JSON Lines, the fields to extract (see ``JSONLinesDocument``).
     ///   - format: nil to detect it from the content.
     /// - Throws: ``FormatError`` (I/O, gzip, limits).
-    public init(path: String, fields: [String], format: Format?, limits: InputLimits = .default) throws(FormatError) {
-        bytes = try InputByteStream(path: path, limits: limits)
+    public convenience init(path: String, fields: [String], format: Format?, limits: InputLimits = .default) throws(FormatError) {
+        try self.init(path: path, fields: fields, format: format, limits: limits, pieceSize: InputByteStream.pieceSize)
+    }
+
+    /// With the bytes read at a time given (tests cut records with tiny pieces).
+    init(path: String, fields: [String], format: Format?, limits: InputLimits, pieceSize: Int) throws(FormatError) {
+        self.pieceSize = pieceSize
+        bytes = try InputByteStream(path: path, limits: limits, readSize: pieceSize)
         source = bytes.source
         self.limits = limits
         wanted = Set(fields)
@@ -92,7 +99,7 @@ public final class TableStreamReader {
     public func next() throws(FormatError) -> Piece? {
         var stalled = false
         while true {
-            if !atEnd && (buffer.count < InputByteStream.pieceSize || stalled) {
+            if !atEnd && (buffer.count < pieceSize || stalled) {
                 if !(try bytes.read(appendingTo: &buffer)) { atEnd = true }
             }
             let piece: Piece?

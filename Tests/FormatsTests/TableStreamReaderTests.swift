@@ -25,7 +25,7 @@ struct TableStreamReaderTests {
         return s
     }
 
-    static func drainCSV(_ reader: TableStreamReader) throws -> (rows: [[String]], lines: [Int], firstRows: [Int]) {
+    static func drainCSV(_ reader: TableStreamReader) throws(FormatError) -> (rows: [[String]], lines: [Int], firstRows: [Int]) {
         var rows: [[String]] = [], lines: [Int] = [], firstRows: [Int] = []
         while let piece = try reader.next() {
             guard case .csv(let doc) = piece else { Issue.record("not CSV"); break }
@@ -169,5 +169,50 @@ struct TableStreamReaderTests {
         let r = try TableStreamReader(path: try Self.file(Data(bytes), "u.csv"), fields: [], format: .csv)
         let streamed = #expect(throws: FormatError.self) { _ = try Self.drainCSV(r) }
         #expect(streamed?.description == whole?.description)
+    }
+
+    /// Seeded fuzzing with tiny pieces (1 to 40 bytes), so that pieces end inside every kind of
+    /// record, quote, line break and byte-order mark: a mutated input parses in pieces
+    /// exactly when it parses whole, to the same rows and lines.
+    @Test func tinyPiecesAgreeWithTheWholeParseOnMutatedInputs() throws {
+        var rng = SplitMix64(seed: 1413)
+        let csvSeeds = FuzzTests.csvSeeds.map { Array($0.utf8) }
+        let jsonSeeds = FuzzTests.jsonSeeds.map { Array($0.utf8) }
+        for k in 0..<300 {
+            let csv = k % 2 == 0
+            let seeds = csv ? csvSeeds : jsonSeeds
+            let seed = seeds[k % seeds.count]
+            let bytes = k % 10 == 0 ? seed : FuzzTests.mutate(seed + seed, &rng, others: seeds)
+            let path = try Self.file(Data(bytes), "f")
+            let piece = Int.random(in: 1...40, using: &rng)
+            let reader = try TableStreamReader(path: path, fields: ["a", "b", "c"], format: csv ? .csv : .jsonLines,
+                                               limits: .default, pieceSize: piece)
+            if csv {
+                let whole = Result { () throws(FormatError) in try CSVDocument.parse(data: Data(bytes), source: "f") }
+                let streamed = Result { () throws(FormatError) in try Self.drainCSV(reader) }
+                switch (whole, streamed) {
+                case (.success(let w), .success(let s)):
+                    #expect(s.rows == w.rows && s.lines == w.lineNumbers, "case \(k), pieces of \(piece)")
+                    #expect(reader.header == w.header)
+                case (.failure, .failure): break
+                default: Issue.record("case \(k), pieces of \(piece): whole \(whole), streamed \(streamed)")
+                }
+            } else {
+                let whole = Result { () throws(FormatError) in
+                    try JSONLinesDocument.parse(data: Data(bytes), source: "f", fields: ["a", "b", "c"])
+                }
+                let streamed = Result { () throws(FormatError) -> [JSONLinesDocument.Record] in
+                    var records: [JSONLinesDocument.Record] = []
+                    while let p = try reader.next() { if case .jsonLines(let d) = p { records += d.records } }
+                    return records
+                }
+                switch (whole, streamed) {
+                case (.success(let w), .success(let s)):
+                    #expect(s.map(\.line) == w.records.map(\.line) && s.map(\.values) == w.records.map(\.values), "case \(k)")
+                case (.failure, .failure): break
+                default: Issue.record("case \(k), pieces of \(piece): whole \(whole), streamed \(streamed)")
+                }
+            }
+        }
     }
 }
