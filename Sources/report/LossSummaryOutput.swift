@@ -102,7 +102,13 @@ extension PairRun {
 
     static func markdown(table: ResultTable, title: String, histogram: TargetHistogram) -> String {
         var s = "# \(title)\n\n"
-        s += table.markdown(number: { String(format: "%.4g", $0) })
+        // Two tables of readable width: the gradients, then TRL's metrics and the regimes.
+        let split = table.columns.firstIndex(of: "rewards/chosen") ?? table.columns.count
+        for columns in [[0] + Array(1..<split), [0] + Array(split..<table.columns.count)] where columns.count > 1 {
+            var part = ResultTable(columns: columns.map { table.columns[$0] })
+            for row in table.rows { part.append(cells: columns.map { row[$0] }) }
+            s += part.markdown(number: { String(format: "%.4g", $0) }) + "\n"
+        }
         s += """
 
         Rules. Statistics over the pairs in each loss's domain with finite results (`pairs`). \
