@@ -103,6 +103,9 @@ struct PairRun {
         }
     }
 
+    /// Output rows held before they are written.
+    static let rowsPerWrite = 4096
+
     /// Writes one row per pair and loss, piece by piece (constant memory).
     mutating func writePairs(format: RowFormat, out: String?) throws {
         guard let first = try next() else { return }
@@ -125,6 +128,13 @@ struct PairRun {
         var overflowed = 0
         var chunk = first
         var header = true
+        /// Writes the rows so far and drops them: memory stays at about rowsPerWrite rows.
+        func flush() throws {
+            guard !table.rows.isEmpty || header else { return }
+            try sink.write(format == .json ? table.jsonLines() : table.csv(includeHeader: header))
+            header = false
+            table.removeAllRows()
+        }
         while true {
             for (k, item) in chunk.pairs.enumerated() {
                 let row = chunk.firstRow + k
@@ -146,10 +156,9 @@ struct PairRun {
                     do { cells = try ResultTable.cells(of: lossRow) } catch { throw ReportError("\(error)") }
                     table.append(cells: cells + chunk.passThrough[k])
                 }
+                if table.rows.count >= Self.rowsPerWrite { try flush() }
             }
-            try sink.write(format == .json ? table.jsonLines() : table.csv(includeHeader: header))
-            header = false
-            table.removeAllRows()
+            try flush()
             guard let next = try next() else { break }
             chunk = next
         }
