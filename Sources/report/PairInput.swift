@@ -16,7 +16,8 @@ struct InputPair {
 /// `chosen_length, rejected_length` (optional token counts, used by ipo's averaging).
 ///
 /// Formats: CSV, or JSON Lines with the same names as fields (what `datasets.Dataset.to_json`
-/// writes; other fields are ignored), either of them gzip-compressed. Gzip is detected by its
+/// writes; ``PairStream`` copies the other fields through), either of them gzip-compressed,
+/// read piece by piece (``PairStream``, ``Formats/TableStreamReader``). Gzip is detected by its
 /// magic bytes; the format by the name without `.gz` (`.jsonl`, `.ndjson`, `.json` → JSON Lines,
 /// `.csv`, `.tsv`, `.txt` → CSV) or, for standard input and other names, by the first
 /// non-blank character (`{` → JSON Lines). Row `r` is the r-th data row (CSV) or record
@@ -47,7 +48,6 @@ enum PairInputReader {
     /// `Double.greatestFiniteMagnitude / 2` (see the type's overview).
     static let magnitudeLimit = Double.greatestFiniteMagnitude / 2
 
-    enum Format { case csv, jsonLines }
 
     /// Reads every pair of the file at `path` (`-`: standard input), through ``PairStream``
     /// (for small inputs and tests; `report losses` streams).
@@ -80,20 +80,6 @@ enum PairInputReader {
         if ["jsonl", "ndjson", "json"].contains(ext) { return .jsonLines }
         if ["csv", "tsv", "txt"].contains(ext) { return .csv }
         return nil
-    }
-
-    /// The input format, from the name (without `.gz`) or else from the content.
-    static func format(path: String, data: Data) -> Format {
-        var name = path == "-" ? "" : URL(fileURLWithPath: path).lastPathComponent.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        let ext = parts.count > 1 ? String(parts[parts.count - 1]) : ""
-        if ["jsonl", "ndjson", "json"].contains(ext) { return .jsonLines }
-        if ["csv", "tsv", "txt"].contains(ext) { return .csv }
-        var bytes = data[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        let first = bytes.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-        return first == UInt8(ascii: "{") ? .jsonLines : .csv
     }
 
     /// Checks one pair's numbers (`v`: the four log-probabilities in `required`'s order);
