@@ -50,48 +50,63 @@ pairs = pd.DataFrame({
 pairs.to_json(nb.path("pairs.jsonl"), orient="records", lines=True)
 pairs.describe().T[["min", "50%", "max"]]
 
+# %% [markdown]
+# ## One row per loss, streamed: `report losses --summary`
+#
+# `--summary` reads the file once, in constant memory, and writes one row per loss: the mean
+# loss, quantiles of |dl/d log pi_l| and |dl/d log pi_w| (within 0.78% of the exact ones), TRL's
+# logged metrics with TRL's definitions (`rewards/chosen` = mean of beta (log pi(y_w) -
+# log pi_ref(y_w)), `rewards/rejected`, `rewards/margins`, `rewards/accuracies`), for losses
+# with a target the share of pairs past h* = dr/beta and the mean |beta h - dr|, and the share
+# of pairs in the collapse regime (a descent step lowers pi_l, and log pi_l is already below
+# its reference). `--out` adds a histogram of beta h with the targets dr (CSV and SVG).
+
 # %%
 losses = "sigmoid,ipo,spo,spo_bt"
+nb.report("losses", "--input", nb.path("pairs.jsonl"), "--beta", beta, "--losses", losses, "--summary",
+          "--out", nb.path("summary"), "--quiet")
+summary = pd.read_csv(nb.path("summary", "summary.csv")).set_index("loss")
+histogram = pd.read_csv(nb.path("summary", "beta_h_histogram.csv"))
+summary[["pairs", "mean_loss", "abs_d_logp_rejected_p50", "abs_d_logp_rejected_p95", "rewards/accuracies",
+         "rewards/margins", "share_past_target", "share_collapse"]]
+
+# %% [markdown]
+# ## The same numbers from the pair rows, with pandas
+#
+# The pair rows keep the input's names (`chosen_logps`, ...) and copy its other columns
+# (`prompt_id`, the scores and lengths) through, so they can be joined back to the dataset.
+
+# %%
 nb.report("losses", "--input", nb.path("pairs.jsonl"), "--beta", beta, "--losses", losses,
           "--out", nb.path("losses"), "--quiet")
 per_pair = pd.read_csv(nb.path("losses", "losses.csv"))
-per_pair.head()
-
-# %% [markdown]
-# ## One row per loss: mean loss, gradient quantiles, TRL's logged metrics
-#
-# TRL's metrics, with TRL's definitions: `rewards/chosen` = mean of beta (log pi(y_w) - log pi_ref(y_w)),
-# `rewards/rejected` likewise, `rewards/margins` = mean of their difference, `rewards/accuracies`
-# = share of pairs with a positive margin. The target h* = dr/beta comes from the score gap.
-
-# %%
 per_pair["abs_d_logp_rejected"] = per_pair.d_logp_rejected.abs()
-per_pair["abs_d_logp_chosen"] = per_pair.d_logp_chosen.abs()
-per_pair["reward_chosen"] = beta * (per_pair.logp_chosen - per_pair.ref_logp_chosen)
-per_pair["reward_rejected"] = beta * (per_pair.logp_rejected - per_pair.ref_logp_rejected)
-per_pair["past_target"] = per_pair.h > per_pair.reward_gap / beta
-# Collapse regime: a descent step lowers pi_l (dl/dlog pi_l > 0) and log pi_l is already below its reference.
-per_pair["collapse"] = (per_pair.d_logp_rejected > 0) & (per_pair.logp_rejected < per_pair.ref_logp_rejected)
-q = lambda p: (lambda s: s.quantile(p))
-summary = per_pair.groupby("loss").agg(
+# TRL averages ipo's log-probs over tokens, rewards included.
+ipo = per_pair.loss == "ipo"
+n_w = np.where(ipo, per_pair.chosen_length, 1.0)
+n_l = np.where(ipo, per_pair.rejected_length, 1.0)
+per_pair["reward_chosen"] = beta * (per_pair.chosen_logps - per_pair.ref_chosen_logps) / n_w
+per_pair["reward_rejected"] = beta * (per_pair.rejected_logps - per_pair.ref_rejected_logps) / n_l
+per_pair["collapse"] = (per_pair.d_logp_rejected > 0) & (per_pair.rejected_logps < per_pair.ref_rejected_logps)
+recomputed = per_pair.groupby("loss").agg(
     pairs=("row", "count"), mean_loss=("value", "mean"),
-    d_rejected_p50=("abs_d_logp_rejected", q(0.5)), d_rejected_p95=("abs_d_logp_rejected", q(0.95)),
-    d_rejected_max=("abs_d_logp_rejected", "max"),
-    rewards_chosen=("reward_chosen", "mean"), rewards_rejected=("reward_rejected", "mean"),
-    share_past_target=("past_target", "mean"), share_collapse=("collapse", "mean"))
-summary["rewards_margins"] = summary.rewards_chosen - summary.rewards_rejected
-summary["rewards_accuracies"] = per_pair.groupby("loss").apply(
+    # The quantile --summary reports: the k-th smallest value, k = ceil(q n) (inverse CDF).
+    abs_d_logp_rejected_p50=("abs_d_logp_rejected", lambda s: np.sort(s.to_numpy())[max(1, int(np.ceil(0.5 * len(s)))) - 1]),
+    share_collapse=("collapse", "mean"))
+recomputed["rewards/accuracies"] = per_pair.groupby("loss").apply(
     lambda g: float((g.reward_chosen > g.reward_rejected).mean()), include_groups=False)
-summary.to_csv(nb.path("summary.csv"))
-summary
+comparison = recomputed.merge(summary[recomputed.columns], left_index=True, right_index=True, suffixes=("", " (report)"))
+comparison.to_csv(nb.path("summary.csv"))
+comparison
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-one = per_pair[per_pair.loss == "sigmoid"]
-axes[0].hist(beta * one.h, bins=40, color="tab:grey", label="beta h")
-axes[0].hist(one.reward_gap, bins=40, histtype="step", color="tab:blue", label="dr (score gap)")
+centres = (histogram.lower + histogram.upper) / 2
+width = float((histogram.upper - histogram.lower).iloc[0])
+axes[0].bar(centres, histogram.beta_h, width=width, color="tab:grey", label="beta h")
+axes[0].step(centres, histogram.reward_gap, where="mid", color="tab:blue", label="dr (score gap: the target)")
 axes[0].set_xlabel("beta h  against  dr")
-axes[0].set_title(f"beta h and the score gap dr, {len(one)} pairs, beta={beta}")
+axes[0].set_title(f"beta h and the targets dr, {int(summary.pairs.iloc[0])} pairs, beta={beta}")
 axes[0].legend(fontsize=8)
 for loss, g in per_pair.groupby("loss"):
     axes[1].hist(np.log10(g.abs_d_logp_rejected.clip(lower=1e-300)), bins=40, histtype="step", label=loss)
@@ -105,26 +120,17 @@ nb.save(fig, "diagnostics")
 
 # %%
 s = summary
-say(f"{int(s.pairs.iloc[0])} pairs; rewards/accuracies {s.rewards_accuracies.iloc[0]:.1%}, "
-    f"rewards/margins {s.rewards_margins.iloc[0]:.3f} (TRL's metrics do not depend on the loss).")
+agree = all(np.isclose(comparison[c], comparison[f"{c} (report)"], rtol=1e-2).all() for c in recomputed.columns)
+say(("The streamed summary agrees with the pandas recomputation from the pair rows "
+     "(mean loss, median gradient within the histogram's 0.78%, collapse share, accuracies)."
+     if agree else "The streamed summary and the pandas recomputation DISAGREE: see the comparison table."))
+say(f"{int(s.pairs.iloc[0])} pairs; rewards/accuracies {s['rewards/accuracies'].iloc[0]:.1%}, "
+    f"rewards/margins {s['rewards/margins'].iloc[0]:.3f}.")
 for loss, r in s.iterrows():
-    say(f"{loss}: mean loss {r.mean_loss:.4g}; median |dl/dlog pi_l| {r.d_rejected_p50:.3g}, 95% {r.d_rejected_p95:.3g}; "
-        f"{r.share_collapse:.1%} of pairs in the collapse regime (descent lowers pi_l, already below its reference).")
+    say(f"{loss}: mean loss {r.mean_loss:.4g}; median |dl/dlog pi_l| {r.abs_d_logp_rejected_p50:.3g}, "
+        f"95% {r.abs_d_logp_rejected_p95:.3g}; {r.share_collapse:.1%} of pairs in the collapse regime.")
 dpo_collapse = s.loc["sigmoid", "share_collapse"] if "sigmoid" in s.index else float("nan")
 spo_collapse = s.loc["spo", "share_collapse"] if "spo" in s.index else float("nan")
-spo_past = per_pair[(per_pair.loss == "spo") & per_pair.past_target]
-restoring = float((spo_past.d_logp_rejected < 0).mean()) if len(spo_past) else float("nan")
-say(f"{s.share_past_target.iloc[0]:.1%} of pairs are already past h* = dr/beta; on {restoring:.0%} of them spo's "
-    f"descent step raises pi_l. spo's collapse share is {spo_collapse:.1%} against DPO's {dpo_collapse:.1%}"
-    + (" (lower)." if spo_collapse < dpo_collapse else " (not lower)."))
-
-# %% [markdown]
-# Does this build of `report` aggregate by itself? The notebook reads `report losses --help`.
-
-# %%
-help_text = nb.report("losses", "--help")
-if "--summary" in help_text:
-    say("This build of report has `report losses --summary`, which computes a table like the one above "
-        "in constant memory; use it for files too large for pandas.")
-else:
-    say("This build of report writes per-pair rows only: aggregate them with pandas as above.")
+past = s.loc["spo", "share_past_target"] if "spo" in s.index else float("nan")
+say(f"{past:.1%} of pairs are already past h* = dr/beta. spo's collapse share is {spo_collapse:.1%} "
+    f"against DPO's {dpo_collapse:.1%}" + (" (lower)." if spo_collapse < dpo_collapse else " (not lower)."))

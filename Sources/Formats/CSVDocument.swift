@@ -43,6 +43,9 @@ public struct CSVDocument: Equatable, Sendable {
     public let lineNumbers: [Int]
     /// The 1-based line of the header (1 unless blank lines precede it).
     public let headerLine: Int
+    /// The data row number of `rows[0]` in the whole input: 0, except for a piece of a
+    /// streamed input (``TableStreamReader``), whose errors name the input's data rows.
+    public let firstDataRow: Int
 
     /// Creates a document from parts. `rows` and `lineNumbers` must have the
     /// same count and every row must have `header.count` cells.
@@ -54,6 +57,7 @@ public struct CSVDocument: Equatable, Sendable {
         self.rows = rows
         self.lineNumbers = lineNumbers
         self.headerLine = headerLine
+        firstDataRow = 0
     }
 
     // MARK: Parsing
@@ -165,7 +169,7 @@ public struct CSVDocument: Equatable, Sendable {
     public func error(_ kind: FormatError.Kind, row: Int, column: Int?) -> FormatError {
         FormatError(kind, source: source,
                     line: lineNumbers.indices.contains(row) ? lineNumbers[row] : nil,
-                    dataRow: row,
+                    dataRow: firstDataRow + row,
                     column: column.map { header[$0] })
     }
 
@@ -186,143 +190,42 @@ public struct CSVDocument: Equatable, Sendable {
 
     // MARK: Byte-level parser
 
-    private static let comma: UInt8 = 0x2C, quote: UInt8 = 0x22, lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
+    static let comma: UInt8 = 0x2C, quote: UInt8 = 0x22, lf: UInt8 = 0x0A, cr: UInt8 = 0x0D
 
     static func parseBytes(_ buf: UnsafeBufferPointer<UInt8>, source: String,
                            limits: InputLimits) -> Result<CSVDocument, FormatError> {
-        let n = buf.count
-        if n > limits.maxInputBytes { return .failure(FormatError(.inputTooLarge(limit: limits.maxInputBytes), source: source)) }
+        if buf.count > limits.maxInputBytes { return .failure(FormatError(.inputTooLarge(limit: limits.maxInputBytes), source: source)) }
         if let tooLong = LineLengthGuard.check(buf, limit: limits.maxLineBytes, crBreaks: true, source: source) {
             return .failure(tooLong)
         }
-        let maxField = limits.maxFieldBytes
-        var i = 0
-        if n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF { i = 3 }
-        var line = 1
-        var header: [String]? = nil
-        var headerLine = 1
-        var rows: [[String]] = []
-        var lineNumbers: [Int] = []
-        var record: [String] = []
-        var scratch: [UInt8] = []
-
-        func fail(_ kind: FormatError.Kind, line: Int, row: Int? = nil) -> Result<CSVDocument, FormatError> {
-            .failure(FormatError(kind, source: source, line: line, dataRow: row))
+        var state = CSVParseState()
+        switch parseRecords(buf, source: source, limits: limits, state: &state, isFinal: true) {
+        case .failure(let error): return .failure(error)
+        case .success(let (doc, _)):
+            guard let doc else { return .failure(FormatError(.emptyInput, source: source, line: state.line)) }
+            return .success(doc)
         }
-        /// Consumes one line break (LF, CRLF or CR) at `i`.
-        func skipLineBreak() {
-            if buf[i] == cr, i + 1 < n, buf[i + 1] == lf { i += 2 } else { i += 1 }
-            line += 1
-        }
-
-        while i < n {
-            let recordLine = line
-            if buf[i] == lf || buf[i] == cr { skipLineBreak(); continue }  // blank line
-            record.removeAll(keepingCapacity: true)
-            fields: while true {
-                if i < n && buf[i] == quote {
-                    let openLine = line
-                    i += 1
-                    let start = i
-                    var hasDoubled = false
-                    scratch.removeAll(keepingCapacity: true)
-                    var segment = i
-                    while true {
-                        guard i < n else { return fail(.unterminatedQuote, line: openLine) }
-                        let b = buf[i]
-                        if b == quote {
-                            if i + 1 < n && buf[i + 1] == quote {
-                                hasDoubled = true
-                                scratch.append(contentsOf: buf[segment...i])
-                                i += 2
-                                segment = i
-                                continue
-                            }
-                            break
-                        }
-                        if b == lf || (b == cr && !(i + 1 < n && buf[i + 1] == lf)) { line += 1 }
-                        i += 1
-                    }
-                    if i - start > maxField {
-                        return fail(.fieldTooLong(limit: maxField, excerpt: excerpt(buf, from: start)), line: openLine,
-                                    row: header == nil ? nil : rows.count)
-                    }
-                    if hasDoubled {
-                        scratch.append(contentsOf: buf[segment..<i])
-                        record.append(String(decoding: scratch, as: UTF8.self))
-                    } else {
-                        record.append(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self))
-                    }
-                    i += 1  // closing quote
-                    if i >= n { break fields }
-                    let b = buf[i]
-                    if b == comma { i += 1; continue fields }
-                    if b == lf || b == cr { skipLineBreak(); break fields }
-                    return fail(.textAfterClosingQuote(describeByte(at: i, in: buf)), line: line,
-                                row: header == nil ? nil : rows.count)
-                } else {
-                    let start = i
-                    while i < n {
-                        let b = buf[i]
-                        if b == comma || b == lf || b == cr { break }
-                        if b == quote {
-                            return fail(.quoteInUnquotedField, line: line, row: header == nil ? nil : rows.count)
-                        }
-                        i += 1
-                    }
-                    if i - start > maxField {
-                        return fail(.fieldTooLong(limit: maxField, excerpt: excerpt(buf, from: start)), line: line,
-                                    row: header == nil ? nil : rows.count)
-                    }
-                    record.append(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self))
-                    if i >= n { break fields }
-                    if buf[i] == comma { i += 1; continue fields }
-                    skipLineBreak()
-                    break fields
-                }
-            }
-            if let header {
-                guard record.count == header.count else {
-                    return fail(.fieldCountMismatch(expected: header.count, found: record.count),
-                                line: recordLine, row: rows.count)
-                }
-                rows.append(record)
-                lineNumbers.append(recordLine)
-            } else {
-                var seen: [String: Int] = [:]
-                for (k, name) in record.enumerated() {
-                    if let first = seen[name] {
-                        return fail(.duplicateColumn(name: name, first: first, second: k), line: recordLine)
-                    }
-                    seen[name] = k
-                }
-                header = record
-                headerLine = recordLine
-                record = []
-            }
-        }
-        guard let header else { return fail(.emptyInput, line: line) }
-        return .success(CSVDocument(uncheckedSource: source, header: header, rows: rows,
-                                    lineNumbers: lineNumbers, headerLine: headerLine))
     }
 
-    private init(uncheckedSource source: String, header: [String], rows: [[String]], lineNumbers: [Int], headerLine: Int) {
+    init(uncheckedSource source: String, header: [String], rows: [[String]], lineNumbers: [Int], headerLine: Int,
+         firstDataRow: Int = 0) {
         self.source = source
         self.header = header
         self.rows = rows
         self.lineNumbers = lineNumbers
         self.headerLine = headerLine
+        self.firstDataRow = firstDataRow
     }
 
     /// The first characters of the text at `start` (enough for an error message).
-    private static func excerpt(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> String {
+    static func excerpt(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> String {
         let end = min(buf.count, start + 4 * (InputLimits.excerptLength + 1))
         return String(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
             .prefix(InputLimits.excerptLength + 1))
     }
 
     /// A short description of the (possibly multi-byte) character at `i`.
-    private static func describeByte(at i: Int, in buf: UnsafeBufferPointer<UInt8>) -> String {
+    static func describeByte(at i: Int, in buf: UnsafeBufferPointer<UInt8>) -> String {
         var end = i + 1
         while end < buf.count && end < i + 4 && buf[end] & 0xC0 == 0x80 { end += 1 }
         let s = String(decoding: UnsafeBufferPointer(rebasing: buf[i..<end]), as: UTF8.self)

@@ -102,6 +102,11 @@ public struct CSVWriter: Sendable {
     }
 
     private mutating func appendLine(_ cells: [String]) {
+        CSVWriter.appendLine(cells, to: &text)
+    }
+
+    /// One CSV line of `cells`, with its line end, appended to `text`.
+    static func appendLine(_ cells: [String], to text: inout String) {
         if cells.count == 1 && cells[0].isEmpty {
             text += "\"\"\n"
             return

@@ -74,8 +74,11 @@ public struct JSONLinesDocument: Sendable {
     public let source: String
     /// The records, in file order; record `i` is data row `i`.
     public let records: [Record]
+    /// The data row number of `records[0]` in the whole input: 0, except for a piece of a
+    /// streamed input (``TableStreamReader``), whose errors name the input's data rows.
+    public let firstRecord: Int
     /// The (decompressed) input, kept to list a record's fields in error messages.
-    private let data: Data
+    let data: Data
 
     // MARK: Parsing
 
@@ -103,59 +106,83 @@ public struct JSONLinesDocument: Sendable {
             if let tooLong = LineLengthGuard.check(bytes, limit: limits.maxLineBytes, crBreaks: false, source: source) {
                 return tooLong
             }
-            var start = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
             var line = 0
-            while start < bytes.count {
-                line += 1
-                let end = raw.baseAddress.flatMap { memchr($0 + start, 0x0A, bytes.count - start) }
-                    .map { raw.baseAddress.map(UnsafeRawPointer.init)?.distance(to: UnsafeRawPointer($0)) ?? 0 } ?? bytes.count
-                defer { start = end + 1 }
-                var a = start, b = end
-                while a < b, isSpace(bytes[a]) { a += 1 }
-                while b > a, isSpace(bytes[b - 1]) { b -= 1 }
-                if a == b { continue }
-                let text = UnsafeBufferPointer(rebasing: bytes[a..<b])
-                func fail(_ kind: FormatError.Kind, field: String? = nil) -> FormatError {
-                    FormatError(kind, source: source, line: line, dataRow: records.count, field: field)
-                }
-                let members: [JSONLineScanner.Member]
-                switch JSONLineScanner.members(of: text) {
-                case .value(let m): members = m
-                case .failure(.malformedJSON(let detail)): return fail(.malformedJSON(detail + nanHint(text)))
-                case .failure(let kind): return fail(kind)
-                }
-                var seen = Set<String>()
-                var values: [String: Value] = [:]
-                for m in members {
-                    guard seen.insert(m.key).inserted else { return fail(.duplicateField(name: m.key), field: m.key) }
-                    guard wanted.contains(m.key) else { continue }
-                    if m.value.count > limits.maxFieldBytes {
-                        let head = String(decoding: UnsafeBufferPointer(rebasing: text[m.value.lowerBound..<min(m.value.upperBound, m.value.lowerBound + 4 * (InputLimits.excerptLength + 1))]), as: UTF8.self)
-                        return fail(.fieldTooLong(limit: limits.maxFieldBytes, excerpt: String(head.prefix(InputLimits.excerptLength + 1))),
-                                    field: m.key)
-                    }
-                    switch text[m.value.lowerBound] {
-                    case UInt8(ascii: "\""): values[m.key] = .string(JSONLineScanner.decodeString(text, m.value))
-                    case UInt8(ascii: "t"): values[m.key] = .bool(true)
-                    case UInt8(ascii: "f"): values[m.key] = .bool(false)
-                    case UInt8(ascii: "n"): values[m.key] = .null
-                    case UInt8(ascii: "["): values[m.key] = .array
-                    case UInt8(ascii: "{"): values[m.key] = .object
-                    default:
-                        let token = String(decoding: UnsafeBufferPointer(rebasing: text[m.value]), as: UTF8.self)
-                        switch NumberText.json(token) {
-                        case .value(let x): values[m.key] = .number(x)
-                        case .failure(let kind): return fail(kind, field: m.key)
-                        }
-                    }
-                }
-                records.append(Record(line: line, values: values, bytes: a..<b))
+            if let failure = parseLines(bytes, source: source, wanted: wanted, limits: limits, skipByteOrderMark: true,
+                                        line: &line, firstRecord: 0, records: &records) {
+                return failure
             }
             if records.isEmpty { return FormatError(.emptyInput, source: source, line: max(line, 1)) }
             return nil
         }
         if let failure { throw failure }
         return JSONLinesDocument(source: source, records: records, data: data)
+    }
+
+    /// Parses every line of `bytes` (`line`: the lines before it, updated), appending the
+    /// records to `records`; the first error, or nil. `firstRecord`: records before `bytes`.
+    static func parseLines(_ bytes: UnsafeBufferPointer<UInt8>, source: String, wanted: Set<String>, limits: InputLimits,
+                           skipByteOrderMark: Bool, line: inout Int, firstRecord: Int,
+                           records: inout [Record]) -> FormatError? {
+        guard let base = bytes.baseAddress else { return nil }
+        var start = skipByteOrderMark && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+        while start < bytes.count {
+            line += 1
+            let end = memchr(base + start, 0x0A, bytes.count - start)
+                .map { UnsafeRawPointer(base).distance(to: UnsafeRawPointer($0)) } ?? bytes.count
+            defer { start = end + 1 }
+            var a = start, b = end
+            while a < b, isSpace(bytes[a]) { a += 1 }
+            while b > a, isSpace(bytes[b - 1]) { b -= 1 }
+            if a == b { continue }
+            let text = UnsafeBufferPointer(rebasing: bytes[a..<b])
+            let recordLine = line
+            let row = firstRecord + records.count
+            func fail(_ kind: FormatError.Kind, field: String? = nil) -> FormatError {
+                FormatError(kind, source: source, line: recordLine, dataRow: row, field: field)
+            }
+            let members: [JSONLineScanner.Member]
+            switch JSONLineScanner.members(of: text) {
+            case .value(let m): members = m
+            case .failure(.malformedJSON(let detail)): return fail(.malformedJSON(detail + nanHint(text)))
+            case .failure(let kind): return fail(kind)
+            }
+            var seen = Set<String>()
+            var values: [String: Value] = [:]
+            for m in members {
+                guard seen.insert(m.key).inserted else { return fail(.duplicateField(name: m.key), field: m.key) }
+                guard wanted.contains(m.key) else { continue }
+                if m.value.count > limits.maxFieldBytes {
+                    let head = String(decoding: UnsafeBufferPointer(rebasing: text[m.value.lowerBound..<min(m.value.upperBound, m.value.lowerBound + 4 * (InputLimits.excerptLength + 1))]), as: UTF8.self)
+                    return fail(.fieldTooLong(limit: limits.maxFieldBytes, excerpt: String(head.prefix(InputLimits.excerptLength + 1))),
+                                field: m.key)
+                }
+                switch text[m.value.lowerBound] {
+                case UInt8(ascii: "\""): values[m.key] = .string(JSONLineScanner.decodeString(text, m.value))
+                case UInt8(ascii: "t"): values[m.key] = .bool(true)
+                case UInt8(ascii: "f"): values[m.key] = .bool(false)
+                case UInt8(ascii: "n"): values[m.key] = .null
+                case UInt8(ascii: "["): values[m.key] = .array
+                case UInt8(ascii: "{"): values[m.key] = .object
+                default:
+                    let token = String(decoding: UnsafeBufferPointer(rebasing: text[m.value]), as: UTF8.self)
+                    switch NumberText.json(token) {
+                    case .value(let x): values[m.key] = .number(x)
+                    case .failure(let kind): return fail(kind, field: m.key)
+                    }
+                }
+            }
+            records.append(Record(line: recordLine, values: values, bytes: a..<b))
+        }
+        return nil
+    }
+
+    /// The document of records parsed from one piece of a streamed input (see
+    /// ``TableStreamReader``): `data` is the piece, `firstRecord` the records before it.
+    init(source: String, records: [Record], data: Data, firstRecord: Int) {
+        self.source = source
+        self.records = records
+        self.data = data
+        self.firstRecord = firstRecord
     }
 
     /// Reads a file (or standard input for `"-"`), decompressing gzip, and parses it.
@@ -168,6 +195,7 @@ public struct JSONLinesDocument: Sendable {
         self.source = source
         self.records = records
         self.data = data
+        firstRecord = 0
     }
 
     // MARK: Access
@@ -221,7 +249,7 @@ public struct JSONLinesDocument: Sendable {
     /// An error of any kind located at a record (and a field).
     public func error(_ kind: FormatError.Kind, record: Int, field: String?) -> FormatError {
         FormatError(kind, source: source, line: records.indices.contains(record) ? records[record].line : nil,
-                    dataRow: record, field: field)
+                    dataRow: firstRecord + record, field: field)
     }
 
     // MARK: Implementation

@@ -115,6 +115,28 @@ public struct ResultTable: Sendable {
         return w.text
     }
 
+    /// ``csv()``, with or without the header row: a table written in pieces (see
+    /// ``removeAllRows()``) writes the header with its first piece only.
+    public func csv(includeHeader: Bool) -> String {
+        if includeHeader { return csv() }
+        var text = ""
+        for row in rows { CSVWriter.appendLine(row.map(\.csvText), to: &text) }
+        return text
+    }
+
+    /// Drops the rows (already written), keeping the columns and ``nonFiniteCells``: a long
+    /// table is written piece by piece in constant memory.
+    public mutating func removeAllRows() {
+        rows.removeAll(keepingCapacity: true)
+    }
+
+    /// The cells `row` encodes, in order (the values ``append(_:)`` would store, before
+    /// non-finite numbers become empty), e.g. to extend a typed row with further cells for
+    /// ``append(cells:)``.
+    public static func cells<Row: Encodable>(of row: Row) throws(FormatError) -> [TableCell] {
+        try encode(row).map(\.cell)
+    }
+
     /// A Markdown pipe table. Numbers are written by `number` (default: round-trip text) and
     /// right-aligned; other cells are left-aligned.
     public func markdown(number: (Double) -> String = { $0.description }) -> String {

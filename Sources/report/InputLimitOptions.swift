@@ -13,7 +13,7 @@ struct InputLimitOptions: ParsableArguments {
     var maxFieldBytes: Int = InputLimits.default.maxFieldBytes
 
     @Option(help: ArgumentHelp("The largest accepted input, in bytes after decompression (default 1 GiB).",
-                               discussion: "The input is held in memory: this bounds memory, also against gzip bombs."))
+                               discussion: "The input is streamed (memory stays constant): this bounds the work, also against gzip bombs."))
     var maxInputBytes: Int = InputLimits.default.maxInputBytes
 
     func validate() throws {

@@ -15,14 +15,24 @@ extension Report {
             (sequence log-probabilities, summed over tokens). Optional: score_chosen and \
             score_rejected (the reward gap is their difference, as in UltraFeedback), and \
             chosen_length / rejected_length (token counts; ipo averages its log-ratios over \
-            them, as TRL does). Other JSON fields are ignored. Gzip-compressed input \
-            (pairs.jsonl.gz) is read directly. The format comes from the name (.csv, .jsonl, \
-            .json) or, for standard input, from the first character.
+            them, as TRL does). Gzip-compressed input (pairs.jsonl.gz) is read directly. The \
+            format comes from the name (.csv, .jsonl, .json) or, for standard input, from the \
+            first character. The input is read and the output written piece by piece: memory \
+            stays constant whatever the number of pairs.
 
             Output: CSV (or JSON Lines with --format json, same names, null for empty cells), \
             one row per input row per loss; `row` is the input's 0-based data row (JSON Lines: \
-            record). The rpo_* and spo* losses need a reward gap: without scores or --reward-gap \
-            they are skipped with a note (or rejected, if you named them in --losses).
+            record). The input's columns keep their names; every column other than the four \
+            log-probabilities (prompt_id, scores, ...) is copied through after the loss columns. \
+            The rpo_* and spo* losses need a reward gap: without scores in the first row or \
+            --reward-gap they are skipped with a note (or rejected, if you named them in \
+            --losses); with scores there, every row needs them. A pair outside a loss's domain \
+            (a tie dr = 0 for spo_asym) leaves that loss's cells empty, with a note giving the \
+            count and the first row; tied or reversed scores are counted in a note.
+
+            With --summary, one row per loss instead (see --summary below), in Markdown (or csv, \
+            json); --out writes summary.md, summary.csv, summary.json and a histogram of beta h \
+            with the reward gaps (beta_h_histogram.csv and .svg).
 
             With --catalogue (and no --input), prints the catalogue itself instead: every loss's \
             name, flags and parameters with defaults and ranges, as each loss type declares them \
@@ -33,6 +43,7 @@ extension Report {
               report losses --input pairs.csv --losses bdpo --loss-param bdpo_lambda=0.3
               report losses --catalogue --format json
               report losses --input pairs.jsonl.gz --format json > out.jsonl
+              report losses --input pairs.jsonl.gz --summary
               report losses --input pairs.csv --reward-gap 1 --out results/
             """
         )
@@ -49,23 +60,45 @@ extension Report {
         @Option(parsing: .unconditional, help: "A constant reward gap for every row (overrides score columns).")
         var rewardGap: Double?
 
-        @Option(help: "Write losses.csv (losses.jsonl with --format json) into this folder (created if missing) instead of standard output.", completion: .directory)
+        @Option(help: "Write losses.csv (losses.jsonl with --format json; the summary files with --summary) into this folder (created if missing) instead of standard output.", completion: .directory)
         var out: String?
 
-        @Option(help: "Output format: csv or json (JSON Lines, one object per row); with --catalogue also markdown.")
-        var format: RowFormat = .csv
+        @Option(help: ArgumentHelp(
+            "Output format: csv or json (JSON Lines for pair rows); markdown for --summary and --catalogue.",
+            discussion: "Default: csv, and markdown with --summary."))
+        var format: RowFormat?
+
+        @Flag(help: ArgumentHelp(
+            "Print one row per loss instead of the pair rows, computed as the input streams (constant memory).",
+            discussion: """
+            Columns: pairs, mean loss, quantiles 5/50/95 and the maximum of |dl/d log pi_l| and \
+            |dl/d log pi_w| (from a histogram with 64 bins per power of two: within 0.78% of the \
+            exact quantile; the maximum is exact), TRL's rewards/chosen, rewards/rejected, \
+            rewards/margins and rewards/accuracies (TRL's definitions), for losses with a reward \
+            target the share of pairs past it (beta h > dr) and the mean |beta h - dr|, and the \
+            share of pairs in the collapse regime (a descent step lowers pi_l: dl/d log pi_l > 0, \
+            and log pi_l is already below its reference). Markdown adds a histogram of beta h with \
+            the reward gaps dr marked; --out also writes it as SVG and CSV.
+            """))
+        var summary = false
 
         @Flag(help: "Silence notes on standard error (errors are still printed).")
         var quiet = false
 
         func validate() throws {
             Verbosity.setQuiet(quiet)
+            if let out, out.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("--out: the folder name is empty")
+            }
             if catalogue {
                 if input != nil { throw ValidationError("--catalogue prints the catalogue: it takes no --input") }
+                if summary { throw ValidationError("--summary summarises pairs: it takes --input, not --catalogue") }
                 return
             }
             guard input != nil else { throw ValidationError("--input is required (or pass --catalogue)") }
-            if format == .markdown { throw ValidationError("--format markdown is for --catalogue; pair rows are csv or json") }
+            if format == .markdown && !summary {
+                throw ValidationError("--format markdown is for --summary and --catalogue; pair rows are csv or json")
+            }
             if let g = rewardGap { try checkRange("--reward-gap", g, LossOptions.rewardGapRange, "a number") }
             let losses = try lossOptions.selectedLosses()
             // Check parameters that do not depend on the data now, before reading anything.
@@ -75,6 +108,7 @@ extension Report {
 
         func run() throws {
             if catalogue {
+                let format = self.format ?? .csv
                 let text = LossCatalogue.render(Loss.allCases, format: format)
                 if let folder = out {
                     try writeFiles([("catalogue." + (format == .markdown ? "md" : format.rawValue), text)], into: folder)
@@ -84,43 +118,12 @@ extension Report {
                 return
             }
             guard let input else { throw ValidationError("--input is required (or pass --catalogue)") }
-            let pairs: [InputPair]
-            do { pairs = try PairInputReader.read(path: input, limits: inputLimits.limits) } catch { throw ReportError("\(error)") }
-            var losses = try lossOptions.selectedLosses()
-            let haveGap = rewardGap != nil || pairs.allSatisfy { $0.rewardGap != nil }
-            if !haveGap {
-                let needing = losses.filter(\.needsRewardGap)
-                if !needing.isEmpty {
-                    if lossOptions.lossesGiven {
-                        throw ValidationError("\(needing.map(\.rawValue).joined(separator: ", ")) need a reward gap: "
-                                              + "add score_chosen and score_rejected columns, or pass --reward-gap")
-                    }
-                    note("skipping \(needing.map(\.rawValue).joined(separator: ", ")): they need a reward gap "
-                         + "(add score_chosen/score_rejected columns or pass --reward-gap)")
-                    losses.removeAll(where: \.needsRewardGap)
-                }
-            }
-            var w = RowWriter(format: format, header: ["row", "loss"] + GradientColumns.header)
-            var overflowed = 0
-            for (r, item) in pairs.enumerated() {
-                let gap = rewardGap ?? item.rewardGap
-                for loss in losses {
-                    let p = lossOptions.parameters(for: loss, rewardGap: gap)
-                    do { try loss.validate(p) } catch {
-                        throw ReportError("\(input == "-" ? "<stdin>" : input): data row \(r): \(error)")
-                    }
-                    let e = loss.evaluate(item.pair, p)
-                    if !e.value.isFinite { overflowed += 1 }
-                    try w.append(LossRow(row: r, loss: loss, pair: item.pair, parameters: p, evaluation: e))
-                }
-            }
-            if overflowed > 0 {
-                note("\(overflowed) value(s) exceed the double range (spo_asym far below its target) and are left empty")
-            }
-            if let folder = out {
-                try writeFiles([(format == .csv ? "losses.csv" : "losses.jsonl", w.text)], into: folder)
+            var run = try PairRun(input: input, options: lossOptions, limits: inputLimits.limits, rewardGap: rewardGap,
+                                  copyColumns: !summary)
+            if summary {
+                try run.summarise(format: format ?? .markdown, out: out)
             } else {
-                emit(w.text)
+                try run.writePairs(format: format ?? .csv, out: out)
             }
         }
     }
@@ -131,68 +134,3 @@ enum RowFormat: String, ExpressibleByArgument, CaseIterable {
     case csv, json, markdown
 }
 
-/// The rows of `report losses`, typed, written as CSV or as JSON Lines from the same cells
-/// through ``ResultTable``: in JSON, `loss` is a string, an absent or non-finite value is
-/// null, counts and signs are integers and every other value a number, so the values are
-/// exactly those of the CSV and nothing is parsed back.
-struct RowWriter {
-    let format: RowFormat
-    private var table: ResultTable
-
-    init(format: RowFormat, header: [String]) {
-        self.format = format
-        table = ResultTable(columns: header)
-    }
-
-    /// Appends one row (its columns must be the header's).
-    mutating func append(_ row: LossRow) throws {
-        do { try table.append(row) } catch { throw ReportError("\(error)") }
-    }
-
-    var text: String { format == .csv ? table.csv() : table.jsonLines() }
-}
-
-/// One row of `report losses`: the input row, the loss, then the gradient columns of
-/// ``GradientColumns/header`` (empty cells where a value is absent, not finite, or a
-/// probability-space gradient is exactly 0).
-struct LossRow: Encodable {
-    let row: Int
-    let loss: String
-    let beta: Double
-    let labelSmoothing: Double
-    let rewardGap: Double?
-    let logpChosen: Double
-    let logpRejected: Double
-    let refLogpChosen: Double
-    let refLogpRejected: Double
-    let h: Double
-    let value: Double?
-    let dLogpChosen: Double?
-    let dLogpRejected: Double?
-    let dH: Double?
-    let log10AbsDPChosen: Double?
-    let signDPChosen: Int
-    let log10AbsDPRejected: Double?
-    let signDPRejected: Int
-    let log10RatioRejectedToChosen: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case row, loss, beta, labelSmoothing = "label_smoothing", rewardGap = "reward_gap"
-        case logpChosen = "logp_chosen", logpRejected = "logp_rejected", refLogpChosen = "ref_logp_chosen", refLogpRejected = "ref_logp_rejected"
-        case h, value, dLogpChosen = "d_logp_chosen", dLogpRejected = "d_logp_rejected", dH = "d_h"
-        case log10AbsDPChosen = "log10_abs_d_p_chosen", signDPChosen = "sign_d_p_chosen"
-        case log10AbsDPRejected = "log10_abs_d_p_rejected", signDPRejected = "sign_d_p_rejected"
-        case log10RatioRejectedToChosen = "log10_ratio_rejected_to_chosen"
-    }
-
-    init(row: Int, loss: Loss, pair: PairLogProbs, parameters p: LossParameters, evaluation e: LossEvaluation) {
-        let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)
-        func magnitude(_ m: SignedLogMagnitude) -> Double? { m.isZero ? nil : m.log10Magnitude }
-        (self.row, self.loss, beta, labelSmoothing, rewardGap) = (row, loss.rawValue, p.beta, p.labelSmoothing, p.rewardGap)
-        (logpChosen, logpRejected, refLogpChosen, refLogpRejected) = (pair.chosen, pair.rejected, pair.refChosen, pair.refRejected)
-        (h, value, dLogpChosen, dLogpRejected, dH) = (pair.logitsDifference, e.value, e.dChosen, e.dRejected, e.dH)
-        (log10AbsDPChosen, signDPChosen) = (magnitude(g.chosen), g.chosen.sign)
-        (log10AbsDPRejected, signDPRejected) = (magnitude(g.rejected), g.rejected.sign)
-        log10RatioRejectedToChosen = g.log10RatioRejectedToChosen
-    }
-}

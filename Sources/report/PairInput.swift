@@ -6,6 +6,8 @@ import LossMath
 struct InputPair {
     var pair: PairLogProbs
     var rewardGap: Double?
+    /// The 1-based line it starts on (for messages).
+    var line: Int? = nil
 }
 
 /// Reads preference pairs with TRL's column names:
@@ -14,7 +16,8 @@ struct InputPair {
 /// `chosen_length, rejected_length` (optional token counts, used by ipo's averaging).
 ///
 /// Formats: CSV, or JSON Lines with the same names as fields (what `datasets.Dataset.to_json`
-/// writes; other fields are ignored), either of them gzip-compressed. Gzip is detected by its
+/// writes; ``PairStream`` copies the other fields through), either of them gzip-compressed,
+/// read piece by piece (``PairStream``, ``Formats/TableStreamReader``). Gzip is detected by its
 /// magic bytes; the format by the name without `.gz` (`.jsonl`, `.ndjson`, `.json` → JSON Lines,
 /// `.csv`, `.tsv`, `.txt` → CSV) or, for standard input and other names, by the first
 /// non-blank character (`{` → JSON Lines). Row `r` is the r-th data row (CSV) or record
@@ -45,43 +48,38 @@ enum PairInputReader {
     /// `Double.greatestFiniteMagnitude / 2` (see the type's overview).
     static let magnitudeLimit = Double.greatestFiniteMagnitude / 2
 
-    enum Format { case csv, jsonLines }
 
-    /// Reads every pair of the file at `path` (`-`: standard input).
+    /// Reads every pair of the file at `path` (`-`: standard input), through ``PairStream``
+    /// (for small inputs and tests; `report losses` streams).
     ///
     /// - Throws: ``FormatError`` naming the file, line and row; a limit error carries a
     ///   hint naming the option that raises the limit.
     static func read(path: String, limits: InputLimits = .default) throws(FormatError) -> [InputPair] {
-        do {
-            let input = try InputFile.read(path: path, limits: limits)
-            switch format(path: path, data: input.data) {
-            case .csv: return try pairs(from: CSVDocument.parse(data: input.data, source: input.source, limits: limits))
-            case .jsonLines:
-                return try pairs(from: JSONLinesDocument.parse(data: input.data, source: input.source,
-                                                               fields: required + optional, limits: limits))
-            }
-        } catch {
-            switch error.kind {
-            case .lineTooLong: throw error.withHint("raise the limit with --max-line-bytes")
-            case .fieldTooLong: throw error.withHint("raise the limit with --max-field-bytes")
-            case .inputTooLarge: throw error.withHint("raise the limit with --max-input-bytes")
-            default: throw error
-            }
+        let stream = try PairStream(path: path, limits: limits)
+        var out: [InputPair] = []
+        while let chunk = try stream.next() { out += chunk.pairs }
+        return out
+    }
+
+    /// The hint that names the option raising a limit.
+    static func withLimitHint(_ error: FormatError) -> FormatError {
+        switch error.kind {
+        case .lineTooLong: return error.withHint("raise the limit with --max-line-bytes")
+        case .fieldTooLong: return error.withHint("raise the limit with --max-field-bytes")
+        case .inputTooLarge: return error.withHint("raise the limit with --max-input-bytes")
+        default: return error
         }
     }
 
-    /// The input format, from the name (without `.gz`) or else from the content.
-    static func format(path: String, data: Data) -> Format {
+    /// The input format from the name (without `.gz`), or nil to decide from the content.
+    static func format(path: String) -> TableStreamReader.Format? {
         var name = path == "-" ? "" : URL(fileURLWithPath: path).lastPathComponent.lowercased()
         if name.hasSuffix(".gz") { name.removeLast(3) }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         let ext = parts.count > 1 ? String(parts[parts.count - 1]) : ""
         if ["jsonl", "ndjson", "json"].contains(ext) { return .jsonLines }
         if ["csv", "tsv", "txt"].contains(ext) { return .csv }
-        var bytes = data[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        let first = bytes.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
-        return first == UInt8(ascii: "{") ? .jsonLines : .csv
+        return nil
     }
 
     /// Checks one pair's numbers (`v`: the four log-probabilities in `required`'s order);
@@ -119,14 +117,22 @@ enum PairInputReader {
     private static let partners = [("score_chosen", "score_rejected", "a reward gap needs both"),
                                    ("chosen_length", "rejected_length", "ipo's averaging over tokens needs both")]
 
+    /// Checks a CSV header: the required columns, and the optional ones in pairs.
+    static func checkHeader(_ header: [String], source: String, line: Int) throws(FormatError) {
+        for name in required where !header.contains(name) {
+            throw FormatError(.missingColumn(name: name, available: header), source: source)
+        }
+        for (a, b, why) in partners where header.contains(a) != header.contains(b) {
+            let (present, missing) = header.contains(a) ? (a, b) : (b, a)
+            throw FormatError(.unpaired(present: present, missing: missing), source: source,
+                              line: line, column: present).withHint(why)
+        }
+    }
+
     static func pairs(from doc: CSVDocument) throws(FormatError) -> [InputPair] {
         var idx: [Int] = []
+        try checkHeader(doc.header, source: doc.source, line: doc.headerLine)
         for name in required { idx.append(try doc.column(named: name)) }
-        for (a, b, why) in partners where doc.header.contains(a) != doc.header.contains(b) {
-            let (present, missing) = doc.header.contains(a) ? (a, b) : (b, a)
-            throw FormatError(.unpaired(present: present, missing: missing), source: doc.source,
-                              line: doc.headerLine, column: present).withHint(why)
-        }
         guard !doc.rows.isEmpty else { throw FormatError(.noDataRows, source: doc.source, line: doc.headerLine) }
         let sc = doc.header.firstIndex(of: "score_chosen"), sr = doc.header.firstIndex(of: "score_rejected")
         let lc = doc.header.firstIndex(of: "chosen_length"), lr = doc.header.firstIndex(of: "rejected_length")
@@ -136,8 +142,10 @@ enum PairInputReader {
             var v = [Double](repeating: 0, count: 4)
             for k in 0..<4 { v[k] = try doc.double(row: r, column: idx[k]) }
             func opt(_ c: Int?) throws(FormatError) -> Double? { try c.map { c throws(FormatError) in try doc.double(row: r, column: c) } }
-            out.append(try makePair(v, lengths: (try opt(lc), try opt(lr)), scores: (try opt(sc), try opt(sr)),
-                                    fail: { doc.error($0, row: r, column: doc.header.firstIndex(of: $1)) }))
+            var item = try makePair(v, lengths: (try opt(lc), try opt(lr)), scores: (try opt(sc), try opt(sr)),
+                                    fail: { doc.error($0, row: r, column: doc.header.firstIndex(of: $1)) })
+            item.line = doc.lineNumbers[r]
+            out.append(item)
         }
         return out
     }
@@ -156,9 +164,11 @@ enum PairInputReader {
                 let (present, missing) = optional[a] != nil ? (a, b) : (b, a)
                 throw doc.error(.unpaired(present: present, missing: missing), record: r, field: missing).withHint(why)
             }
-            out.append(try makePair(v, lengths: (optional["chosen_length"], optional["rejected_length"]),
+            var item = try makePair(v, lengths: (optional["chosen_length"], optional["rejected_length"]),
                                     scores: (optional["score_chosen"], optional["score_rejected"]),
-                                    fail: { doc.error($0, record: r, field: $1) }))
+                                    fail: { doc.error($0, record: r, field: $1) })
+            item.line = doc.records[r].line
+            out.append(item)
         }
         return out
     }

@@ -45,6 +45,12 @@ import Testing
         return url
     }
 
+    /// The first 19 columns of each line (the loss rows' own columns, before the input's
+    /// columns copied through, which differ between the CSV and the JSON Lines input).
+    static func lossColumns(_ csv: String) -> [String] {
+        csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(19).joined(separator: ",") }
+    }
+
     @Test func jsonLinesAndGzipInputsGiveTheSameRowsAsCSV() throws {
         let dir = try R.tempDir()
         let csv = try Self.write(R.pairsCSV, "pairs.csv", in: dir)
@@ -52,18 +58,20 @@ import Testing
         let reference = try R.run(["losses", "--input", csv.path])
         #expect(reference.status == 0, "\(reference.stderr)")
         #expect(R.table(reference.stdout).count == 3 * (try R.catalogue().count))
-        for input in [jsonl, try Self.gzip(csv), try Self.gzip(jsonl)] {
+        let jsonReference = try R.run(["losses", "--input", jsonl.path])
+        #expect(Self.lossColumns(jsonReference.stdout) == Self.lossColumns(reference.stdout))
+        for (input, expected) in [(try Self.gzip(csv), reference), (try Self.gzip(jsonl), jsonReference)] {
             let r = try R.run(["losses", "--input", input.path])
             #expect(r.status == 0, "\(input.lastPathComponent): \(r.stderr)")
-            #expect(r.stdout == reference.stdout, "\(input.lastPathComponent) differs from the CSV")
+            #expect(r.stdout == expected.stdout, "\(input.lastPathComponent) differs from the uncompressed file")
         }
         // Standard input: the format is sniffed from the first character, gzip from the magic bytes.
         let piped = try R.run(["losses", "--input", "-"], stdin: Self.pairsJSONL)
-        #expect(piped.stdout == reference.stdout, "\(piped.stderr)")
+        #expect(piped.stdout == jsonReference.stdout, "\(piped.stderr)")
         // A gzipped JSON Lines file whose name says nothing (magic bytes, then content sniffing).
         let anonymous = dir.appendingPathComponent("upload.bin")
         try FileManager.default.copyItem(at: try Self.gzip(jsonl), to: anonymous)
-        #expect(try R.run(["losses", "--input", anonymous.path]).stdout == reference.stdout)
+        #expect(try R.run(["losses", "--input", anonymous.path]).stdout == jsonReference.stdout)
     }
 
     @Test func jsonLinesErrorsNameTheFileAndLine() throws {
@@ -113,7 +121,9 @@ import Testing
                 let r = try R.run(["losses", "--input", gz.path] + args)
                 #expect(r.status != 0)
                 #expect(r.stderr.contains("pairs.csv.gz: truncated gzip stream"), "\(r.stderr)")
-                #expect(r.stdout.isEmpty)
+                // Standard output streams: the rows before the error may be there; the exit
+                // status says the output is incomplete. A --out folder gets nothing.
+                if !args.isEmpty { #expect(r.stdout.isEmpty) }
             }
             #expect(!FileManager.default.fileExists(atPath: out.path))
         }
@@ -160,7 +170,7 @@ import Testing
                 #expect(object[name] == expected, "\(name): \(String(describing: object[name])) vs \(row[name]!)")
             }
         }
-        #expect(json.stdout.hasPrefix("{\"beta\":0.1,\"d_h\":"))  // sorted keys
+        #expect(json.stdout.hasPrefix("{\"beta\":0.1,\"chosen_logps\":"))  // sorted keys
         let out = dir.appendingPathComponent("out")
         let written = try R.run(["losses", "--input", input.path, "--format", "json", "--out", out.path])
         #expect(written.status == 0 && written.stdout.isEmpty)
