@@ -75,7 +75,10 @@ public final class AtomicFileStream {
         WrittenFiles.record(path)
     }
 
-    private func abandon() {
+    /// Closes and removes the temporary file without writing the destination (an error
+    /// elsewhere ended the output). Idempotent; nothing to do after ``commit()``.
+    public func abandon() {
+        guard !committed else { return }
         if fd >= 0 { close(fd); fd = -1 }
         unlink(temporary)
     }

@@ -64,12 +64,12 @@ struct LossRow: Encodable {
 }
 
 /// Where streamed text goes: standard output, or a file in the `--out` folder that appears
-/// whole when ``commit()`` runs (``AtomicFileWriter``), never half-written. Without a
+/// whole when ``commit()`` runs (``AtomicFileStream``), never half-written. Without a
 /// commit (an error in the input), the temporary file is removed, and so is the folder if
 /// this sink created it and it is empty. On standard output the rows before an error have
 /// been written (the exit status says the output is incomplete).
 final class TextSink {
-    private let file: AtomicFileWriter?
+    private let file: AtomicFileStream?
     private let createdFolder: String?
     private var committed = false
 
@@ -79,7 +79,7 @@ final class TextSink {
         createdFolder = FileManager.default.fileExists(atPath: folder) ? nil : dir.path
         do {
             try AtomicFile.createDirectory(dir)
-            file = try AtomicFileWriter(url: dir.appendingPathComponent(name))
+            file = try AtomicFileStream(dir.appendingPathComponent(name))
         } catch { throw ReportError("\(error)") }
     }
 
