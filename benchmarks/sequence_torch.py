@@ -47,7 +47,7 @@ def read_transitions(path):
     """The reference log-probabilities as a (P*S, V) tensor, placed by (prompt, position,
     previous, token) with the toolkit's state index: x S at position 0,
     x S + 1 + (t - 1) V + previous after it, S = 1 + (T - 1) V."""
-    rows = []
+    cols = [[], [], [], [], []]
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader)
@@ -56,20 +56,22 @@ def read_transitions(path):
             sys.exit(f"{path}: expected the columns {','.join(want)},... got {','.join(header)}")
         for line, r in enumerate(reader, start=2):
             try:
-                rows.append((int(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4])))
+                for k in range(4):
+                    cols[k].append(int(r[k]))
+                cols[4].append(float(r[4]))
             except (ValueError, IndexError):
                 sys.exit(f"{path}, row {line}: not prompt,position,previous,token,logp_reference")
-    prompts = 1 + max(r[0] for r in rows)
-    length = 1 + max(r[1] for r in rows)
-    vocab = 1 + max(r[3] for r in rows)
+    x, t, p, a = (torch.tensor(c, dtype=torch.long) for c in cols[:4])
+    prompts, length, vocab = int(x.max()) + 1, int(t.max()) + 1, int(a.max()) + 1
     states = 1 + (length - 1) * vocab
-    table = torch.full((prompts * states, vocab), float("nan"), dtype=torch.float64)
-    for x, t, p, a, lp in rows:
-        s = x * states + (0 if t == 0 else 1 + (t - 1) * vocab + p)
-        table[s, a] = lp
+    s = x * states + torch.where(t == 0, torch.zeros_like(t), 1 + (t - 1) * vocab + p)
+    if len(cols[4]) != prompts * states * vocab:
+        sys.exit(f"{path}: {len(cols[4])} rows, expected P(1+(T-1)V)V = {prompts * states * vocab}")
+    table = torch.full((prompts * states * vocab,), float("nan"), dtype=torch.float64)
+    table[s * vocab + a] = torch.tensor(cols[4], dtype=torch.float64)
     if torch.isnan(table).any():
         sys.exit(f"{path}: some (state, token) rows are missing")
-    return table, prompts, length, vocab, states
+    return table.view(prompts * states, vocab), prompts, length, vocab, states
 
 
 def read_pairs(path, length, vocab, states):
