@@ -11,7 +11,17 @@ struct SequenceBenchRow {
     var parameterisation: String
     var P: Int, V: Int, T: Int, n: Int, steps: Int
     var seconds: Double, rate: Double
+    /// The thread's CPU time over the same steps, and the rate per CPU second: on a loaded
+    /// machine the wall time counts other processes' time slices, the CPU time does not.
+    var cpuSeconds: Double, cpuRate: Double
     var checksum: Double
+}
+
+/// The calling thread's CPU time in seconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 extension BenchRunner {
@@ -26,14 +36,20 @@ extension BenchRunner {
             let bench = try SequenceBenchmark(parameterisation)
             let c = SequenceBenchmark.problem(parameterisation)
             var checksum = 0.0
+            var cpu: [Double] = []
             let seconds = median((0..<repeats).map { _ in
+                let c0 = threadCPUSeconds()
                 let t0 = benchNow()
                 checksum = bench.run(steps: steps)
-                return benchNow() - t0
+                let dt = benchNow() - t0
+                cpu.append(threadCPUSeconds() - c0)
+                return dt
             })
+            let cpuSeconds = median(cpu)
+            let work = Double(bench.pairsPerStep) * Double(steps)
             rows.append(SequenceBenchRow(parameterisation: parameterisation.rawValue, P: c.prompts, V: c.vocabulary, T: c.length,
-                                         n: c.pairsPerPrompt, steps: steps, seconds: seconds,
-                                         rate: Double(bench.pairsPerStep) * Double(steps) / seconds, checksum: checksum))
+                                         n: c.pairsPerPrompt, steps: steps, seconds: seconds, rate: work / seconds,
+                                         cpuSeconds: cpuSeconds, cpuRate: work / cpuSeconds, checksum: checksum))
         }
         return rows
     }
@@ -61,11 +77,8 @@ enum SequenceExport {
                 try AtomicFile.write("markov P=\(config.prompts) V=\(config.vocabulary) T=\(config.length) n=\(config.pairsPerPrompt) "
                                      + "beta=\(config.beta) lr=\(learningRate) steps=\(steps) log_every=\(logEvery) seed=\(config.seed)\n",
                                      to: dir.appendingPathComponent("problem.txt"))
-                try SequenceTables.stream(to: dir.appendingPathComponent("transitions.csv"), header: SequenceTables.transitionColumns,
-                                          space: env.space) { e in
-                    [env.reference.logProbabilities[e], env.reward[e], env.proxyReward[e], env.optimal.logProbabilities[e]]
-                }
-                try SequenceTables.writePairs(to: dir.appendingPathComponent("pairs.csv"), environment: env)
+                try SequenceTables.stream(to: dir.appendingPathComponent("transitions.csv")) { try SequenceTables.transitionLines(env, $0) }
+                try SequenceTables.stream(to: dir.appendingPathComponent("pairs.csv")) { try SequenceTables.pairLines(env, $0) }
             }
         } catch let error as ReportError { throw error } catch { throw ReportError("\(error)") }
     }
@@ -78,11 +91,13 @@ extension BenchResult {
         var s = "## Sequence level: full-batch DPO, P=64, V=32, T=64, n=16, one thread\n\n"
         s += "pair-updates = P n pairs x steps; training steps only (no metrics); environment generation excluded. "
         s += "Compare with benchmarks/sequence_torch.py (BENCHMARKS.md).\n\n"
-        s += MarkdownTable(headers: ["parameterisation", "P", "V", "T", "n", "steps", "time (s)", "pair-updates/s", "last loss"],
-                           alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right],
+        s += MarkdownTable(headers: ["parameterisation", "P", "V", "T", "n", "steps", "time (s)", "pair-updates/s", "CPU time (s)",
+                                     "pair-updates per CPU second", "last loss"],
+                           alignments: [.left, .right, .right, .right, .right, .right, .right, .right, .right, .right, .right],
                            rows: sequence.map { r in
                                [r.parameterisation, "\(r.P)", "\(r.V)", "\(r.T)", "\(r.n)", "\(r.steps)", String(format: "%.3f", r.seconds),
-                                String(format: "%.4g", r.rate), String(format: "%.6g", r.checksum)]
+                                String(format: "%.4g", r.rate), String(format: "%.3f", r.cpuSeconds), String(format: "%.4g", r.cpuRate),
+                                String(format: "%.6g", r.checksum)]
                            }).render()
         return s + "\n"
     }
