@@ -28,7 +28,8 @@ public protocol SequencePolicyFamily: Sendable {
     /// `theta_ref`, at which `pi = pi_ref` exactly.
     var referenceParameters: [Double] { get }
     /// True when the parameters are the logits themselves, in the table layout (state `s`
-    /// owns parameters `s V ..< (s + 1) V` and nothing else): then a state whose logit
+    /// owns parameters `s V ..< (s + 1) V` and nothing else, `pi(.|s) = softmax(theta_s)`
+    /// by ``MarkovPolicy/init(space:logits:)``'s operations): then a state whose logit
     /// gradient is always zero keeps its parameters, and the trainer updates only the
     /// states on some training pair's path.
     var parametersAreLogits: Bool { get }

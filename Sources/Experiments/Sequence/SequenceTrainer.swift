@@ -195,6 +195,9 @@ public final class SequenceTrainer {
 
     // MARK: - State
 
+    /// The number of states on some training pair's path (those the per-step passes visit).
+    public var activeStateCount: Int { activeStates.count }
+
     /// The current parameters.
     public var parameters: [Double] { Array(theta) }
 
@@ -233,9 +236,21 @@ public final class SequenceTrainer {
     /// The mean loss over the pairs at the current `logPi` (fresh on `states`), with the
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
-        let length = space.length
+        let total = pairPass()
         guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
-              let sc = scratch.baseAddress, let path = paths.baseAddress else { return .nan }
+              let sc = scratch.baseAddress else { return .nan }
+        for r in ranges { for j in r { g[j] = 0 } }
+        states.withUnsafeBufferPointer { s in
+            family.addLogitGradients(states: s, counts: c, logPolicy: lp, into: g, scratch: sc)
+        }
+        return total
+    }
+
+    /// Steps 1 to 3 of a step (see the type's documentation) up to the counts: each pair's
+    /// path sums, the loss kernel, and `c(s, a)` in `counts`. Returns the mean loss.
+    func pairPass() -> Double {
+        let length = space.length
+        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let path = paths.baseAddress else { return .nan }
         for i in 0..<pairCount {
             let w = path + 2 * i * length, l = w + length
             var sw = 0.0, sl = 0.0
@@ -257,11 +272,34 @@ public final class SequenceTrainer {
             for t in 0..<length { c[w[t]] += a }
             for t in 0..<length { c[l[t]] += b }
         }
-        for r in ranges { for j in r { g[j] = 0 } }
-        states.withUnsafeBufferPointer { s in
-            family.addLogitGradients(states: s, counts: c, logPolicy: lp, into: g, scratch: sc)
-        }
         return total
+    }
+
+    /// The `markov` step without clipping, fused row by row: each active row's logit
+    /// gradient, its optimiser update and its new log-softmax in one pass while the row is
+    /// in cache. The same operations on the same values as ``lossAndGradient()`` followed
+    /// by the update and ``refresh(_:)`` (the rows are independent and the norm is summed in
+    /// the same order), so the same bits.
+    private func fusedLogitStep() {
+        let value = pairPass()
+        lastStepLoss = value
+        let v = space.vocabulary
+        let update = optimizer.nextUpdate()
+        var squares = 0.0
+        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
+              let th = theta.baseAddress, let sc = scratch.baseAddress else { return }
+        for s in states {
+            let row = s * v
+            logitGradientRow(c + row, logPolicy: lp + row, into: g + row, count: v)
+            for a in 0..<v { squares += g[row + a] * g[row + a] }
+            update.apply(gradient: g + row, parameters: th + row, offset: row, count: v)
+            logSoftmaxRow(th + row, into: lp + row, count: v, scratch: sc)
+        }
+        optimizer.advance()
+        let norm = squares.squareRoot()
+        guard value.isFinite && norm.isFinite else { divergedAtStep = stepCount; return }
+        maxGradientNorm = Swift.max(maxGradientNorm, norm)
+        stepCount += 1
     }
 
     /// The Euclidean norm of `gradient` over ``ranges`` (in index order; zero elsewhere).
@@ -293,6 +331,10 @@ public final class SequenceTrainer {
     /// One full-batch optimiser step. Does nothing once the run has diverged.
     public func step() {
         if divergedAtStep != nil { return }
+        if family.parametersAreLogits && restrictToActiveStates && config.clipNorm == nil {
+            fusedLogitStep()
+            return
+        }
         let value = lossAndGradient()
         lastStepLoss = value
         let norm = gradientNorm()
