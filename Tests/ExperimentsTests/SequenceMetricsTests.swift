@@ -74,6 +74,7 @@ import LossMath
 
         // Pair metrics and the mean loss from the pairs' brute-force log-probabilities.
         var (sumW, sumL, minW, minL, dev, loss) = (0.0, 0.0, Double.infinity, Double.infinity, 0.0, 0.0)
+        var maxH = -Double.infinity
         let n = env.pairCount
         for i in 0..<n {
             let (x, yw, yl) = (env.pairs.chosen.prompts[i], Array(env.pairs.chosen.response(i)), Array(env.pairs.rejected.response(i)))
@@ -89,6 +90,7 @@ import LossMath
             }
             dev += abs(sim.beta * ((lw - rw) - (ll - rl)) - dr)
             let h = (lw - rw) - (ll - rl)
+            maxH = max(maxH, h)
             loss += Foundation.log(1 + Foundation.exp(-sim.beta * h))      // DPO: -log sigma(beta h)
         }
         let d = Double(n)
@@ -96,6 +98,7 @@ import LossMath
         #expect(close(m.minLogpChosen, minW, rel: 1e-9) && close(m.minLogpRejected, minL, rel: 1e-9))
         #expect(close(m.meanAbsBetaHMinusGap, dev / d, rel: 1e-9))
         #expect(close(m.meanLoss, loss / d, rel: 1e-9))
+        #expect(close(m.maxH, maxH, rel: 1e-9) && result.summary.maxH == m.maxH)
         #expect(result.summary.finalProxyReward == m.proxyReward && result.summary.finalWinRate == m.winRate)
     }
 
@@ -197,5 +200,20 @@ import LossMath
         #expect(result.summary.status.isDiverged)
         #expect(result.metrics.allSatisfy { $0.isFinite })
         #expect(result.finalLogPolicy.allSatisfy { $0.isFinite })
+    }
+
+    /// Rows encode their documented columns in order; the summary's status is last and a
+    /// missing win rate against DPO is an empty cell.
+    @Test func rowsEncodeTheirColumns() throws {
+        let result = try SequenceTrainer.train(SequenceConfig(prompts: 2, length: 3, pairsPerPrompt: 2, target: .proxy),
+                                               TrainingConfig(loss: .ipo, steps: 2))
+        let step = try encodedColumns(try #require(result.metrics.last))
+        #expect(step.map(\.0) == SequenceStepMetrics.columnNames)
+        let summary = try encodedColumns(result.summary)
+        #expect(summary.map(\.0) == SequenceRunSummary.columnNames)
+        #expect(summary.last?.1 == "ok" && summary.first?.1 == "ipo")
+        #expect(summary.first { $0.0 == "win_rate_vs_dpo" }?.1 == "")
+        #expect(SequenceRunSummary.columnNames.contains("final_proxy_reward")
+                && SequenceRunSummary.columnNames.contains("final_expected_reward"))
     }
 }

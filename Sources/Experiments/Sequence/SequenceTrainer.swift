@@ -72,6 +72,7 @@ public final class SequenceTrainer {
     let values: UnsafeMutableBufferPointer<Double>
     let dChosen: UnsafeMutableBufferPointer<Double>, dRejected: UnsafeMutableBufferPointer<Double>
     let scratch: UnsafeMutableBufferPointer<Double>     // V
+    let rowGradient: UnsafeMutableBufferPointer<Double> // V, the fused step's gradient row
     let activeStates: [Int], allStates: [Int]
     /// The states of the per-step passes and the parameter ranges the optimiser updates.
     var states: [Int] = []
@@ -131,6 +132,7 @@ public final class SequenceTrainer {
         values = buffer(pairCount, 0.0)
         dChosen = buffer(pairCount, 0.0); dRejected = buffer(pairCount, 0.0)
         scratch = buffer(space.vocabulary, 0.0)
+        rowGradient = buffer(space.vocabulary, 0.0)
         selectStates()
     }
 
@@ -166,7 +168,7 @@ public final class SequenceTrainer {
         theta.deallocate(); gradient.deallocate(); logPi.deallocate(); counts.deallocate(); paths.deallocate()
         refChosen.deallocate(); refRejected.deallocate(); gaps.deallocate(); trueGaps.deallocate()
         logpChosen.deallocate(); logpRejected.deallocate(); values.deallocate()
-        dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate()
+        dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate(); rowGradient.deallocate()
     }
 
     /// The passes' states and the optimiser's ranges: the active states and (markov) their
@@ -277,7 +279,7 @@ public final class SequenceTrainer {
 
     /// The `markov` step without clipping, fused row by row: each active row's logit
     /// gradient, its optimiser update and its new log-softmax in one pass while the row is
-    /// in cache. The same operations on the same values as ``lossAndGradient()`` followed
+    /// in cache (the gradient row lives in a scratch row, not in `gradient`). The same operations on the same values as ``lossAndGradient()`` followed
     /// by the update and ``refresh(_:)`` (the rows are independent and the norm is summed in
     /// the same order), so the same bits.
     private func fusedLogitStep() {
@@ -286,13 +288,13 @@ public final class SequenceTrainer {
         let v = space.vocabulary
         let update = optimizer.nextUpdate()
         var squares = 0.0
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
+        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = rowGradient.baseAddress,
               let th = theta.baseAddress, let sc = scratch.baseAddress else { return }
         for s in states {
             let row = s * v
-            logitGradientRow(c + row, logPolicy: lp + row, into: g + row, count: v)
-            for a in 0..<v { squares += g[row + a] * g[row + a] }
-            update.apply(gradient: g + row, parameters: th + row, offset: row, count: v)
+            logitGradientRow(c + row, logPolicy: lp + row, into: g, count: v)
+            for a in 0..<v { squares += g[a] * g[a] }
+            update.apply(gradient: g, parameters: th + row, offset: row, count: v)
             logSoftmaxRow(th + row, into: lp + row, count: v, scratch: sc)
         }
         optimizer.advance()
