@@ -64,6 +64,7 @@ public final class SequenceTrainer {
     let theta: UnsafeMutableBufferPointer<Double>
     let gradient: UnsafeMutableBufferPointer<Double>
     let logPi: UnsafeMutableBufferPointer<Double>       // P S V; fresh on `states` (all of it for markov)
+    let probabilities: UnsafeMutableBufferPointer<Double> // P S V, pi(a|s), fresh where logPi is
     let counts: UnsafeMutableBufferPointer<Double>      // P S V, zero between steps
     let paths: UnsafeMutableBufferPointer<Int>          // per pair: y_w's T entries, then y_l's
     let refChosen: UnsafeMutableBufferPointer<Double>, refRejected: UnsafeMutableBufferPointer<Double>
@@ -106,7 +107,7 @@ public final class SequenceTrainer {
         _ = theta.update(fromContentsOf: family.referenceParameters)
         gradient = buffer(family.parameterCount, 0.0)
         logPi = buffer(space.tableCount, 0.0)
-        _ = logPi.update(fromContentsOf: env.reference.logProbabilities)
+        probabilities = buffer(space.tableCount, 0.0)
         counts = buffer(space.tableCount, 0.0)
         let length = space.length
         paths = buffer(2 * pairCount * length, 0)
@@ -134,6 +135,8 @@ public final class SequenceTrainer {
         scratch = buffer(space.vocabulary, 0.0)
         rowGradient = buffer(space.vocabulary, 0.0)
         selectStates()
+        // pi_ref: the same bits as env.reference.logProbabilities (the same operations).
+        refresh(allStates)
     }
 
     /// Validates `config` for `env` and returns the gap each pair's loss is told.
@@ -165,7 +168,7 @@ public final class SequenceTrainer {
     }
 
     deinit {
-        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); counts.deallocate(); paths.deallocate()
+        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); counts.deallocate(); paths.deallocate()
         refChosen.deallocate(); refRejected.deallocate(); gaps.deallocate(); trueGaps.deallocate()
         logpChosen.deallocate(); logpRejected.deallocate(); values.deallocate()
         dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate(); rowGradient.deallocate()
@@ -222,8 +225,8 @@ public final class SequenceTrainer {
     /// Recomputes `log pi` on `rows` from `theta`.
     func refresh(_ rows: [Int]) {
         rows.withUnsafeBufferPointer { r in
-            guard let th = theta.baseAddress, let lp = logPi.baseAddress, let sc = scratch.baseAddress else { return }
-            family.writeLogPolicy(states: r, parameters: th, into: lp, scratch: sc)
+            guard let th = theta.baseAddress, let lp = logPi.baseAddress, let p = probabilities.baseAddress else { return }
+            family.writeLogPolicy(states: r, parameters: th, into: lp, probabilities: p)
         }
         tableIsFresh = rows.count == space.stateCount || family.parametersAreLogits
     }
@@ -239,11 +242,11 @@ public final class SequenceTrainer {
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
         let total = pairPass()
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
+        guard let p = probabilities.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
               let sc = scratch.baseAddress else { return .nan }
         for r in ranges { for j in r { g[j] = 0 } }
         states.withUnsafeBufferPointer { s in
-            family.addLogitGradients(states: s, counts: c, logPolicy: lp, into: g, scratch: sc)
+            family.addLogitGradients(states: s, counts: c, probabilities: p, into: g, scratch: sc)
         }
         return total
     }
@@ -289,13 +292,13 @@ public final class SequenceTrainer {
         let update = optimizer.nextUpdate()
         var squares = 0.0
         guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = rowGradient.baseAddress,
-              let th = theta.baseAddress, let sc = scratch.baseAddress else { return }
+              let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
         for s in states {
             let row = s * v
-            logitGradientRow(c + row, logPolicy: lp + row, into: g, count: v)
+            logitGradientRow(c + row, probabilities: p + row, into: g, count: v)
             for a in 0..<v { squares += g[a] * g[a] }
             update.apply(gradient: g, parameters: th + row, offset: row, count: v)
-            logSoftmaxRow(th + row, into: lp + row, count: v, scratch: sc)
+            logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
         }
         optimizer.advance()
         let norm = squares.squareRoot()
