@@ -10,8 +10,9 @@ import LossMath
 ///    `log pi(a|s)`, added left to right in `t` like ``SequenceSpace/pathSum(_:prompt:tokens:)``
 ///    (the same bits; exact to about `T` ulps even near -900, as no exponential is taken);
 /// 2. the loss's `dl/d log pi_w`, `dl/d log pi_l` by LossMath's batch kernel;
-/// 3. the counts `c(s, a) = sum_i (1/(P n)) (dl_i/d log pi_w [(s, a) on y_w's path] +
-///    dl_i/d log pi_l [(s, a) on y_l's path])` and each row's logit gradient
+/// 3. the counts `c(s, a) = sum_i (1/(P n)) (dl_i/d log pi_w #{t : (s_t, y_w,t) = (s, a)} +
+///    dl_i/d log pi_l #{t : (s_t, y_l,t) = (s, a)})`, summed per state from a list of the
+///    pairs' visits built once (no table of counts), and each row's logit gradient
 ///    `G(s, .) = c(s, .) - (sum_a c(s, a)) pi(.|s)`, since
 ///    `d log pi(y) / d logit(s, a) = sum_{t : s_t = s} ([a = y_t] - pi(a|s))`;
 /// 4. the family's transpose (identity for `markov`, the sums into `A`, `B`, `C` for
@@ -65,7 +66,16 @@ public final class SequenceTrainer {
     let gradient: UnsafeMutableBufferPointer<Double>
     let logPi: UnsafeMutableBufferPointer<Double>       // P S V; fresh on `states` (all of it for markov)
     let probabilities: UnsafeMutableBufferPointer<Double> // P S V, pi(a|s), fresh where logPi is
-    let counts: UnsafeMutableBufferPointer<Double>      // P S V, zero between steps
+    /// The pairs' visits to each state, grouped by state (counting sort, stable): the visits of
+    /// state `s` are `occurrenceStart[s] ..< occurrenceStart[s + 1]`, in the order (pair,
+    /// chosen before rejected, position); each has its token and the index `2 i + side` of
+    /// its weight in `weights`.
+    let occurrenceStart: UnsafeMutableBufferPointer<Int>
+    let occurrenceToken: UnsafeMutableBufferPointer<Int>
+    let occurrenceWeight: UnsafeMutableBufferPointer<Int>
+    /// Per step, `(1/(P n)) dl_i/d log pi_w` at `2 i` and `(1/(P n)) dl_i/d log pi_l` at `2 i + 1`.
+    let weights: UnsafeMutableBufferPointer<Double>
+    let rowCounts: UnsafeMutableBufferPointer<Double>   // V, one row of c(s, .)
     let paths: UnsafeMutableBufferPointer<Int>          // per pair: y_w's T entries, then y_l's
     let refChosen: UnsafeMutableBufferPointer<Double>, refRejected: UnsafeMutableBufferPointer<Double>
     let gaps: UnsafeMutableBufferPointer<Double>, trueGaps: UnsafeMutableBufferPointer<Double>
@@ -108,22 +118,37 @@ public final class SequenceTrainer {
         gradient = buffer(family.parameterCount, 0.0)
         logPi = buffer(space.tableCount, 0.0)
         probabilities = buffer(space.tableCount, 0.0)
-        counts = buffer(space.tableCount, 0.0)
         let length = space.length
-        paths = buffer(2 * pairCount * length, 0)
-        var visited = [Bool](repeating: false, count: space.stateCount)
+        let visits = 2 * pairCount * length
+        paths = buffer(visits, 0)
+        occurrenceStart = buffer(space.stateCount + 1, 0)
+        occurrenceToken = buffer(visits, 0)
+        occurrenceWeight = buffer(visits, 0)
+        weights = buffer(2 * pairCount, 0.0)
+        rowCounts = buffer(space.vocabulary, 0.0)
+        let v = space.vocabulary
         for i in 0..<pairCount {
             for (side, batch) in [env.pairs.chosen, env.pairs.rejected].enumerated() {
                 let x = batch.prompts[i]
                 let y = batch.response(i)
                 for t in 0..<length {
                     let s = space.state(prompt: x, position: t, of: y)
-                    visited[s] = true
                     paths[(2 * i + side) * length + t] = space.entry(state: s, token: y[y.startIndex + t])
+                    occurrenceStart[s + 1] += 1
                 }
             }
         }
-        activeStates = visited.indices.filter { visited[$0] }
+        for s in 0..<space.stateCount { occurrenceStart[s + 1] += occurrenceStart[s] }
+        var next = Array(occurrenceStart.prefix(space.stateCount))
+        for k in 0..<visits {                  // k = (2 i + side) T + t: the order of the visits
+            let e = paths[k]
+            let s = e / v
+            occurrenceToken[next[s]] = e - s * v
+            occurrenceWeight[next[s]] = k / length
+            next[s] += 1
+        }
+        let starts = occurrenceStart
+        activeStates = (0..<space.stateCount).filter { starts[$0 + 1] > starts[$0] }
         allStates = Array(0..<space.stateCount)
         refChosen = buffer(pairCount, 0.0); _ = refChosen.update(fromContentsOf: env.referenceLogpChosen)
         refRejected = buffer(pairCount, 0.0); _ = refRejected.update(fromContentsOf: env.referenceLogpRejected)
@@ -168,7 +193,9 @@ public final class SequenceTrainer {
     }
 
     deinit {
-        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); counts.deallocate(); paths.deallocate()
+        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); paths.deallocate()
+        occurrenceStart.deallocate(); occurrenceToken.deallocate(); occurrenceWeight.deallocate()
+        weights.deallocate(); rowCounts.deallocate()
         refChosen.deallocate(); refRejected.deallocate(); gaps.deallocate(); trueGaps.deallocate()
         logpChosen.deallocate(); logpRejected.deallocate(); values.deallocate()
         dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate(); rowGradient.deallocate()
@@ -242,20 +269,31 @@ public final class SequenceTrainer {
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
         let total = pairPass()
-        guard let p = probabilities.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
-              let sc = scratch.baseAddress else { return .nan }
+        guard let g = gradient.baseAddress, let sc = scratch.baseAddress else { return .nan }
         for r in ranges { for j in r { g[j] = 0 } }
-        states.withUnsafeBufferPointer { s in
-            family.addLogitGradients(states: s, counts: c, probabilities: p, into: g, scratch: sc)
+        for s in states {
+            rowLogitGradient(state: s, into: sc)
+            family.addGradient(state: s, logitGradient: sc, into: g)
         }
         return total
     }
 
-    /// Steps 1 to 3 of a step (see the type's documentation) up to the counts: each pair's
-    /// path sums, the loss kernel, and `c(s, a)` in `counts`. Returns the mean loss.
+    /// State `s`'s logit gradient `G(s, .) = c(s, .) - (sum_a c(s, a)) pi(.|s)` into `g`
+    /// (`V` entries), with `c(s, a)` summed from the state's visits in their order (from 0,
+    /// pair by pair: the bits of a dense table of counts filled pair by pair).
+    @inline(__always)
+    func rowLogitGradient(state s: Int, into g: UnsafeMutablePointer<Double>) {
+        let v = space.vocabulary
+        guard let c = rowCounts.baseAddress, let p = probabilities.baseAddress else { return }
+        for j in occurrenceStart[s] ..< occurrenceStart[s + 1] { c[occurrenceToken[j]] += weights[occurrenceWeight[j]] }
+        logitGradientRow(c, probabilities: p + s * v, into: g, count: v)
+    }
+
+    /// Steps 1 and 2 of a step (see the type's documentation): each pair's path sums, the
+    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss.
     func pairPass() -> Double {
         let length = space.length
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let path = paths.baseAddress else { return .nan }
+        guard let lp = logPi.baseAddress, let path = paths.baseAddress else { return .nan }
         for i in 0..<pairCount {
             let w = path + 2 * i * length, l = w + length
             var sw = 0.0, sl = 0.0
@@ -272,10 +310,8 @@ public final class SequenceTrainer {
         var total = 0.0
         for i in 0..<pairCount {
             total += scale * values[i]
-            let a = scale * dChosen[i], b = scale * dRejected[i]
-            let w = path + 2 * i * length, l = w + length
-            for t in 0..<length { c[w[t]] += a }
-            for t in 0..<length { c[l[t]] += b }
+            weights[2 * i] = scale * dChosen[i]
+            weights[2 * i + 1] = scale * dRejected[i]
         }
         return total
     }
@@ -291,11 +327,11 @@ public final class SequenceTrainer {
         let v = space.vocabulary
         let update = optimizer.nextUpdate()
         var squares = 0.0
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = rowGradient.baseAddress,
+        guard let lp = logPi.baseAddress, let g = rowGradient.baseAddress,
               let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
         for s in states {
             let row = s * v
-            logitGradientRow(c + row, probabilities: p + row, into: g, count: v)
+            rowLogitGradient(state: s, into: g)
             for a in 0..<v { squares += g[a] * g[a] }
             update.apply(gradient: g, parameters: th + row, offset: row, count: v)
             logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
