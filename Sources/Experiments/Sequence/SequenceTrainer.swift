@@ -85,6 +85,15 @@ public final class SequenceTrainer {
     let scratch: UnsafeMutableBufferPointer<Double>     // V
     let rowGradient: UnsafeMutableBufferPointer<Double> // V, the fused step's gradient row
     let activeStates: [Int], allStates: [Int]
+    /// Prompt `x`'s pairs are `pairStart[x] ..< pairStart[x + 1]` (the environment's pairs
+    /// come prompt by prompt), its active states `activeStates[activeStart[x] ..< activeStart[x + 1]]`.
+    let pairStart: [Int], activeStart: [Int]
+    /// Whether ``run(threads:observer:)`` may use temporal blocking (tests turn it off), and
+    /// the fewest steps between logged steps for which it does (tests lower it to 1).
+    var allowsBlocking = true
+    var minimumBlockSteps = 2
+    /// The blocked path's copy of the active rows' `theta`, `m`, `v` at a block's start.
+    var blockSnapshot: [Double] = []
     /// The states of the per-step passes and the parameter ranges the optimiser updates.
     var states: [Int] = []
     var ranges: [Range<Int>] = []
@@ -150,6 +159,18 @@ public final class SequenceTrainer {
         let starts = occurrenceStart
         activeStates = (0..<space.stateCount).filter { starts[$0 + 1] > starts[$0] }
         allStates = Array(0..<space.stateCount)
+        var pairStart = [Int](repeating: 0, count: space.prompts + 1)
+        for i in 0..<pairCount {
+            let x = env.pairs.chosen.prompts[i]
+            precondition(x == env.pairs.rejected.prompts[i] && (i == 0 || x >= env.pairs.chosen.prompts[i - 1]),
+                         "the environment's pairs come prompt by prompt")
+            pairStart[x + 1] += 1
+        }
+        for x in 0..<space.prompts { pairStart[x + 1] += pairStart[x] }
+        self.pairStart = pairStart
+        let perPrompt = space.statesPerPrompt
+        let active = activeStates
+        activeStart = (0...space.prompts).map { x in active.firstIndex { $0 >= x * perPrompt } ?? active.count }
         refChosen = buffer(pairCount, 0.0); _ = refChosen.update(fromContentsOf: env.referenceLogpChosen)
         refRejected = buffer(pairCount, 0.0); _ = refRejected.update(fromContentsOf: env.referenceLogpRejected)
         gaps = buffer(pairCount, 0.0); _ = gaps.update(fromContentsOf: targetGaps)
@@ -269,28 +290,31 @@ public final class SequenceTrainer {
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
         let total = pairPass()
-        guard let g = gradient.baseAddress, let sc = scratch.baseAddress else { return .nan }
+        guard let g = gradient.baseAddress, let sc = scratch.baseAddress, let c = rowCounts.baseAddress else { return .nan }
         for r in ranges { for j in r { g[j] = 0 } }
         for s in states {
-            rowLogitGradient(state: s, into: sc)
+            rowLogitGradient(state: s, counts: c, into: sc)
             family.addGradient(state: s, logitGradient: sc, into: g)
         }
         return total
     }
 
     /// State `s`'s logit gradient `G(s, .) = c(s, .) - (sum_a c(s, a)) pi(.|s)` into `g`
-    /// (`V` entries), with `c(s, a)` summed from the state's visits in their order (from 0,
+    /// (`V` entries; `c` is a zeroed row of `V` scratch entries, left zeroed), with `c(s, a)` summed from the state's visits in their order (from 0,
     /// pair by pair: the bits of a dense table of counts filled pair by pair).
     @inline(__always)
-    func rowLogitGradient(state s: Int, into g: UnsafeMutablePointer<Double>) {
+    func rowLogitGradient(state s: Int, counts c: UnsafeMutablePointer<Double>, into g: UnsafeMutablePointer<Double>) {
         let v = space.vocabulary
-        guard let c = rowCounts.baseAddress, let p = probabilities.baseAddress else { return }
+        guard let p = probabilities.baseAddress else { return }
         for j in occurrenceStart[s] ..< occurrenceStart[s + 1] { c[occurrenceToken[j]] += weights[occurrenceWeight[j]] }
         logitGradientRow(c, probabilities: p + s * v, into: g, count: v)
     }
 
     /// Steps 1 and 2 of a step (see the type's documentation): each pair's path sums, the
-    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss.
+    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss, summed
+    /// prompt by prompt (each prompt's partial sum from 0 over its pairs, the partials added
+    /// in prompt order), so that the blocked path, which sums each prompt on its own, gives
+    /// the same bits.
     func pairPass() -> Double {
         let length = space.length
         guard let lp = logPi.baseAddress, let path = paths.baseAddress else { return .nan }
@@ -308,17 +332,34 @@ public final class SequenceTrainer {
                                   values: values, dChosen: dChosen, dRejected: dRejected)
         let scale = 1 / Double(pairCount)
         var total = 0.0
-        for i in 0..<pairCount {
-            total += scale * values[i]
-            weights[2 * i] = scale * dChosen[i]
-            weights[2 * i + 1] = scale * dRejected[i]
+        for x in 0..<space.prompts {
+            var part = 0.0
+            for i in pairStart[x] ..< pairStart[x + 1] {
+                part += scale * values[i]
+                weights[2 * i] = scale * dChosen[i]
+                weights[2 * i + 1] = scale * dRejected[i]
+            }
+            total += part
         }
         return total
     }
 
 
-    /// The Euclidean norm of `gradient` over ``ranges`` (in index order; zero elsewhere).
+    /// The Euclidean norm of `gradient` over ``ranges`` (zero elsewhere). For `markov`, the
+    /// squares are summed prompt by prompt (in index order within a prompt's rows, the
+    /// partials added in prompt order), as the fused and blocked steps do; for `shared`, in
+    /// index order.
     func gradientNorm() -> Double {
+        if family.parametersAreLogits {
+            let perPrompt = space.statesPerPrompt, v = space.vocabulary
+            var total = 0.0, part = 0.0, current = 0
+            for s in states {
+                let x = s / perPrompt
+                if x != current { total += part; part = 0; current = x }
+                for j in s * v ..< (s + 1) * v { part += gradient[j] * gradient[j] }
+            }
+            return (total + part).squareRoot()
+        }
         var s = 0.0
         for r in ranges { for j in r { s += gradient[j] * gradient[j] } }
         return s.squareRoot()

@@ -31,7 +31,11 @@ extension SequenceTrainer {
 
     /// Runs the remaining steps up to ``TrainingConfig/steps``, recording metrics at the
     /// current step, every `logEvery` steps and at the final step (as ``Trainer/run(observer:)``).
-    public func run(observer: ((SequenceStepMetrics, SequenceTrainer) -> Void)? = nil) -> SequenceTrainingResult {
+    ///
+    /// Between two logged steps it uses temporal blocking (``blockedSteps(to:threads:)``) when
+    /// that applies (``blockingApplies``), on up to `threads` threads; the results are the
+    /// step path's bits whatever `threads` is.
+    public func run(threads: Int = 1, observer: ((SequenceStepMetrics, SequenceTrainer) -> Void)? = nil) -> SequenceTrainingResult {
         var records: [SequenceStepMetrics] = []
         func record() {
             let r = metrics()
@@ -42,8 +46,14 @@ extension SequenceTrainer {
         }
         if divergedAtStep == nil { record() }
         while stepCount < config.steps && divergedAtStep == nil {
-            step()
-            if divergedAtStep == nil && (stepCount % config.logEvery == 0 || stepCount == config.steps) { record() }
+            // The next logged step: the next multiple of logEvery, or the last step.
+            let next = Swift.min(config.steps, (stepCount / config.logEvery + 1) * config.logEvery)
+            if blockingApplies && next - stepCount >= minimumBlockSteps {
+                blockedSteps(to: next, threads: threads)
+            } else {
+                while stepCount < next && divergedAtStep == nil { step() }
+            }
+            if divergedAtStep == nil { record() }
         }
         let status: RunStatus = divergedAtStep.map { .diverged(atStep: $0) } ?? .ok
         return SequenceTrainingResult(metrics: records,
@@ -60,24 +70,27 @@ extension SequenceTrainer {
     /// gradient, its optimiser update and its new log-softmax in one pass while the row is
     /// in cache (the gradient row lives in a scratch row, not in `gradient`). The same operations on the same values as ``lossAndGradient()`` followed
     /// by the update and ``refresh(_:)`` (the rows are independent and the norm is summed in
-    /// the same order), so the same bits.
+    /// the same order, prompt by prompt as in ``gradientNorm()``), so the same bits.
     func fusedLogitStep() {
         let value = pairPass()
         lastStepLoss = value
         let v = space.vocabulary
         let update = optimizer.nextUpdate()
-        var squares = 0.0
-        guard let lp = logPi.baseAddress, let g = rowGradient.baseAddress,
+        var squares = 0.0, part = 0.0, current = 0
+        let perPrompt = space.statesPerPrompt
+        guard let lp = logPi.baseAddress, let g = rowGradient.baseAddress, let c = rowCounts.baseAddress,
               let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
         for s in states {
             let row = s * v
-            rowLogitGradient(state: s, into: g)
-            for a in 0..<v { squares += g[a] * g[a] }
+            let x = s / perPrompt
+            if x != current { squares += part; part = 0; current = x }
+            rowLogitGradient(state: s, counts: c, into: g)
+            for a in 0..<v { part += g[a] * g[a] }
             update.apply(gradient: g, parameters: th + row, offset: row, count: v)
             logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
         }
         optimizer.advance()
-        let norm = squares.squareRoot()
+        let norm = (squares + part).squareRoot()
         guard value.isFinite && norm.isFinite else { divergedAtStep = stepCount; return }
         maxGradientNorm = Swift.max(maxGradientNorm, norm)
         stepCount += 1
