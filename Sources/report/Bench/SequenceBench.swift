@@ -26,13 +26,17 @@ func threadCPUSeconds() -> Double {
 
 extension BenchRunner {
     /// Pair-updates per second (`P n` pairs x steps / seconds) of full-batch DPO (Adam, lr
-    /// 0.01) on `P = 64, V = 32, T = 64, n = 16`, one thread, both parameterisations. The
+    /// 0.01) on `P = 64, V = 32, T = 64, n = 16`, one thread, both parameterisations (markov
+    /// also step by step). The
     /// environment and the trainer are built outside the timing; no metrics are taken (a
     /// training loop's steps only), and every repeat continues from where the last one
     /// ended (the cost of a step does not depend on the parameters).
     func sequence(steps: Int) throws -> [SequenceBenchRow] {
         var rows: [SequenceBenchRow] = []
-        for parameterisation in SequenceConfig.Parameterisation.allCases {
+        // markov twice: prompt by prompt between logged steps (what a run does), and one
+        // full step at a time (the same bits); shared has only the step path.
+        for (parameterisation, blocked, name) in [(SequenceConfig.Parameterisation.markov, true, "markov"),
+                                                  (.markov, false, "markov, step by step"), (.shared, true, "shared")] {
             let bench = try SequenceBenchmark(parameterisation)
             let c = SequenceBenchmark.problem(parameterisation)
             var checksum = 0.0
@@ -40,14 +44,14 @@ extension BenchRunner {
             let seconds = median((0..<repeats).map { _ in
                 let c0 = threadCPUSeconds()
                 let t0 = benchNow()
-                checksum = bench.run(steps: steps)
+                checksum = bench.run(steps: steps, threads: 1, blocked: blocked)
                 let dt = benchNow() - t0
                 cpu.append(threadCPUSeconds() - c0)
                 return dt
             })
             let cpuSeconds = median(cpu)
             let work = Double(bench.pairsPerStep) * Double(steps)
-            rows.append(SequenceBenchRow(parameterisation: parameterisation.rawValue, P: c.prompts, V: c.vocabulary, T: c.length,
+            rows.append(SequenceBenchRow(parameterisation: name, P: c.prompts, V: c.vocabulary, T: c.length,
                                          n: c.pairsPerPrompt, steps: steps, seconds: seconds, rate: work / seconds,
                                          cpuSeconds: cpuSeconds, cpuRate: work / cpuSeconds, checksum: checksum))
         }
