@@ -8,22 +8,29 @@ extension SimulationConfig.Labels: ExpressibleByArgument {}
 extension SimulationConfig.PairSampling: ExpressibleByArgument {}
 extension Optimizer: ExpressibleByArgument {}
 
-/// Where reward-aware losses get their target gap, as a command-line choice.
+/// Where reward-aware losses get their target gap, as a command-line choice. `true`,
+/// `model` and `constant` are the tabular trainer's; `true`, `proxy` and `fitted` the
+/// sequence level's (docs/theory.md §5.2). `true` is the oracle in both: an upper bound.
 enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
-    case `true`, model, constant
+    case `true`, model, constant, proxy, fitted
+
+    /// Whether only the sequence-level policies take it.
+    var isSequenceOnly: Bool { self == .proxy || self == .fitted }
+    /// Whether only the tabular and log-linear policies take it.
+    var isTabularOnly: Bool { self == .model || self == .constant }
 }
 
 /// The simulated environment's options (docs/theory.md §5), shared by train and sweep.
 /// Defaults are Experiments' default tabular problem.
 struct SimulationOptions: ParsableArguments {
-    @Option(help: "Policy family: tabular or loglinear.")
-    var policy: SimulationConfig.Policy = SimulationConfig().policy
+    @Option(help: "Policy family: tabular, loglinear, or the sequence-level markov or shared (report train only).")
+    var policy: PolicyChoice = .tabular
     @Option(parsing: .unconditional, help: "Prompts P.")
     var prompts: Int = SimulationConfig().prompts
-    @Option(parsing: .unconditional, help: "Candidate responses per prompt K (>= 2).")
+    @Option(parsing: .unconditional, help: "Candidate responses per prompt K (>= 2; tabular and loglinear only).")
     var responses: Int = SimulationConfig().responses
-    @Option(parsing: .unconditional, help: "Distinct pairs per prompt n (<= K(K-1)/2).")
-    var pairsPerPrompt: Int = SimulationConfig().pairsPerPrompt
+    @Option(parsing: .unconditional, help: "Pairs per prompt n (tabular and loglinear: distinct, <= K(K-1)/2, default \(SimulationConfig().pairsPerPrompt); markov/shared: default \(SequenceConfig().pairsPerPrompt)).")
+    var pairsPerPrompt: Int?
     @Option(parsing: .unconditional, help: "Feature dimension d (loglinear only).")
     var features: Int = SimulationConfig().features
     /// A spread's range (reference logits, rewards, reward noise): `[0, optionMagnitudeBound]`
@@ -33,11 +40,11 @@ struct SimulationOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "Spread s_ref of the reference logits, in [0, 1e150].")
     var referenceSpread: Double = SimulationConfig().referenceSpread
-    @Option(parsing: .unconditional, help: "Spread s_r of the true rewards, in [0, 1e150].")
-    var rewardSpread: Double = SimulationConfig().rewardSpread
+    @Option(parsing: .unconditional, help: "Spread s_r of the true rewards (markov/shared: per transition), in [0, 1e150] (default \(shortText(SimulationConfig().rewardSpread)); markov/shared \(shortText(SequenceConfig().rewardSpread))).")
+    var rewardSpread: Double?
     @Option(help: "Labels: bt (Bradley-Terry sampling) or hard (by reward-model score).")
     var labels: SimulationConfig.Labels = SimulationConfig().labels
-    @Option(help: "Pair sampling: reference (from pi_ref) or uniform.")
+    @Option(help: "Pair sampling: reference (from pi_ref) or uniform (tabular and loglinear only; markov/shared draw from pi_ref).")
     var pairSampling: SimulationConfig.PairSampling = SimulationConfig().pairSampling
     @Option(parsing: .unconditional, help: "Seed of every random stream (GSL MT19937).")
     var seed: UInt64 = SimulationConfig().seed
@@ -46,13 +53,17 @@ struct SimulationOptions: ParsableArguments {
     /// (ArgumentParser runs it for every command that includes this group.)
     func validate() throws {
         try checkRange("--reference-spread", referenceSpread, Self.spreadRange, "a number")
-        try checkRange("--reward-spread", rewardSpread, Self.spreadRange, "a number")
+        if let rewardSpread { try checkRange("--reward-spread", rewardSpread, Self.spreadRange, "a number") }
     }
 
+    /// The tabular or log-linear simulation (a sequence-level `--policy` is refused before
+    /// this is called: ``requireTabular(_:)``; it falls back to tabular).
     func simulation(beta: Double, rewardNoise: Double) -> SimulationConfig {
-        SimulationConfig(policy: policy, prompts: prompts, responses: responses, pairsPerPrompt: pairsPerPrompt,
-                         features: features, referenceSpread: referenceSpread, rewardSpread: rewardSpread,
-                         rewardNoise: rewardNoise, labels: labels, pairSampling: pairSampling, beta: beta, seed: seed)
+        let d = SimulationConfig()
+        return SimulationConfig(policy: policy.tabularPolicy ?? .tabular, prompts: prompts, responses: responses,
+                                pairsPerPrompt: pairsPerPrompt ?? d.pairsPerPrompt, features: features,
+                                referenceSpread: referenceSpread, rewardSpread: rewardSpread ?? d.rewardSpread,
+                                rewardNoise: rewardNoise, labels: labels, pairSampling: pairSampling, beta: beta, seed: seed)
     }
 }
 
@@ -73,17 +84,21 @@ struct OptimizerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "TRL label_smoothing for cdpo, robust, exo_pair (default 0; exo_pair 1e-3).")
     var labelSmoothing: Double?
     @OptionGroup var lossParameters: LossParameterOptions
-    @Option(help: "Target gap of rpo_*/spo*: true (oracle reward), model (noisy reward model), or constant.")
-    var target: TargetChoice = .model
+    @Option(help: ArgumentHelp(
+        "Target gap of rpo_*/spo*. tabular/loglinear: true, model (default) or constant; markov/shared: true, proxy or fitted (default).",
+        discussion: "true is the oracle (the true reward; an upper bound, not a comparison on equal information); "
+            + "model the noisy reward model; constant --constant-gap; proxy the labeller's biased reward; "
+            + "fitted a Bradley-Terry reward model fitted to the labels DPO sees (DPO's information)."))
+    var target: TargetChoice?
     @Option(parsing: .unconditional, help: "The gap used with --target constant; |gap| <= 8.99e307.")
     var constantGap: Double = 1
 
 
     func training(loss: Loss) -> TrainingConfig {
         let source: RewardGapSource
-        switch target {
+        switch target ?? .model {
         case .true: source = .trueReward
-        case .model: source = .rewardModel
+        case .model, .proxy, .fitted: source = .rewardModel
         case .constant: source = .constant(constantGap)
         }
         return TrainingConfig(loss: loss, labelSmoothing: labelSmoothing,
@@ -106,6 +121,9 @@ func optionError(_ error: ExperimentError) -> ValidationError {
         "reward noise s_noise": "--reward-noise", "beta": "--beta", "steps": "--steps", "learning rate": "--lr",
         "batch size": "--batch-size", "clip norm": "--clip", "log every": "--log-every",
         "shard count n": "--shard", "shard index i": "--shard", "constant reward gap": "--constant-gap",
+        "vocabulary V": "--vocab", "length T": "--length", "proxy bias lambda": "--proxy-bias",
+        "spurious token k": "--spurious-token", "rm-l2": "--rm-l2",
+        "table size P(1+(T-1)V)V": "--prompts, --vocab, --length", "pairs P x n x 2T": "--pairs-per-prompt",
     ]
     if case .loss(let lossError) = error, case .invalidParameter(let name, _, _) = lossError, Loss.parameter(named: name) != nil {
         return ValidationError("--loss-param \(name): \(lossError)")

@@ -50,6 +50,8 @@ extension Report {
         @OptionGroup var output: OutputOptions
 
         func spec() throws -> SweepSpec {
+            try simulation.requireTabular("report sweep")
+            try optimizer.requireTabularTarget()
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
             guard seeds >= 1 && seeds <= 1_000_000 else { throw ValidationError("--seeds must be between 1 and 1000000, got \(seeds)") }

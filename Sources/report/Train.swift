@@ -18,10 +18,29 @@ extension Report {
             Outputs with --out DIR: metrics.csv (one row per loss per logged step), \
             summary.csv (one row per loss), summary.md and plots.txt.
 
+            Sequence level (--policy markov or shared, docs/theory.md §5.2): responses of \
+            --length T tokens from --vocab V; labels from the proxy r + lambda * (count of \
+            --spurious-token) with --proxy-bias lambda; --target true (the oracle: an upper \
+            bound), proxy or fitted (default; --rm-l2). The summary shows the true and the proxy \
+            reward side by side, win rates, log-probabilities of the pairs and the fitted reward \
+            model's held-out accuracy. Options of the tabular trainer that a sequence policy does \
+            not have (--responses, --features, --pair-sampling, --batch-size: it is full batch, \
+            --target model|constant, --constant-gap) are rejected when given, and the sequence \
+            options are rejected with --policy tabular or loglinear. With --out DIR it writes, \
+            into a folder that appears whole (built under a hidden sibling): metrics.csv, \
+            summary.csv, summary.md, plots.txt, transitions.csv \
+            (prompt,position,previous,token,logp_reference,reward,proxy_reward,logp_optimal), \
+            policy-<loss>.csv (prompt,position,previous,token,logp), pairs.csv \
+            (prompt,chosen,rejected,preference,true_gap,proxy_gap,target_gap; responses as T \
+            space-separated tokens; read by benchmarks/sequence_torch.py) and three SVGs: \
+            reward-kl.svg, win-rate.svg and logp-pairs.svg. The tables have P(1+(T-1)V)V rows; \
+            more than \(SequenceTables.maximumRows) is refused.
+
             Example:
               report train
               report train --losses sigmoid,spo --labels bt --reward-noise 0.5 --steps 5000
               report train --policy loglinear --features 8 --clip 1 --out results/train
+              report train --policy shared --vocab 8 --length 16 --proxy-bias 1 --target fitted --out results/seq
             """
         )
 
@@ -33,9 +52,14 @@ extension Report {
         var rewardNoise: Double = 0
         @OptionGroup var simulation: SimulationOptions
         @OptionGroup var optimizer: OptimizerOptions
+        @OptionGroup var sequence: SequenceOptions
         @OptionGroup var output: OutputOptions
 
         func configurations() throws -> (SimulationConfig, [TrainingConfig]) {
+            if let option = sequence.given.first {
+                throw ValidationError("\(option) applies to --policy markov|shared only (the policy is \(simulation.policy.rawValue))")
+            }
+            try optimizer.requireTabularTarget()
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
             try checkRange("--beta", beta, LossOptions.betaRange, "a number")
@@ -54,9 +78,12 @@ extension Report {
             return (sim, trainings)
         }
 
-        func validate() throws { _ = try configurations() }
+        func validate() throws {
+            if simulation.policy.sequenceParameterisation != nil { _ = try sequenceConfigurations() } else { _ = try configurations() }
+        }
 
         func run() throws {
+            if simulation.policy.sequenceParameterisation != nil { return try runSequence() }
             let (sim, trainings) = try configurations()
             let progress = ProgressBar(total: trainings.count, label: "train", enabled: output.showsProgress)
             var results: [TrainingResult] = []

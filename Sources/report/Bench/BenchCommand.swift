@@ -25,7 +25,10 @@ extension Report {
               sweep     a sweep of independent trainings on 1 worker and on all cores;
               scaling   time against P*K, against K and against the number of steps, with the \
             fitted log-log exponent (GSL least squares);
-              commands  wall time of `report gradients` and `report all` (run as subprocesses).
+              commands  wall time of `report gradients` and `report all` (run as subprocesses);
+              sequence  pair-updates per second of full-batch DPO at the sequence level, \
+            P=64, V=32, T=64, n=16, markov and shared, one thread (benchmarks/sequence_torch.py \
+            is the PyTorch side).
 
             Every figure is the median of --repeats runs. Quote ratios measured in one run, not \
             absolute times. Results depend on nothing but speed: the trainer is bit-identical \
@@ -52,9 +55,11 @@ extension Report {
         var largePrompts: Int = 10_000
         @Option(help: "Steps of each run of the sweep benchmark (128 runs on the default problem).")
         var sweepSteps: Int = 5000
+        @Option(help: "Steps of the sequence-level benchmark (P=64, V=32, T=64, n=16).")
+        var sequenceSteps: Int = 20
         @Option(help: "Median of this many runs per measurement.")
         var repeats: Int = 3
-        @Option(help: "Comma list of sections: peaks, kernels, trainer, sweep, scaling, commands, or all.")
+        @Option(help: "Comma list of sections: peaks, kernels, trainer, sweep, scaling, commands, sequence, or all.")
         var sections: String = "all"
         @Flag(help: "Do not time `report all` (it takes about a minute).")
         var skipAll = false
@@ -71,11 +76,16 @@ extension Report {
         @Option(help: .hidden) var exportLr: Double = 0.05
         @Option(help: .hidden) var exportSeed: UInt64 = 1
         @Option(help: .hidden) var exportOptimizer: Optimizer = .adam
+        // Hidden: write the sequence-level timing problem and the toolkit's first steps on
+        // it for benchmarks/sequence_torch.py, then exit.
+        @Option(help: .hidden) var exportSequence: String?
 
         func validate() throws {
             guard pairs >= 1 else { throw ValidationError("--pairs must be >= 1, got \(pairs)") }
             guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, got \(repeats)") }
-            guard defaultSteps >= 1, largeSteps >= 1, sweepSteps >= 1 else { throw ValidationError("--default-steps, --large-steps and --sweep-steps must be >= 1") }
+            guard defaultSteps >= 1, largeSteps >= 1, sweepSteps >= 1, sequenceSteps >= 1 else {
+                throw ValidationError("--default-steps, --large-steps, --sweep-steps and --sequence-steps must be >= 1")
+            }
             guard largePrompts >= 1 else { throw ValidationError("--large-prompts must be >= 1, got \(largePrompts)") }
             _ = try selectedSections()
             do { _ = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
@@ -101,6 +111,10 @@ extension Report {
                                             optimizer: exportOptimizer)
                 return
             }
+            if let dir = exportSequence {
+                try SequenceExport.write(to: dir, steps: exportSteps, logEvery: exportLogEvery, learningRate: exportLr)
+                return
+            }
             let chosen = try selectedSections()
             var result = BenchResult(machine: .current, arguments: Array(CommandLine.arguments.dropFirst()))
             let runner = BenchRunner(repeats: repeats)
@@ -115,6 +129,7 @@ extension Report {
             if chosen.contains(.sweep) { result.sweep = try runner.sweep(steps: sweepSteps) }
             if chosen.contains(.scaling) { result.scaling = try runner.scaling(largePrompts: largePrompts) }
             if chosen.contains(.commands) { result.commands = try runner.commands(skipAll: skipAll) }
+            if chosen.contains(.sequence) { result.sequence = try runner.sequence(steps: sequenceSteps) }
             switch format {
             case .markdown: emit(result.markdown())
             case .csv: emit(result.csv())
@@ -126,4 +141,4 @@ extension Report {
 
 enum BenchFormat: String, ExpressibleByArgument, CaseIterable { case markdown, csv, json }
 
-enum BenchSection: String, CaseIterable { case peaks, kernels, trainer, sweep, scaling, commands }
+enum BenchSection: String, CaseIterable { case peaks, kernels, trainer, sweep, scaling, commands, sequence }

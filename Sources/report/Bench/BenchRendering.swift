@@ -80,6 +80,7 @@ extension BenchResult {
                                rows: commands.map { [$0.command, String(format: "%.3f", $0.seconds), "\($0.status)"] }).render()
             s += "\n"
         }
+        s += sequenceMarkdown()
         return s
     }
 
@@ -102,6 +103,11 @@ extension BenchResult {
         }
         for f in scaling.fits { w.appendRow(["scaling-fit", f.study, "", "", "", "", "", "", n(f.exponent), "exponent", "", n(f.standardError)]) }
         for c in commands { w.appendRow(["commands", c.command, "", "", "", "", "", n(c.seconds), "", "s", "", "\(c.status)"]) }
+        // The sequence rows carry V and T in the name (K has no meaning there).
+        for r in sequence {
+            w.appendRow(["sequence", "\(r.parameterisation) V=\(r.V) T=\(r.T) sigmoid", "\(r.P)", "", "\(r.n)", "\(r.steps)", "1",
+                         n(r.seconds), n(r.rate), "pair-updates/s", "", n(r.checksum)])
+        }
         return w.text
     }
 
@@ -128,6 +134,12 @@ extension BenchResult {
             .object(["study": .string(r.study), "P": .integer(r.P), "K": .integer(r.K), "n": .integer(r.n), "steps": .integer(r.steps), "seconds": num(r.seconds)])
         })
         o["scaling_fits"] = .array(scaling.fits.map { .object(["study": .string($0.study), "variable": .string($0.variable), "exponent": num($0.exponent), "standard_error": num($0.standardError)]) })
+        o["sequence"] = .array(sequence.map { r in
+            .object(["parameterisation": .string(r.parameterisation), "P": .integer(r.P), "V": .integer(r.V), "T": .integer(r.T),
+                     "n": .integer(r.n), "steps": .integer(r.steps), "seconds": num(r.seconds), "rate": num(r.rate),
+                     "cpu_seconds": num(r.cpuSeconds), "cpu_rate": num(r.cpuRate),
+                     "last_loss": num(r.checksum)])
+        })
         o["commands"] = .array(commands.map { .object(["command": .string($0.command), "seconds": num($0.seconds), "status": .integer(Int($0.status))]) })
         return JSONValue.object(o).rendered(pretty: true)
     }

@@ -86,6 +86,7 @@ struct BenchResult {
     var sweep: [SweepRow] = []
     var scaling: (rows: [ScalingRow], fits: [ScalingFit]) = ([], [])
     var commands: [CommandRow] = []
+    var sequence: [SequenceBenchRow] = []
 }
 
 func g3(_ x: Double) -> String { x.isFinite ? String(format: "%.3g", x) : "-" }
