@@ -3,13 +3,6 @@ import Experiments
 import Foundation
 import Formats
 import LossMath
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The `--out` folder of a sequence-level `report train`, with its large per-state tables
 /// streamed row by row (docs/theory.md §5.2):
@@ -90,12 +83,9 @@ enum SequenceTables {
 
     /// Writes the lines that `lines` emits to `url` through a 1 MiB buffer.
     static func stream(to url: URL, _ lines: ((String) throws -> Void) throws -> Void) throws {
-        let out = try BufferedFile(url)
-        try lines { line in
-            out.append(line)
-            try out.flushIfFull()
-        }
-        try out.close()
+        let out = try AtomicFileStream(url)
+        try lines { line in try out.write(line) }
+        try out.commit()
     }
 
     /// transitions.csv, line by line.
@@ -136,54 +126,5 @@ enum SequenceTables {
                          CSVWriter.format(env.trueGaps[i]), CSVWriter.format(env.proxyGaps[i]), CSVWriter.format(env.targetGaps[i])]
             try emit(cells.joined(separator: ",") + "\n")
         }
-    }
-}
-
-/// `close(2)` and `write(2)`, named apart from ``BufferedFile``'s methods.
-private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
-private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer?, _ n: Int) -> Int { write(fd, p, n) }
-
-/// A file written through a 1 MiB buffer with `write(2)`, for tables too large to hold as
-/// one string. It is written inside a folder that ``Formats/AtomicFolder`` renames into
-/// place, so a failure leaves no partial output.
-final class BufferedFile {
-    let path: String
-    private var buffer: [UInt8] = []
-    private let fd: Int32
-    private var closed = false
-    static let capacity = 1 << 20
-
-    init(_ url: URL) throws {
-        path = url.path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
-        guard fd >= 0 else { throw ReportError("\(FormatError.io("create", path: path, code: errno))") }
-        buffer.reserveCapacity(Self.capacity + 4096)
-    }
-
-    deinit { if !closed { _ = systemClose(fd) } }
-
-    func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
-
-    func flushIfFull() throws { if buffer.count >= Self.capacity { try flush() } }
-
-    func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { raw in
-                systemWrite(fd, raw.baseAddress.map { $0 + offset }, buffer.count - offset)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ReportError("\(FormatError.io("write", path: path, code: errno))")
-            }
-            offset += n
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        closed = true
-        guard systemClose(fd) == 0 else { throw ReportError("\(FormatError.io("close", path: path, code: errno))") }
     }
 }
