@@ -26,7 +26,7 @@ public final class Trainer {
     /// The optimiser settings.
     public let config: TrainingConfig
     /// Optimiser steps taken so far.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     /// `N` once the run has diverged: the parameters after `N` steps, or the loss or the
     /// gradient at them, were not finite (NaN or infinite). Further steps do nothing.
     public private(set) var divergedAtStep: Int?
@@ -44,6 +44,11 @@ public final class Trainer {
     var useFusedPath = true {
         didSet { engine.allowFusion = useFusedPath }
     }
+    /// False makes ``run(observer:)`` take its steps one at a time even where a window of
+    /// steps could run block by block (TemporalBlocking.swift); the tests compare the two.
+    var useTemporalBlocking = true
+    // The state a temporally blocked window starts from, allocated on first use.
+    var windowCheckpoint: WindowCheckpoint?
     /// Work units per thread below which a pass stays serial (tests lower it).
     var parallelGrain: Int {
         get { engine.parallelGrain }
@@ -227,8 +232,11 @@ public final class Trainer {
         }
         if divergedAtStep == nil { record() }
         while stepCount < config.steps && divergedAtStep == nil {
-            step()
-            if divergedAtStep == nil && (stepCount % config.logEvery == 0 || stepCount == config.steps) { record() }
+            // The steps up to the next logged one (a multiple of logEvery, or the last step),
+            // as one window: block by block where prompts are independent (TemporalBlocking.swift).
+            let next = Swift.min(config.steps, (stepCount / config.logEvery + 1) * config.logEvery)
+            advance(steps: next - stepCount)
+            if divergedAtStep == nil { record() }
         }
         let status: RunStatus = divergedAtStep.map { .diverged(atStep: $0) } ?? .ok
         return TrainingResult(metrics: records, summary: RunSummary(loss: config.loss, metrics: records, status: status))

@@ -70,12 +70,17 @@ struct BenchRunner {
     static func largeProblem(prompts: Int) -> SimulationConfig {
         SimulationConfig(prompts: prompts, responses: 64, pairsPerPrompt: 32)
     }
+    /// The mid-size problem of issue 12: P=200, K=16, n=12 (2400 pairs, 3200 cells), where
+    /// numpy's per-call overhead no longer dominates but the state fits in L2.
+    static func midProblem() -> SimulationConfig {
+        SimulationConfig(prompts: 200, responses: 16, pairsPerPrompt: 12)
+    }
 
-    func trainer(losses: [Loss], defaultSteps: Int, largeSteps: Int, largePrompts: Int, peaks: [PeakRow]) throws -> [TrainerRow] {
+    func trainer(losses: [Loss], defaultSteps: Int, midSteps: Int, largeSteps: Int, largePrompts: Int, peaks: [PeakRow]) throws -> [TrainerRow] {
         let model = Self.peaks(from: peaks)
         var rows: [TrainerRow] = []
         let threadCounts = Array(Set([1, Sweep.processorCount])).sorted()
-        for (name, sim, steps) in [("default", Self.defaultProblem(), defaultSteps),
+        for (name, sim, steps) in [("default", Self.defaultProblem(), defaultSteps), ("mid", Self.midProblem(), midSteps),
                                    ("large", Self.largeProblem(prompts: largePrompts), largeSteps)] {
             let env = try Environment(sim)
             for loss in losses {
