@@ -9,7 +9,9 @@ import LossMath
 /// `dl/dtheta` by the family: ``PolicyEngine``), then clips and applies SGD or Adam
 /// (``OptimizerState``). The inner loop works on preallocated contiguous buffers and
 /// allocates nothing. Full-batch steps of a family with fused passes (tabular) take the
-/// engine's fused per-prompt step, bit-identical to the generic one.
+/// engine's fused per-prompt step, bit-identical to the generic one; without clipping,
+/// ``run(observer:)`` runs the steps between two logged ones as one window, prompt block by
+/// prompt block (TemporalBlocking.swift), again with the same bits.
 ///
 /// A `Trainer` is a non-`Sendable` class holding mutable buffers and a GSL generator:
 /// create one per run, on the thread that runs it.
@@ -45,8 +47,9 @@ public final class Trainer {
         didSet { engine.allowFusion = useFusedPath }
     }
     /// False makes ``run(observer:)`` take its steps one at a time even where a window of
-    /// steps could run block by block (TemporalBlocking.swift); the tests compare the two.
-    var useTemporalBlocking = true
+    /// steps could run block by block (TemporalBlocking.swift). **The results are the same
+    /// bits either way** (the tests compare the two); `report bench` times both.
+    public var useTemporalBlocking = true
     // The state a temporally blocked window starts from, allocated on first use.
     var windowCheckpoint: WindowCheckpoint?
     /// Work units per thread below which a pass stays serial (tests lower it).

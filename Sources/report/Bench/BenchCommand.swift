@@ -73,6 +73,9 @@ extension Report {
         @Option(help: .hidden) var exportLr: Double = 0.05
         @Option(help: .hidden) var exportSeed: UInt64 = 1
         @Option(help: .hidden) var exportOptimizer: Optimizer = .adam
+        // Hidden: time the trainer one step at a time (no temporal blocking; the same bits),
+        // to compare the two in one session.
+        @Flag(help: .hidden) var perStepTrainer = false
 
         func validate() throws {
             guard pairs >= 1 else { throw ValidationError("--pairs must be >= 1, got \(pairs)") }
@@ -107,7 +110,7 @@ extension Report {
             }
             let chosen = try selectedSections()
             var result = BenchResult(machine: .current, arguments: Array(CommandLine.arguments.dropFirst()))
-            let runner = BenchRunner(repeats: repeats)
+            let runner = BenchRunner(repeats: repeats, temporalBlocking: !perStepTrainer)
             if chosen.contains(.peaks) { result.peaks = runner.peaks() }
             if chosen.contains(.kernels) {
                 result.kernels = runner.kernels(losses: try Loss.parseList(losses), pairs: pairs, peaks: result.peaks)

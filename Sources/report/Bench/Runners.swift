@@ -9,6 +9,9 @@ import LossMath
 
 struct BenchRunner {
     let repeats: Int
+    /// Whether the trainer section's runs block their steps in time (the default; false times
+    /// the per-step path, which gives the same bits).
+    var temporalBlocking = true
 
     /// The parameters of the kernel benchmark (and of benchmarks/baseline.py): beta 0.1,
     /// label smoothing 0.1 (exo_pair 1e-3), per-pair reward gaps.
@@ -89,6 +92,7 @@ struct BenchRunner {
                     let seconds = median(try (0..<repeats).map { _ in
                         let t = try Trainer(environment: env, config: TrainingConfig(loss: loss, steps: steps))
                         t.threads = threads
+                        t.useTemporalBlocking = temporalBlocking
                         let t0 = benchNow()
                         let r = t.run()
                         let dt = benchNow() - t0
