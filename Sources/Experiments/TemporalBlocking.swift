@@ -108,10 +108,12 @@ private struct WindowVisitor: PairLossKernelVisitor {
 extension Trainer {
     /// Whether ``advance(steps:)`` may run a window of steps block by block: the tabular
     /// family's fused path, full batch, no clipping (see TemporalBlocking.swift for why the
-    /// other cases are coupled across prompts).
+    /// other cases are coupled across prompts), and more than one block of prompts (a
+    /// problem that is one block, such as the default one, stays in cache anyway and would
+    /// only pay for the window's bookkeeping).
     var canBlockSteps: Bool {
         engine.canFuse && useFusedPath && useTemporalBlocking && config.clipNorm == nil
-            && (config.batchSize ?? engine.pairCount) >= engine.pairCount
+            && (config.batchSize ?? engine.pairCount) >= engine.pairCount && engine.P > engine.blockPrompts
     }
 
     /// `n` optimiser steps: the same state, bit for bit, as `n` calls of ``step()`` (which

@@ -17,6 +17,8 @@ import Testing
         let t = try Trainer(environment: try Environment(sim), config: cfg)
         t.useFusedPath = path != .generic
         t.useTemporalBlocking = path == .blocked
+        // The problems here are several blocks of prompts, so the blocked path is taken.
+        if path == .blocked && cfg.clipNorm == nil { #expect(t.canBlockSteps) }
         t.threads = threads
         if let grain { t.parallelGrain = grain }
         let r = t.run()
@@ -49,7 +51,7 @@ import Testing
 
     @Test(arguments: [SimulationConfig.Labels.hard, .bt])
     func blockedEqualsPerStepAndGeneric(labels: SimulationConfig.Labels) throws {
-        let sim = SimulationConfig(prompts: 29, responses: 6, pairsPerPrompt: 5, rewardNoise: 0.3, labels: labels, seed: 17)
+        let sim = SimulationConfig(prompts: 97, responses: 6, pairsPerPrompt: 5, rewardNoise: 0.3, labels: labels, seed: 17)
         for cfg in Self.configs {
             let what = "\(cfg.loss.rawValue) \(cfg.optimizer) log \(cfg.logEvery) \(labels)"
             let blocked = try Self.run(sim, cfg, .blocked)
@@ -65,7 +67,7 @@ import Testing
     /// than each prompt's log-sum-exp, and may stop a step later: not compared here.)
     @Test(arguments: [Loss.ipo, .sigmoid, .spo])
     func divergenceIsTheSameStep(loss: Loss) throws {
-        let sim = SimulationConfig(prompts: 40, responses: 6, pairsPerPrompt: 4, seed: 3)
+        let sim = SimulationConfig(prompts: 90, responses: 6, pairsPerPrompt: 4, seed: 3)
         for logEvery in [1, 6, 20, 500] {
             let cfg = TrainingConfig(loss: loss, optimizer: .sgd, learningRate: 1000, steps: 300, logEvery: logEvery)
             let blocked = try Self.run(sim, cfg, .blocked)
@@ -77,7 +79,7 @@ import Testing
     /// The blocks are split over threads (grain 1 forces the split on a small problem); the
     /// bits do not depend on the count.
     @Test func threadCountDoesNotChangeBits() throws {
-        let sim = SimulationConfig(prompts: 53, responses: 7, pairsPerPrompt: 9, rewardNoise: 0.5, labels: .bt, seed: 5)
+        let sim = SimulationConfig(prompts: 113, responses: 7, pairsPerPrompt: 9, rewardNoise: 0.5, labels: .bt, seed: 5)
         for cfg in [TrainingConfig(loss: .sigmoid, steps: 50, logEvery: 25),
                     TrainingConfig(loss: .ipo, optimizer: .sgd, learningRate: 1000, steps: 80, logEvery: 40)] {
             let one = try Self.run(sim, cfg, .blocked)
@@ -88,10 +90,12 @@ import Testing
         }
     }
 
-    /// Clipping couples the prompts: such runs take the per-step path.
+    /// Clipping and minibatches couple the prompts: such runs take the per-step path, and so
+    /// does a problem of one block of prompts (nothing to keep in cache).
     @Test func clippedAndMinibatchRunsDoNotBlock() throws {
-        let env = try Environment(SimulationConfig(prompts: 5, responses: 4, pairsPerPrompt: 3))
+        let env = try Environment(SimulationConfig(prompts: 200, responses: 4, pairsPerPrompt: 3))
         #expect(try Trainer(environment: env, config: TrainingConfig(loss: .sigmoid)).canBlockSteps)
+        #expect(try !Trainer(environment: try Environment(SimulationConfig()), config: TrainingConfig(loss: .sigmoid)).canBlockSteps)
         #expect(try !Trainer(environment: env, config: TrainingConfig(loss: .sigmoid, clipNorm: 1)).canBlockSteps)
         #expect(try !Trainer(environment: env, config: TrainingConfig(loss: .sigmoid, batchSize: 4)).canBlockSteps)
     }
