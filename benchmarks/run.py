@@ -7,7 +7,7 @@
 
 Steps: (1) `report bench --format json` measures the Swift side (machine peaks, loss kernels,
 trainer, sweep, scaling, command wall times); (2) `report bench --export-environment` writes
-the default and the large tabular problems with Swift's own training of them; (3)
+the default, the mid-size and the large tabular problems with Swift's own training of them; (3)
 `benchmarks/baseline.py` times numpy's loss kernels on the same kind of random pairs and
 numpy's trainer on the exported data, and checks that its metrics and parameters agree with
 Swift's; (4) the ratios are printed as Markdown. Build first: the native build
