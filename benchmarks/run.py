@@ -7,7 +7,7 @@
 
 Steps: (1) `report bench --format json` measures the Swift side (machine peaks, loss kernels,
 trainer, sweep, scaling, command wall times); (2) `report bench --export-environment` writes
-the default and the large tabular problems with Swift's own training of them; (3)
+the default, the mid-size and the large tabular problems with Swift's own training of them; (3)
 `benchmarks/baseline.py` times numpy's loss kernels on the same kind of random pairs and
 numpy's trainer on the exported data, and checks that its metrics and parameters agree with
 Swift's; (4) the ratios are printed as Markdown. Build first: the native build
@@ -21,7 +21,9 @@ import os
 import platform
 import subprocess
 import sys
+import statistics
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -46,6 +48,9 @@ def main():
     ap.add_argument("--pairs", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--default-steps", type=int, default=20_000)
+    ap.add_argument("--mid-steps", type=int, default=20_000)
+    ap.add_argument("--process-steps", type=int, default=60_000,
+                    help="steps of the whole-process timing of `report train` on the mid-size problem (default 60000)")
     ap.add_argument("--large-steps", type=int, default=40)
     ap.add_argument("--large-prompts", type=int, default=10_000)
     ap.add_argument("--skip-all", action="store_true", help="do not time `report all`")
@@ -57,12 +62,13 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.pairs, args.default_steps, args.large_steps, args.large_prompts, args.repeats = 1_000_000, 2000, 10, 1000, 1
+        args.mid_steps, args.process_steps = 2000, 6000
     if not os.path.exists(args.report):
         sys.exit(f"{args.report} not found: run benchmarks/run.sh, or build it with `swift build -c release --product report "
                  f"-Xswiftc -Xcc -Xswiftc -march=native --scratch-path .build-native`")
     baseline = [sys.executable, os.path.join(HERE, "baseline.py")]
     sizes = ["--pairs", str(args.pairs), "--repeats", str(args.repeats), "--default-steps", str(args.default_steps),
-             "--large-steps", str(args.large_steps), "--large-prompts", str(args.large_prompts)]
+             "--mid-steps", str(args.mid_steps), "--large-steps", str(args.large_steps), "--large-prompts", str(args.large_prompts)]
     swift_cmd = [args.report, "bench", "--format", "json"] + sizes + (["--skip-all"] if args.skip_all else [])
     numpy_kernels_cmd = baseline + ["kernels", "--pairs", str(args.pairs), "--repeats", str(args.repeats), "--json"]
 
@@ -85,7 +91,7 @@ def main():
     numpy_kernels = run_json(numpy_kernels_cmd)
     trainer_rows = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        for problem, steps in (("default", args.default_steps), ("large", args.large_steps)):
+        for problem, steps in (("default", args.default_steps), ("mid", args.mid_steps), ("large", args.large_steps)):
             for loss in ("sigmoid", "spo"):
                 folder = os.path.join(tmp, f"{problem}-{loss}")
                 export = [args.report, "bench", "--export-environment", folder, "--export-problem", problem,
@@ -97,6 +103,17 @@ def main():
                 row = run_json(baseline + ["train", folder, "--repeats", str(args.repeats), "--json", "--rtol", "1e-6",
                                            "--compare-until", str(args.compare_until)], check=False)
                 trainer_rows.append(row)
+    # 3b. The whole process on the mid-size problem, as a user runs it (start-up, environment,
+    # training, metrics every 20 steps, the JSON summary), against numpy's training loop alone.
+    process_cmd = [args.report, "train", "--losses", "sigmoid", "--steps", str(args.process_steps), "--prompts", "200",
+                   "--responses", "16", "--pairs-per-prompt", "12", "--format", "json", "--quiet"]
+    print("+ " + " ".join(process_cmd), file=sys.stderr, flush=True)
+    walls = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        subprocess.run(process_cmd, check=True, stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t0)
+    process_seconds = statistics.median(walls)
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(dict(swift=swift, swift_portable=portable, numpy_kernels=numpy_kernels, numpy_trainer=trainer_rows), f, indent=2)
@@ -157,6 +174,11 @@ def main():
           f"{'yes' if best >= 30 else 'NO'} | {'agrees' if row['agrees'] else 'DISAGREES'} over {row['compared_steps']} steps "
           f"({row['worst_relative_difference']:.1e}); final regret {row['swift_final_regret']:.6g} vs {row['final_regret']:.6g} |")
     w("")
+    mid_np = next((r for r in trainer_rows if r["problem"] == "mid" and r["loss"] == "sigmoid"), None)
+    process_rate = 200 * 12 * args.process_steps / process_seconds
+    w("Whole process: `" + " ".join(["report"] + process_cmd[1:]) + f"` took {process_seconds:.2f} s (median), "
+      f"{fmt(process_rate / 1e6)} M pair-updates/s including start-up, the environment and the metrics"
+      + (f"; {fmt(process_rate / mid_np['rate'])}x numpy's training loop alone ({fmt(mid_np['rate'] / 1e6, 2)} M/s)." if mid_np else ".") + "\n")
     if portable:
         w("Portable (default) build, one thread, against numpy:\n")
         w("| problem | loss | portable (M/s) | numpy (M/s) | ratio |")

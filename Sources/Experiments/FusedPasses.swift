@@ -119,42 +119,59 @@ private struct StepVisitor: PairLossKernelVisitor {
         // RowUpdate holds pointers; copy it into a Sendable box for the workers.
         let u = UncheckedSendable(update)
         forEachChunk(count, chunks: chunks) { range, c in
-            let K = b.K, B = b.blockPrompts
+            let B = b.blockPrompts
             let w = b.blockScratch(chunk: c)
-            let g = w.g
             var finite = true
             var x0 = range.lowerBound
             while x0 < range.upperBound {
-                let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
-                let cell0 = x0 * K, cells = nb * K
-                let lp = b.logPi + cell0, th = b.theta + cell0
-                b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: w.rowMax, rowSum: w.rowSum)
-                // Divergence: one check per prompt (a NaN or infinite logit makes its row's
-                // maximum or sum of exponentials non-finite).
-                for r in 0..<nb where !(w.rowMax[r] + w.rowSum[r]).isFinite { finite = false }
-                // The pairs' derivatives: their log-ratios gathered into dw and dl, then one
-                // flat loop over contiguous arrays, which vectorises.
-                let p0 = b.start[x0], np = b.start[x1] - p0
-                b.gatherLogRatios(p0: p0, np: np, uW: w.dw, uL: w.dl)
-                b.pairDerivatives(kernel, p0: p0, np: np, dw: w.dw, dl: w.dl)
-                // And one check per block of the pairs' derivatives: the sum of their squares,
-                // as in the gradient's norm (a NaN, an infinity, or a size whose square
-                // overflows, as the norm's would, shows; a signed sum would cancel).
-                var dSum = 0.0
-                for j in 0..<np { dSum += w.dw[j] * w.dw[j] + w.dl[j] * w.dl[j] }
-                if !dSum.isFinite { finite = false }
-                // pi = exp(log pi) for the block, flat; then the gradient rows into g.
-                for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
-                var j = 0
-                for r in 0..<nb {
-                    j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: w.dw, dl: w.dl, pi: w.pi + r * K,
-                                      scale: scale, into: g + r * K)
-                }
-                u.value.apply(gradient: g, parameters: th, offset: cell0, count: cells)
+                let x1 = Swift.min(x0 + B, range.upperBound)
+                if !b.stepBlock(kernel, x0: x0, x1: x1, scratch: w, scale: scale, update: u.value) { finite = false }
                 x0 = x1
             }
             w.nonFinite.pointee = finite ? 0 : 1
         }
+    }
+}
+
+extension EngineBuffers {
+    /// One full-batch step of `update` on the prompts `x0 ..< x1` (one block, about 256
+    /// cells): log pi, the pairs' derivatives, the gradient rows and the update of the
+    /// block's parameters, in the generic path's order per prompt (see StepVisitor). Returns
+    /// false if a row of log pi or a pair's derivative was not finite; the update has been
+    /// applied all the same. The fused step and the temporally blocked steps
+    /// (TemporalBlocking.swift) both step through it, so they give the same bits.
+    @inline(__always)
+    func stepBlock<L: PairLossKernel>(_ kernel: L, x0: Int, x1: Int, scratch w: BlockScratch, scale: Double,
+                                      update: RowUpdate) -> Bool {
+        let b = self
+        let K = b.K, nb = x1 - x0, g = w.g
+        var finite = true
+        let cell0 = x0 * K, cells = nb * K
+        let lp = b.logPi + cell0, th = b.theta + cell0
+        b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: w.rowMax, rowSum: w.rowSum)
+        // Divergence: one check per prompt (a NaN or infinite logit makes its row's
+        // maximum or sum of exponentials non-finite).
+        for r in 0..<nb where !(w.rowMax[r] + w.rowSum[r]).isFinite { finite = false }
+        // The pairs' derivatives: their log-ratios gathered into dw and dl, then one
+        // flat loop over contiguous arrays, which vectorises.
+        let p0 = b.start[x0], np = b.start[x1] - p0
+        b.gatherLogRatios(p0: p0, np: np, uW: w.dw, uL: w.dl)
+        b.pairDerivatives(kernel, p0: p0, np: np, dw: w.dw, dl: w.dl)
+        // And one check per block of the pairs' derivatives: the sum of their squares,
+        // as in the gradient's norm (a NaN, an infinity, or a size whose square
+        // overflows, as the norm's would, shows; a signed sum would cancel).
+        var dSum = 0.0
+        for j in 0..<np { dSum += w.dw[j] * w.dw[j] + w.dl[j] * w.dl[j] }
+        if !dSum.isFinite { finite = false }
+        // pi = exp(log pi) for the block, flat; then the gradient rows into g.
+        for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
+        var j = 0
+        for r in 0..<nb {
+            j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: w.dw, dl: w.dl, pi: w.pi + r * K,
+                              scale: scale, into: g + r * K)
+        }
+        update.apply(gradient: g, parameters: th, offset: cell0, count: cells)
+        return finite
     }
 }
 

@@ -61,6 +61,13 @@ final class OptimizerState {
     /// Counts `n` applied updates.
     func advance(by n: Int) { steps += n }
 
+    /// Sets the count of applied updates back to `t` (`0 <= t <= steps`), after the caller
+    /// has restored the parameters and moments of that step (TemporalBlocking.swift).
+    func rewind(to t: Int) {
+        precondition(t >= 0 && t <= steps)
+        steps = t
+    }
+
     /// One step on all `gradient.count` parameters: clips the gradient (in place) to norm
     /// `clipNorm` if given, applies ``nextUpdate()`` and advances. With clipping, returns
     /// false and changes nothing if the gradient's norm is not finite (a diverged run).

@@ -9,7 +9,9 @@ import LossMath
 /// `dl/dtheta` by the family: ``PolicyEngine``), then clips and applies SGD or Adam
 /// (``OptimizerState``). The inner loop works on preallocated contiguous buffers and
 /// allocates nothing. Full-batch steps of a family with fused passes (tabular) take the
-/// engine's fused per-prompt step, bit-identical to the generic one.
+/// engine's fused per-prompt step, bit-identical to the generic one; without clipping,
+/// ``run(observer:)`` runs the steps between two logged ones as one window, prompt block by
+/// prompt block (TemporalBlocking.swift), again with the same bits.
 ///
 /// A `Trainer` is a non-`Sendable` class holding mutable buffers and a GSL generator:
 /// create one per run, on the thread that runs it.
@@ -26,7 +28,7 @@ public final class Trainer {
     /// The optimiser settings.
     public let config: TrainingConfig
     /// Optimiser steps taken so far.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     /// `N` once the run has diverged: the parameters after `N` steps, or the loss or the
     /// gradient at them, were not finite (NaN or infinite). Further steps do nothing.
     public private(set) var divergedAtStep: Int?
@@ -44,6 +46,12 @@ public final class Trainer {
     var useFusedPath = true {
         didSet { engine.allowFusion = useFusedPath }
     }
+    /// False makes ``run(observer:)`` take its steps one at a time even where a window of
+    /// steps could run block by block (TemporalBlocking.swift). **The results are the same
+    /// bits either way** (the tests compare the two); `report bench` times both.
+    public var useTemporalBlocking = true
+    // The state a temporally blocked window starts from, allocated on first use.
+    var windowCheckpoint: WindowCheckpoint?
     /// Work units per thread below which a pass stays serial (tests lower it).
     var parallelGrain: Int {
         get { engine.parallelGrain }
@@ -227,8 +235,11 @@ public final class Trainer {
         }
         if divergedAtStep == nil { record() }
         while stepCount < config.steps && divergedAtStep == nil {
-            step()
-            if divergedAtStep == nil && (stepCount % config.logEvery == 0 || stepCount == config.steps) { record() }
+            // The steps up to the next logged one (a multiple of logEvery, or the last step),
+            // as one window: block by block where prompts are independent (TemporalBlocking.swift).
+            let next = Swift.min(config.steps, (stepCount / config.logEvery + 1) * config.logEvery)
+            advance(steps: next - stepCount)
+            if divergedAtStep == nil { record() }
         }
         let status: RunStatus = divergedAtStep.map { .diverged(atStep: $0) } ?? .ok
         return TrainingResult(metrics: records, summary: RunSummary(loss: config.loss, metrics: records, status: status))

@@ -43,7 +43,7 @@ import Testing
 
     @Test func benchReportsEverySectionOnATinyRun() throws {
         let r = try R.run(["bench", "--sections", "peaks,kernels,trainer,sweep,scaling,commands", "--skip-all",
-                           "--pairs", "2000", "--losses", "sigmoid,spo,nca_pair", "--default-steps", "20", "--large-steps", "2",
+                           "--pairs", "2000", "--losses", "sigmoid,spo,nca_pair", "--default-steps", "20", "--mid-steps", "3", "--large-steps", "2",
                            "--large-prompts", "40", "--sweep-steps", "5", "--repeats", "1", "--format", "json"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
@@ -53,9 +53,9 @@ import Testing
         #expect(kernels.map { $0["loss"] as? String } == ["sigmoid", "spo", "nca_pair"])
         #expect(kernels.allSatisfy { ($0["batch_rate"] as? Double ?? 0) > 0 && ($0["per_pair_rate"] as? Double ?? 0) > 0 })
         let trainer = try #require(object["trainer"] as? [[String: Any]])
-        #expect(Set(trainer.compactMap { $0["problem"] as? String }) == ["default", "large"])
+        #expect(Set(trainer.compactMap { $0["problem"] as? String }) == ["default", "mid", "large"])
         // The same run on one thread and on all cores reaches the same regret, bit for bit.
-        for problem in ["default", "large"] {
+        for problem in ["default", "mid", "large"] {
             for loss in ["sigmoid", "spo"] {
                 let regrets = Set(trainer.filter { $0["problem"] as? String == problem && $0["loss"] as? String == loss }
                     .compactMap { ($0["final_regret"] as? Double)?.bitPattern })

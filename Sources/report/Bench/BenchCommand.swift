@@ -21,7 +21,7 @@ extension Report {
               kernels   loss + gradient evaluations per second for each loss on --pairs random pairs, \
             single thread, through the batch API (switch hoisted) and the per-pair Loss.evaluate;
               trainer   pair-updates per second (pairs x steps / time) of full-batch Adam on the \
-            default tabular problem and on P=10^4, K=64, n=32, on one thread and on all cores;
+            default tabular problem, on the mid-size P=200, K=16, n=12 and on P=10^4, K=64, n=32, on one thread and on all cores;
               sweep     a sweep of independent trainings on 1 worker and on all cores;
               scaling   time against P*K, against K and against the number of steps, with the \
             fitted log-log exponent (GSL least squares);
@@ -49,6 +49,8 @@ extension Report {
         var trainerLosses: String = "sigmoid,spo"
         @Option(help: "Steps on the default problem (P=8, K=6, n=6).")
         var defaultSteps: Int = 20_000
+        @Option(help: "Steps on the mid-size problem (P=200, K=16, n=12).")
+        var midSteps: Int = 20_000
         @Option(help: "Steps on the large problem.")
         var largeSteps: Int = 40
         @Option(help: "Prompts P of the large problem (K=64, n=32).")
@@ -79,12 +81,15 @@ extension Report {
         // Hidden: write the sequence-level timing problem and the toolkit's first steps on
         // it for benchmarks/sequence_torch.py, then exit.
         @Option(help: .hidden) var exportSequence: String?
+        // Hidden: time the trainer one step at a time (no temporal blocking; the same bits),
+        // to compare the two in one session.
+        @Flag(help: .hidden) var perStepTrainer = false
 
         func validate() throws {
             guard pairs >= 1 else { throw ValidationError("--pairs must be >= 1, got \(pairs)") }
             guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, got \(repeats)") }
-            guard defaultSteps >= 1, largeSteps >= 1, sweepSteps >= 1, sequenceSteps >= 1 else {
-                throw ValidationError("--default-steps, --large-steps, --sweep-steps and --sequence-steps must be >= 1")
+            guard defaultSteps >= 1, midSteps >= 1, largeSteps >= 1, sweepSteps >= 1, sequenceSteps >= 1 else {
+                throw ValidationError("--default-steps, --mid-steps, --large-steps, --sweep-steps and --sequence-steps must be >= 1")
             }
             guard largePrompts >= 1 else { throw ValidationError("--large-prompts must be >= 1, got \(largePrompts)") }
             _ = try selectedSections()
@@ -117,14 +122,14 @@ extension Report {
             }
             let chosen = try selectedSections()
             var result = BenchResult(machine: .current, arguments: Array(CommandLine.arguments.dropFirst()))
-            let runner = BenchRunner(repeats: repeats)
+            let runner = BenchRunner(repeats: repeats, temporalBlocking: !perStepTrainer)
             if chosen.contains(.peaks) { result.peaks = runner.peaks() }
             if chosen.contains(.kernels) {
                 result.kernels = runner.kernels(losses: try Loss.parseList(losses), pairs: pairs, peaks: result.peaks)
             }
             if chosen.contains(.trainer) {
                 result.trainer = try runner.trainer(losses: try Loss.parseList(trainerLosses), defaultSteps: defaultSteps,
-                                                    largeSteps: largeSteps, largePrompts: largePrompts, peaks: result.peaks)
+                                                    midSteps: midSteps, largeSteps: largeSteps, largePrompts: largePrompts, peaks: result.peaks)
             }
             if chosen.contains(.sweep) { result.sweep = try runner.sweep(steps: sweepSteps) }
             if chosen.contains(.scaling) { result.scaling = try runner.scaling(largePrompts: largePrompts) }

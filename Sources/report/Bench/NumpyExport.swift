@@ -21,9 +21,10 @@ enum EnvironmentExport {
         var sim: SimulationConfig
         switch problem {
         case "default": sim = BenchRunner.defaultProblem()
+        case "mid": sim = BenchRunner.midProblem()
         case "large": sim = BenchRunner.largeProblem(prompts: largePrompts)
         case "tiny": sim = SimulationConfig(prompts: 3, responses: 5, pairsPerPrompt: 4)
-        default: throw ValidationError("--export-problem: expected default, large or tiny, got '\(problem)'")
+        default: throw ValidationError("--export-problem: expected default, mid, large or tiny, got '\(problem)'")
         }
         sim.seed = seed
         let loss: Loss

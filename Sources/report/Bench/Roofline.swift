@@ -70,9 +70,13 @@ extension BenchRunner {
     ///   prompt, the kernel's value and gradient per pair: sigmoid one exp, log1p and
     ///   division), one more exp per cell for the KLs, one log10 (counted as a log) per pair.
     /// Every counted operation runs in a vectorised loop except the per-prompt logs.
-    /// Bytes per step: 64 per cell (theta, m, v read and written, the reference read, log pi
-    /// written) and 32 per pair (chosen, rejected, gap, weight); none when everything stays in
-    /// cache (the default problem's working set is 2.3 KB).
+    /// Bytes: the steps between two logged ones run as one temporally blocked window
+    /// (Experiments' TemporalBlocking.swift), so memory is streamed once per `L` steps, not
+    /// once per step: per window 88 bytes per cell (theta, m, v read and written, their copy
+    /// aside written, the reference read, log pi written) and 32 per pair (chosen, rejected,
+    /// gap, weight), and per logged step's metrics about 80 per cell and 48 per pair. None when
+    /// everything stays in cache (the default problem's working set is 2.3 KB). Before
+    /// blocking it was 64 per cell and 32 per pair at every step.
     static func trainerOps(loss: Loss, P: Int, K: Int, n: Int, logEvery L: Int, inCache: Bool) -> OpCount? {
         let r = Double(K) / Double(n), l = Double(L), perPrompt = 1 / Double(n)
         // The step runs the loss's derivative-only kernel, the metrics its full kernel.
@@ -83,6 +87,6 @@ extension BenchRunner {
                        expm1: 2 / (Double(P) * Double(n)),
                        div: step.div + full.div / l + r * 3,
                        sqrt: r,
-                       bytes: inCache ? 0 : r * 64 + 32)
+                       bytes: inCache ? 0 : (r * (88 + 80) + 32 + 48) / l)
     }
 }

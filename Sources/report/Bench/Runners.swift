@@ -9,6 +9,9 @@ import LossMath
 
 struct BenchRunner {
     let repeats: Int
+    /// Whether the trainer section's runs block their steps in time (the default; false times
+    /// the per-step path, which gives the same bits).
+    var temporalBlocking = true
 
     /// The parameters of the kernel benchmark (and of benchmarks/baseline.py): beta 0.1,
     /// label smoothing 0.1 (exo_pair 1e-3), per-pair reward gaps.
@@ -70,12 +73,17 @@ struct BenchRunner {
     static func largeProblem(prompts: Int) -> SimulationConfig {
         SimulationConfig(prompts: prompts, responses: 64, pairsPerPrompt: 32)
     }
+    /// The mid-size problem of issue 12: P=200, K=16, n=12 (2400 pairs, 3200 cells), where
+    /// numpy's per-call overhead no longer dominates but the state fits in L2.
+    static func midProblem() -> SimulationConfig {
+        SimulationConfig(prompts: 200, responses: 16, pairsPerPrompt: 12)
+    }
 
-    func trainer(losses: [Loss], defaultSteps: Int, largeSteps: Int, largePrompts: Int, peaks: [PeakRow]) throws -> [TrainerRow] {
+    func trainer(losses: [Loss], defaultSteps: Int, midSteps: Int, largeSteps: Int, largePrompts: Int, peaks: [PeakRow]) throws -> [TrainerRow] {
         let model = Self.peaks(from: peaks)
         var rows: [TrainerRow] = []
         let threadCounts = Array(Set([1, Sweep.processorCount])).sorted()
-        for (name, sim, steps) in [("default", Self.defaultProblem(), defaultSteps),
+        for (name, sim, steps) in [("default", Self.defaultProblem(), defaultSteps), ("mid", Self.midProblem(), midSteps),
                                    ("large", Self.largeProblem(prompts: largePrompts), largeSteps)] {
             let env = try Environment(sim)
             for loss in losses {
@@ -84,6 +92,7 @@ struct BenchRunner {
                     let seconds = median(try (0..<repeats).map { _ in
                         let t = try Trainer(environment: env, config: TrainingConfig(loss: loss, steps: steps))
                         t.threads = threads
+                        t.useTemporalBlocking = temporalBlocking
                         let t0 = benchNow()
                         let r = t.run()
                         let dt = benchNow() - t0
