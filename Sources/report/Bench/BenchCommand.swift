@@ -73,8 +73,10 @@ extension Report {
         @Option(help: .hidden) var exportOptimizer: Optimizer = .adam
 
         func validate() throws {
-            guard pairs >= 1 else { throw ValidationError("--pairs must be >= 1, got \(pairs)") }
-            guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, got \(repeats)") }
+            // Upper bounds (issue 13): --pairs 2^63-1 overflowed the buffer size and trapped.
+            guard pairs >= 1 && pairs <= 100_000_000 else { throw ValidationError("--pairs must be between 1 and 100000000, got \(pairs)") }
+            guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+            guard !sections.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--sections: empty; give a comma list of sections, or all") }
             guard defaultSteps >= 1, largeSteps >= 1, sweepSteps >= 1 else { throw ValidationError("--default-steps, --large-steps and --sweep-steps must be >= 1") }
             guard largePrompts >= 1 else { throw ValidationError("--large-prompts must be >= 1, got \(largePrompts)") }
             _ = try selectedSections()
