@@ -75,7 +75,8 @@ public struct GradientStudy: Sendable {
     public struct Summary: Sendable {
         public let loss: Loss
         /// Least-squares (GSL) slope of log10|dl/dpi_l| against log10 pi_l on the tail,
-        /// with its standard error; `nil` when the gradient is exactly 0 on the tail.
+        /// with its standard error; `nil` when fewer than two tail points have a nonzero
+        /// gradient (see ``missingSlopeReason``).
         public let slope: Double?
         public let slopeStandardError: Double?
         /// DPO's theoretical slope `beta - 1` (T7), for comparison.
@@ -89,6 +90,19 @@ public struct GradientStudy: Sendable {
         public let log10MaxCollapseForce: Double?
         /// log10 of the collapse force at the smallest pi_l; `nil` when it is 0 there.
         public let log10CollapseForceAtEnd: Double?
+        /// Grid points in the tail (`log10 pi_l` below the cut), whatever their gradient.
+        public let tailPoints: Int
+        /// Those of them with a nonzero gradient: the points the slope is fitted on.
+        public let fittedTailPoints: Int
+
+        /// Why ``slope`` is `nil`, in words (`nil` when there is a slope): `(zero)` when the
+        /// gradient is exactly 0 on a tail of at least two points, else `(no fit: n point(s))`
+        /// when fewer than two points can be fitted (`--points 2` leaves one tail point).
+        public var missingSlopeReason: String? {
+            guard slope == nil else { return nil }
+            if tailPoints >= 2 && fittedTailPoints == 0 { return "(zero)" }
+            return "(no fit: \(fittedTailPoints) point\(fittedTailPoints == 1 ? "" : "s"))"
+        }
     }
 
     public let configuration: Configuration
@@ -131,7 +145,8 @@ public struct GradientStudy: Sendable {
         var summaries: [Summary] = []
         for (k, loss) in losses.enumerated() {
             let mine = rows[(k * grid.count)..<((k + 1) * grid.count)]
-            let tail = mine.filter { $0.pair.rejected / ln10 <= cut && !$0.gradients.rejected.isZero }
+            let tailGrid = mine.filter { $0.pair.rejected / ln10 <= cut }
+            let tail = tailGrid.filter { !$0.gradients.rejected.isZero }
             var slope: Double? = nil, se: Double? = nil
             if tail.count >= 2 {
                 let fit = try LinearFit(x: tail.map { $0.pair.rejected / ln10 },
@@ -148,7 +163,8 @@ public struct GradientStudy: Sendable {
                 loss: loss, slope: slope, slopeStandardError: se, direction: direction,
                 stationary: stationary, log10DPOOverLossAtEnd: ratio,
                 log10MaxCollapseForce: forces.max(),
-                log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude))
+                log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude,
+                tailPoints: tailGrid.count, fittedTailPoints: tail.count))
         }
         self.summaries = summaries
     }

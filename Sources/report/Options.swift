@@ -181,6 +181,9 @@ struct ReportError: Error, CustomStringConvertible {
 /// Writes `files` (name → contents) into `folder` atomically: each file goes to a
 /// temporary name and is renamed into place, so a failure leaves no partial file.
 func writeFiles(_ files: [(String, String)], into folder: String) throws {
+    // An empty name would mean the current folder (issue 13); the commands refuse it when
+    // they validate their options, and this is the last guard for any that does not.
+    guard !folder.trimmingCharacters(in: .whitespaces).isEmpty else { throw ReportError("--out: the folder name is empty") }
     let dir = URL(fileURLWithPath: folder)
     do {
         try AtomicFile.createDirectory(dir)
