@@ -187,6 +187,7 @@ func writeFiles(_ files: [(String, String)], into folder: String) throws {
     let dir = URL(fileURLWithPath: folder)
     do {
         try AtomicFile.createDirectory(dir)
+        AtomicFile.removeStaleTemporaries(in: dir, for: files.map(\.0).filter { !$0.contains("/") })
         for (name, text) in files {
             let url = dir.appendingPathComponent(name)
             if name.contains("/") { try AtomicFile.createDirectory(url.deletingLastPathComponent()) }

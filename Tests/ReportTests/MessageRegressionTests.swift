@@ -33,3 +33,17 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "losses.csv") == before)
     }
 }
+
+/// Issue 13, part 4: a temporary file left by a killed `report optimum --out` is removed by
+/// the next run into the same folder.
+@Suite struct StaleTemporaryCLITests {
+    @Test func theNextRunRemovesAKilledRunsTemporary() throws {
+        let dir = try ReportCommandTests.tempDir()
+        let stale = dir.appendingPathComponent(".optimum.csv.tmp-999999999-0123abcd")
+        try Data(repeating: 0x41, count: 1000).write(to: stale)
+        let r = try ReportCommandTests.run(["optimum", "--losses", "sigmoid", "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("optimum.csv").path))
+    }
+}
