@@ -16,8 +16,10 @@ import RealModule
 /// number of pairs of the configuration are not used (there is no finite sample).
 ///
 /// It is minimised with GSL's BFGS (`vector_bfgs2`) and the exact gradient of the trainer's
-/// engine, in two stages (gradient tolerance `1e-5`, then `1e-8` from there), in the scaled
-/// coordinates `x = beta theta` with the objective divided by its value at `pi_ref`: for a
+/// engine, in two stages (gradient tolerance `1e-5`, then `1e-8` from there). For beta
+/// outside `[1e-2, 1e2]` it works in the scaled coordinates `x = beta theta` with the
+/// objective divided by its scale at `pi_ref` (the larger of `|f|` and the gradient norm in
+/// `x`): for a
 /// loss of `beta h` alone the problem in `x` is the same at every beta, so the tolerances
 /// and the probes below mean the same at `beta = 1e-300` as at `0.5`. A loss without a
 /// finite minimiser (DPO on hard labels, T5) still "converges" numerically once its
@@ -63,6 +65,11 @@ public enum PopulationOptimum {
     /// known to a millionth of its scale `1/beta`. Past it the status is
     /// ``Status/unresolved``.
     public static let resolutionLimit = 1e-6
+
+    /// The betas at which the solver works in `x = beta theta` with a normalised objective:
+    /// outside `[1e-2, 1e2]`. Inside, it works in `theta` (its tolerances were tuned there,
+    /// and the statuses stay those of earlier versions).
+    public static func isRescaled(beta: Double) -> Bool { !(beta >= 1e-2 && beta <= 1e2) }
 
     /// The outcome for one loss.
     public struct Result: Sendable, Hashable {
@@ -166,14 +173,22 @@ public enum PopulationOptimum {
         // beta: for a loss of beta*h alone the problem in x is the same at every beta.
         let thetaRef = env.referenceParameters
         var scratch = [Double](repeating: 0, count: engine.parameterCount)
+        // The objective's scale at pi_ref: the larger of |f| and the gradient norm in x there
+        // (ipo's are both ~1/beta^2; spo_asym's f can be near 0 while its slope is of order 1).
         let f0 = objective(thetaRef, &scratch)
-        let fScale = (f0.isFinite && f0 > 0) ? f0 : 1
+        let g0 = (scratch.reduce(0) { $0 + $1 * $1 }).squareRoot() / beta
+        let scale0 = Swift.max(Swift.abs(f0), g0)
+        // Within [1e-2, 1e2] (where its tolerances were tuned) the solver works in theta
+        // itself (c = 1, no normalisation): the same iterates and statuses as before the
+        // rescaling. Outside, in x = c theta with c = beta.
+        let c = Self.isRescaled(beta: beta) ? beta : 1
+        let fScale = c == 1 ? 1 : (scale0.isFinite && scale0 >= Double.leastNormalMagnitude ? scale0 : 1)
         func scaled(_ x: [Double], _ g: inout [Double]) -> Double {
-            let v = objective(x.map { $0 / beta }, &g)
-            for j in g.indices { g[j] = g[j] / fScale / beta }
+            let v = objective(x.map { $0 / c }, &g)
+            for j in g.indices { g[j] = g[j] / fScale / c }
             return v / fScale
         }
-        func scaledGradientNorm() -> Double { engine.gradientNorm() / fScale / beta }
+        func scaledGradientNorm() -> Double { engine.gradientNorm() / fScale / c }
         func resultAtReference(_ status: Status, reason: String) -> Result {
             let h = pairH(thetaRef)
             var regret = 0.0, maxDev = 0.0, maxAbsH = 0.0
@@ -205,7 +220,7 @@ public enum PopulationOptimum {
         }
 
         let stage1: Minimizer.Result, stage2: Minimizer.Result
-        let start = thetaRef.map { $0 * beta }
+        let start = thetaRef.map { $0 * c }
         do {
             stage1 = try Minimizer.bfgs(start: start, initialStep: 0.1, lineTolerance: 0.1,
                                         gradientTolerance: 1e-5, maxIterations: 5_000, valueAndGradient: scaled)
@@ -213,11 +228,11 @@ public enum PopulationOptimum {
                                         gradientTolerance: 1e-8, maxIterations: 5_000, valueAndGradient: scaled)
         } catch { throw .gsl(error) }
 
-        let h1 = pairH(stage1.x.map { $0 / beta }), h2 = pairH(stage2.x.map { $0 / beta })
+        let h1 = pairH(stage1.x.map { $0 / c }), h2 = pairH(stage2.x.map { $0 / c })
         var drift = 0.0
         for i in h1.indices { drift = Swift.max(drift, Swift.abs(h2[i] - h1[i])) }
 
-        // Divergence probes, in x = beta theta. Along the stage-1 -> stage-2 move and along
+        // Divergence probes, in x = c theta. Along the stage-1 -> stage-2 move and along
         // the final descent direction -grad f, step out 1, 4, 16, 64 (in the norm of x, so
         // 1/beta ... 64/beta in theta) from the final point. At a finite minimiser the first
         // probe already rises (or, on a flat region, stays level). A loss whose infimum is
@@ -235,7 +250,7 @@ public enum PopulationOptimum {
             let norm = d.reduce(0) { $0 + $1 * $1 }.squareRoot()
             guard norm > 0, norm.isFinite else { return nil }
             return [1.0, 4, 16, 64].map { s in
-                scaled((0..<d.count).map { stage2.x[$0] + s * d[$0] / norm }, &scratch)
+                scaled((0..<d.count).map { stage2.x[$0] + s * c / beta * d[$0] / norm }, &scratch)
             }
         }
         func strictlyFalling(_ fs: [Double]?) -> Bool {
@@ -262,7 +277,7 @@ public enum PopulationOptimum {
         var finalX = stage2.x
         var iterations = stage1.iterations + stage2.iterations
         var usedNelderMead = false
-        var value = objective(finalX.map { $0 / beta }, &scratch)
+        var value = objective(finalX.map { $0 / c }, &scratch)
         var gradNorm = engine.gradientNorm()
         let status: Status
         let reason: String
@@ -273,28 +288,29 @@ public enum PopulationOptimum {
             // BFGS's line search may stop a little above the 1e-8 tolerance (no further
             // progress in double precision); 1e-7 still pins h to ~1e-7 / curvature.
             status = .minimum
-            reason = "gradient norm in beta theta, relative to the objective at pi_ref, \(formatShort(scaledGradientNorm())) <= 1e-7; no divergence probe fell"
+            reason = (c == 1 ? "gradient norm \(formatShort(scaledGradientNorm()))" : "gradient norm in beta theta, relative to the objective's scale at pi_ref, \(formatShort(scaledGradientNorm()))")
+                + " <= 1e-7; no divergence probe fell"
         } else {
             // A kink (hinge) defeats BFGS's line search: retry without derivatives.
             let nm: Minimizer.Result
             do {
-                nm = try Minimizer.nelderMead(start: stage2.x, stepSize: 0.5, sizeTolerance: 1e-9,
-                                              maxIterations: 200_000) { x in scaled(x, &scratch) }
+                nm = try Minimizer.nelderMead(start: stage2.x, stepSize: 0.5 * c / beta, sizeTolerance: 1e-9,
+                                              maxIterations: c == 1 ? 200_000 : 20_000) { x in scaled(x, &scratch) }
             } catch { throw .gsl(error) }
             iterations += nm.iterations
             if nm.converged && nm.value * fScale <= value {
                 usedNelderMead = true
                 finalX = nm.x
-                value = objective(finalX.map { $0 / beta }, &scratch)
+                value = objective(finalX.map { $0 / c }, &scratch)
                 gradNorm = engine.gradientNorm()
                 status = .minimum
-                reason = "BFGS stalled at a kink; Nelder-Mead's simplex converged to size 1e-9 in beta theta; no divergence probe fell"
+                reason = "BFGS stalled at a kink; Nelder-Mead's simplex converged (size 1e-9); no divergence probe fell"
             } else {
                 status = .notConverged
                 reason = "neither BFGS nor Nelder-Mead met its tolerance, and no divergence probe fell"
             }
         }
-        finalX = finalX.map { $0 / beta }
+        finalX = finalX.map { $0 / c }
         let hFinal = pairH(finalX)
         _ = objective(finalX, &scratch)   // leave log pi at the final point for the metrics below
 
