@@ -648,6 +648,35 @@ def special_cases(name, kind):
         out.append(case("chipo u=0.5/-800", -1.0, -805.0, -1.5, -5.0, 1.0, 1.0))
         out.append(case("chipo u=-800/0.5", -805.0, -1.0, -5.0, -1.5, 1.0, 1.0))
         out.append(case("chipo u=30/29", -1.0, -2.0, -31.0, -31.0, 0.1, 1.0))
+    # Issue 13, part 7: regimes where the kernels once lost 17 to 400 ulps.
+    if name == "apo_down":
+        # rejected collapsed far below its reference (beta h in the hundreds), chosen near its
+        # own (|beta u_w| ~ 1e-3): d_logp_chosen ~ beta/4 once lost ~100-400 ulps.
+        out.append(case("apo_down collapsed, beta h ~ 138", -4.187885148277894, -1387.2071250375445,
+                        -4.195734313960887, -0.9235851887285715, 0.1, 1.0))
+        out.append(case("apo_down collapsed, beta h ~ 272", -0.8764879721579714, -1089.4056787758425,
+                        -0.8867625516012725, -2.3817746811684177, 0.25, 1.0))
+        out.append(case("apo_down collapsed, beta h ~ 147", -3.0422921691803526, -299.3380839248778,
+                        -3.0445416238688585, -4.763523653183694, 0.5, 1.0))
+        out.append(case("apo_down collapsed, beta h ~ 417", -4.888370890486348, -1670.0823638605948,
+                        -4.89314797516814, -0.7096220627799033, 0.25, 1.0))
+        out.append(case("apo_down collapsed, beta h = 800.001", -1.0, -801.0, -1.001, -1.0, 1.0, 1.0))
+    if name in ("exo_pair", "rpo_fwd_kl"):
+        # collapsed: derivatives subnormal (~1e-310 .. 1e-323), once off by up to ~160 ulps
+        out.append(case("collapsed, subnormal derivative x=720", -1.0, -721.0, -1.0, -1.0, 1.0, -2.0))
+        out.append(case("collapsed, subnormal derivative x=740", -1.0, -741.0, -1.0, -1.0, 1.0, 3.0))
+        out.append(case("collapsed, subnormal derivative x=730", -1.0, -1461.0, -1.0, -1.0, 0.5, 1.0))
+        out.append(case("collapsed, subnormal derivative x=750", -1.0, -751.0, -1.0, -1.0, 1.0, 1.0))
+    if name == "discopop":
+        # policy and reference log-ratios ~1e-6 apart (x ~ 1e-6): the four derivative terms
+        # cancel from ~9 to ~0.78 (once ~17 ulps lost)
+        out.append(case("discopop x~1e-6", -1.0, -1.000001, -1.0, -1.0, 1.0, 1.0))
+        out.append(case("discopop x~-2e-6", -1.0, -1.0, -1.0, -1.000002, 1.0, 1.0))
+        out.append(case("discopop x~1e-6, beta 0.3", -2.5, -7.1, -2.500003, -7.1, 0.3, 1.0))
+        out.append(case("discopop x~1.4e-6, beta 2", -0.3, -0.7, -0.3000007, -0.7, 2.0, 1.0))
+        out.append(case("discopop x=0.03", -1.0, -1.03, -1.0, -1.0, 1.0, 1.0))
+        out.append(case("discopop x=-0.03", -1.0, -0.97, -1.0, -1.0, 1.0, 1.0))
+        out.append(case("discopop x~-1e-4", -1.0, -0.9999, -1.0, -1.0, 1.0, 1.0))
     if name == "spo_asym":
         out.append(case("spo_asym z=-50", -1.0, -1.0, -1.0, -11.0, 5.0, 1.0))           # x=-50
         out.append(case("spo_asym z=700", -1.0, -1.0, -701.0, -1.0, 1.0, 1.0))

@@ -19,7 +19,9 @@ import RealModule
 /// - spo `(beta h - dr)^2`: `h' = -4 beta (beta h - dr)`, so
 ///   `h(t) = h* + (h0 - h*) e^{-4 beta^2 t}` (``spoClosedForm(beta:rewardGap:h0:time:)``).
 ///
-/// The ODE is integrated with GSL's implicit BDF stepper (msbdf) (``GSLKit/ODESolver``).
+/// The ODE is integrated in `s = beta h` and `tau = c t`, `c` the flow's rate at `h0` (so spo's
+/// rate is 1 at every beta), with GSL's rk8pd and then its implicit BDF stepper (msbdf) in
+/// `log tau` (``GSLKit/ODESolver``).
 ///
 /// See also: ``PopulationOptimum``, ``Trainer``.
 public enum GradientFlow {
@@ -47,24 +49,32 @@ public enum GradientFlow {
     }
 
     /// `dh/dt` at `h` for `loss` (see the type's notes). `parameters.rewardGap` is the pair's `dr`.
+    ///
+    /// For a loss of `h` alone this is `-2 l'(h)`, evaluated at `u_w = h, u_l = 0` so that `h`
+    /// is exact (through `log sigma(+-h)` it would be known only to ~1e-16, which at beta
+    /// 1e100 is far coarser than `h* = dr/beta`).
     public static func velocity(_ loss: Loss, h: Double, parameters: LossParameters) -> Double {
+        if loss.dependsOnLogitsDifferenceOnly {
+            return -2 * loss.evaluate(PairLogProbs(chosen: h, rejected: 0, refChosen: 0, refRejected: 0), parameters).dChosen
+        }
         let ln2 = 0.693_147_180_559_945_3
         let logPW = logSigmoid(h), logPL = logSigmoid(-h)
         let e = loss.evaluate(PairLogProbs(chosen: logPW, rejected: logPL, refChosen: -ln2, refRejected: -ln2), parameters)
         return -2 * (e.dChosen * LossMath.sigmoid(-h) - e.dRejected * LossMath.sigmoid(h))
     }
 
-    /// The velocity handed to the integrator: ``velocity(_:h:parameters:)`` limited to
-    /// `|v| <= 1e100`.
+    /// The velocity handed to the integrator, in `s = beta h` and `tau = c t` (`c` the flow's
+    /// rate at `h0`): `ds/dtau = velocity(s/beta) beta / c`, limited to `|ds/dtau| <= 1e100`.
     ///
     /// An adaptive Runge–Kutta step evaluates trial stages far from the trajectory. For
     /// spo_asym, `l' ~ |z| e^{|z|}` overflows there; an infinite or NaN stage poisons GSL's
     /// error estimate and the step controller never recovers (the integration hangs). A huge
     /// but finite velocity makes the error estimate huge instead, so the step is rejected and
     /// shrunk. No trajectory started at a moderate `h0` comes near this limit.
-    static func integrationVelocity(_ loss: Loss, h: Double, parameters: LossParameters) -> Double {
-        let v = velocity(loss, h: h, parameters: parameters)
-        if v.isNaN { return h.isNaN ? v : 0 }
+    static func integrationVelocity(_ loss: Loss, s: Double, parameters: LossParameters, timeScale c: Double) -> Double {
+        let h = s / parameters.beta
+        let v = velocity(loss, h: h, parameters: parameters) * (parameters.beta / c)
+        if v.isNaN { return s.isNaN ? v : 0 }
         return Swift.min(1e100, Swift.max(-1e100, v))
     }
 
@@ -72,11 +82,12 @@ public enum GradientFlow {
     ///
     /// - Parameters:
     ///   - parameters: the loss parameters; `rewardGap` is the pair's `dr` (0 when `nil`).
-    ///   - relativeTolerance, absoluteTolerance: per-step error control of both steppers.
+    ///   - relativeTolerance, absoluteTolerance: per-step error control of both steppers, on
+    ///     `s = beta h` (the flow is integrated in `s` and in `tau = c t`, `c` its rate at `h0`,
+    ///     so that it is not stiff at the start whatever beta).
     ///   - maxSteps: the step budget of each stepper per output interval (GSL's `nmax`);
     ///     past it the integration stops with ``ExperimentError/gsl(_:)`` (`GSL_EMAXITER`).
-    ///     A stiff flow (spo at beta 1e100 has rate 4 beta^2) reaches it instead of running
-    ///     for minutes.
+    ///     A flow too stiff for it reaches it instead of running for minutes.
     /// - Throws: ``ExperimentError/loss(_:)`` for invalid loss parameters,
     ///   ``ExperimentError/gsl(_:)`` when the integrator fails (e.g. a step-size underflow at a
     ///   kink such as hinge's).
@@ -88,32 +99,84 @@ public enum GradientFlow {
         do { try loss.validate(p) } catch { throw .loss(error) }
         try require(zip(times, times.dropFirst()).allSatisfy { $0 < $1 } && (times.first ?? 0) >= 0,
                     "times", "\(times.prefix(3))...", "increasing times >= 0")
-        let frozen = p
+        let frozen = p, beta = p.beta
+        // Integrated in s = beta h and tau = c t, with c the flow's rate |dh'/dh| at h0
+        // (beta^2 if that is 0 or not finite): ds/dtau = v(s/beta) beta / c. Then the start
+        // is never stiff, whatever beta: in t, spo's rate 4 beta^2 is 4e200 at beta 1e100
+        // and an explicit stepper never got past t = 0.01, while ipo's rate is 4 at every beta.
+        let s0 = beta * h0
+        try require(s0.isFinite, "h0", "\(h0)", "beta h0 finite")
+        let delta = 1e-3 / beta
+        let rate = Swift.abs(velocity(loss, h: h0 + delta, parameters: p) - velocity(loss, h: h0 - delta, parameters: p)) / (2 * delta)
+        let c = rate > 0 && rate.isFinite && rate >= Double.leastNormalMagnitude ? rate : beta * beta
+        let taus = times.map { $0 * c }
+        try require(taus.allSatisfy(\.isFinite) && zip(taus, taus.dropFirst()).allSatisfy { $0 < $1 }
+                    && taus.allSatisfy { $0 == 0 || $0 >= Double.leastNormalMagnitude },
+                    "times", "\(times.first ?? 0) ... \(times.last ?? 0)",
+                    "rate x t finite, normal and increasing (the flow runs in tau = \(c) t, the rate at h0 times t)")
+        // A loss of u_w and u_l separately sees h through log sigma(+-h), known to about
+        // R = 4 eps; h's scale is 1/beta. As in PopulationOptimum, beta R must stay <= 1e-6.
+        try require(loss.dependsOnLogitsDifferenceOnly || beta * 4 * Double.ulpOfOne <= PopulationOptimum.resolutionLimit,
+                    "beta", "\(beta)", "beta x 4 eps <= 1e-6 for \(loss.rawValue), a loss of u_w and u_l separately "
+                    + "(beta <= \(PopulationOptimum.resolutionLimit / (4 * Double.ulpOfOne))): its log-probabilities resolve h only to ~1e-15, "
+                    + "coarser than h's scale 1/beta")
         // Explicit rk8pd is accurate from the start; but near an attracting target the flow
-        // is stiff (rate 4 beta^2 for spo) and an explicit stepper's step stays ~1/rate, so
-        // t = 1e8 would cost ~1e8 steps. So: rk8pd up to t = switchTime, then GSL's implicit
-        // BDF stepper, whose steps grow with t, from the state reached there.
+        // is stiff (rate ~1 in tau, for a long time) and an explicit stepper's step stays ~1/rate, so
+        // tau = 1e8 would cost ~1e8 steps. So: rk8pd up to tau = switchTime, then GSL's
+        // implicit BDF stepper in log tau from the state reached there.
         let switchTime = 1e3
-        let early = times.filter { $0 <= switchTime }
-        let late = times.filter { $0 > switchTime }
+        let early = taus.filter { $0 <= switchTime }
+        let late = taus.filter { $0 > switchTime }
         var states: [[Double]] = []
         let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { _, y, dydt in
-            dydt[0] = integrationVelocity(loss, h: y[0], parameters: frozen)
+            dydt[0] = integrationVelocity(loss, s: y[0], parameters: frozen, timeScale: c)
         }
         do {
-            let firstLeg = try ODESolver.integrate(y0: [h0], t0: 0, times: late.isEmpty ? early : early + [switchTime],
+            let firstLeg = try ODESolver.integrate(y0: [s0], t0: 0, times: late.isEmpty ? early : early + [switchTime],
                                                    absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
                                                    initialStep: 1e-6, maxSteps: maxSteps, derivative: f)
             states = Array(firstLeg.prefix(early.count))
-            if !late.isEmpty {
-                let start = firstLeg.last!
-                states += try ODESolver.integrate(y0: start, t0: switchTime, times: late,
+            if !late.isEmpty, let start = firstLeg.last, let s1 = start.first,
+               settled(loss, s: s1, tolerance: absoluteTolerance + relativeTolerance * Swift.abs(s1), parameters: frozen, timeScale: c) {
+                // Trapped within the tolerance of a zero of the velocity: stays there.
+                states += late.map { _ in start }
+            } else if !late.isEmpty, let start = firstLeg.last {
+                // The late leg runs in sigma = log tau (ds/dsigma = tau ds/dtau): DPO's
+                // s ~ log(2 tau) is a straight line there and a converged target loss a
+                // stiff constant, so BDF's steps stay of order 1 in sigma over hundreds of
+                // decades of tau (tau reaches 1e206 at beta 1e100).
+                let g: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { sigma, y, dydt in
+                    let v = Double.exp(sigma) * integrationVelocity(loss, s: y[0], parameters: frozen, timeScale: c)
+                    dydt[0] = v.isNaN ? 0 : Swift.min(1e300, Swift.max(-1e300, v))
+                }
+                states += try ODESolver.integrate(y0: start, t0: Double.log(switchTime), times: late.map { Double.log($0) },
                                                   absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
                                                   initialStep: 1e-3, method: .backwardDifferentiation,
-                                                  maxSteps: maxSteps, derivative: f)
+                                                  maxSteps: maxSteps, derivative: g)
             }
-        } catch { throw .gsl(error) }
-        return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: states.map { $0[0] })
+        } catch {
+            // GSL's context names tau or log tau; say it in t, the user's time.
+            let code = error.code == 11 /* GSL_EMAXITER */ ? "the step budget (maxSteps \(maxSteps) per output interval) ran out" : error.reason
+            throw .gsl(GSLError(code: error.code, context: "integrating h(t) of \(loss.rawValue) from t = 0 to \(times.last ?? 0) "
+                                + "(in s = beta h and tau = \(c) t; rk8pd to t = \(switchTime / c), then BDF in log tau): \(code)"))
+        }
+        let h = states.map { ($0.first ?? .nan) / beta }
+        try require(h.count == times.count && h.allSatisfy(\.isFinite), "h(t)", "not finite",
+                    "a finite h at every time (beta h overflowed or the flow left the double range)")
+        return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: h)
+    }
+
+    /// True when a one-dimensional flow at `s` can move by at most `tolerance` from now on:
+    /// the velocity is 0 there, or it has the opposite sign (or is 0) one `tolerance` further
+    /// along its own direction. A 1-D autonomous flow is monotone and cannot cross a zero of
+    /// its velocity, so it stays in `[s, s +- tolerance]` for all later times. (spo at beta
+    /// 1e100 reaches its target by tau = 1e3; BDF in log tau then failed on the stiffness
+    /// 4 tau of the remaining 200 decades.)
+    static func settled(_ loss: Loss, s: Double, tolerance: Double, parameters: LossParameters, timeScale c: Double) -> Bool {
+        let v = integrationVelocity(loss, s: s, parameters: parameters, timeScale: c)
+        if v == 0 { return true }
+        let w = integrationVelocity(loss, s: s + Double(signOf: v, magnitudeOf: tolerance), parameters: parameters, timeScale: c)
+        return w == 0 || (w > 0) != (v > 0)
     }
 
     /// DPO's first integral `G(h) = h + e^{beta h} / beta`: along the flow `G(h(t)) = G(h0) + 2 beta t`.

@@ -84,6 +84,25 @@ public enum AtomicFile {
         #endif
     }
 
+    /// Removes the temporary files `.<name>.tmp-<pid>-<hex>` of `names` in `directory` whose
+    /// process is gone: what a run killed while writing left behind (issue 13: up to 100 MB
+    /// each, never removed). Temporaries of a live process, and every other file, are kept.
+    /// Errors are ignored (a file that cannot be removed stays; nothing else depends on it).
+    public static func removeStaleTemporaries(in directory: URL, for names: [String]) {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return }
+        for entry in entries {
+            for name in names where entry.hasPrefix(".\(name).tmp-") {
+                let rest = entry.dropFirst(name.count + 6).split(separator: "-", omittingEmptySubsequences: false)
+                guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, !rest[1].isEmpty,
+                      rest[1].allSatisfy(\.isHexDigit) else { continue }
+                if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                    try? fm.removeItem(at: directory.appendingPathComponent(entry))
+                }
+            }
+        }
+    }
+
     /// The temporary-file name used for `url`: `.<name>.tmp-<pid>-<16 hex digits>`.
     static func temporaryURL(for url: URL) -> URL {
         let random = String(UInt64.random(in: .min ... .max), radix: 16)

@@ -77,7 +77,8 @@ public struct GradientStudy: Sendable {
     public struct Summary: Sendable {
         public let loss: Loss
         /// Least-squares (GSL) slope of log10|dl/dpi_l| against log10 pi_l on the tail,
-        /// with its standard error; `nil` when the gradient is exactly 0 on the tail.
+        /// with its standard error; `nil` when fewer than two tail points have a nonzero
+        /// gradient (see ``missingSlopeReason``).
         public let slope: Double?
         public let slopeStandardError: Double?
         /// DPO's theoretical slope `beta - 1` (T7), for comparison.
@@ -91,6 +92,19 @@ public struct GradientStudy: Sendable {
         public let log10MaxCollapseForce: Double?
         /// log10 of the collapse force at the smallest pi_l; `nil` when it is 0 there.
         public let log10CollapseForceAtEnd: Double?
+        /// Grid points in the tail (`log10 pi_l` below the cut), whatever their gradient.
+        public let tailPoints: Int
+        /// Those of them with a nonzero gradient: the points the slope is fitted on.
+        public let fittedTailPoints: Int
+
+        /// Why ``slope`` is `nil`, in words (`nil` when there is a slope): `(zero)` when the
+        /// gradient is exactly 0 on a tail of at least two points, else `(no fit: n point(s))`
+        /// when fewer than two points can be fitted (`--points 2` leaves one tail point).
+        public var missingSlopeReason: String? {
+            guard slope == nil else { return nil }
+            if tailPoints >= 2 && fittedTailPoints == 0 { return "(zero)" }
+            return "(no fit: \(fittedTailPoints) point\(fittedTailPoints == 1 ? "" : "s"))"
+        }
     }
 
     public let configuration: Configuration
@@ -154,8 +168,10 @@ public struct GradientStudy: Sendable {
             var tailX: [Double] = [], tailY: [Double] = []
             var maxForce: Double? = nil
             var lastRow: Row? = nil
+            var tailPoints = 0
             for i in 0..<n {
                 let r = Self.row(loss, at: i, c, p)
+                if r.pair.rejected / ln10 <= cut { tailPoints += 1 }
                 if r.pair.rejected / ln10 <= cut && !r.gradients.rejected.isZero {
                     tailX.append(r.pair.rejected / ln10)
                     tailY.append(r.gradients.rejected.log10Magnitude)
@@ -180,7 +196,8 @@ public struct GradientStudy: Sendable {
                 loss: loss, slope: slope, slopeStandardError: se, direction: direction,
                 stationary: stationary, log10DPOOverLossAtEnd: ratio,
                 log10MaxCollapseForce: maxForce,
-                log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude))
+                log10CollapseForceAtEnd: last.collapseForce.isZero ? nil : last.collapseForce.log10Magnitude,
+                tailPoints: tailPoints, fittedTailPoints: tailX.count))
         }
         self.summaries = summaries
     }

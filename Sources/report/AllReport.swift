@@ -43,7 +43,7 @@ enum AllReport {
         s += "\n## Gradient study ([gradients/gradients.md](gradients/gradients.md))\n\n"
         s += "pi_l swept from 1e-1 to 1e-400 with pi_w fixed, beta = \(g(beta)), dr = 1.\n\n![gradients](gradients/gradients.svg)\n\n"
         s += MarkdownTable(headers: ["loss", "slope", "far end", "stationary point"], alignments: [.left, .right, .left, .left],
-                           rows: study.summaries.map { [$0.loss.rawValue, $0.slope.map(g) ?? "(zero)", $0.direction.rawValue, $0.stationary.summary] }).render()
+                           rows: study.summaries.map { [$0.loss.rawValue, $0.slope.map(g) ?? $0.missingSlopeReason ?? "", $0.direction.rawValue, $0.stationary.summary] }).render()
         s += "\n## Training curves ([train/summary.md](train/summary.md), [train-loglinear/summary.md](train-loglinear/summary.md))\n\n"
         s += "![regret](train/regret.svg)\n\n![min log pi_l](train/min-logp-rejected.svg)\n\n"
         s += MarkdownTable(headers: ["loss", "final regret (tabular)", "min log pi_l", "mean abs(h - h*)", "final regret (log-linear)", "unseen mass (log-linear)"],

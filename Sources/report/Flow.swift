@@ -49,6 +49,7 @@ extension Report {
             try checkRange("--reward-gap", rewardGap, LossOptions.rewardGapRange, "a number")
             guard h0.isFinite else { throw ValidationError("--h0 must be finite") }
             guard tStart > 0 && tEnd > tStart && tEnd.isFinite else { throw ValidationError("need 0 < --t-start < --t-end, got \(tStart), \(tEnd)") }
+            guard (beta * h0).isFinite else { throw ValidationError("--h0 times --beta must be finite, got \(h0) x \(beta)") }
             guard maxSteps >= 1 else { throw ValidationError("--max-steps must be >= 1, got \(maxSteps)") }
             guard points >= 2 && points <= 100_000 else { throw ValidationError("--points must be between 2 and 100000, got \(points)") }
             for loss in try lossList() {
@@ -72,7 +73,7 @@ extension Report {
             case nil: if output.out == nil { emit(md + "\n" + plot) }
             }
             if !failed.isEmpty {
-                throw ReportError("could not integrate \(failed.map(\.rawValue).joined(separator: ", ")) within --max-steps \(maxSteps) per output interval (see the notes above; raise --max-steps, or lower --beta); the output holds the other losses")
+                throw ReportError("could not integrate \(failed.map(\.rawValue).joined(separator: ", ")) (see the notes above: raise --max-steps, now \(maxSteps) per output interval, where the step budget ran out, or lower --beta); the output holds the other losses")
             }
         }
     }

@@ -54,7 +54,7 @@ enum GradientReport {
         s += "over the far half of the sweep.\n\n"
         let rows: [[String]] = study.summaries.map { sm in
             [sm.loss.rawValue,
-             sm.slope.map { g4($0) } ?? "(zero)",
+             sm.slope.map { g4($0) } ?? sm.missingSlopeReason ?? "",
              sm.direction.rawValue,
              sm.stationary.summary,
              sm.log10DPOOverLossAtEnd.map { g4($0) } ?? "(loss gradient 0)",

@@ -32,6 +32,11 @@ extension Report {
         func validate() throws {
             Verbosity.setQuiet(quiet)
             guard !folders.isEmpty else { throw ValidationError("give at least one shard folder") }
+            // An empty name would mean the current folder (issue 13: `--out ''`).
+            guard !out.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--out: the folder name is empty") }
+            if folders.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw ValidationError("<folders>: a shard folder name is empty")
+            }
         }
 
         func run() throws {

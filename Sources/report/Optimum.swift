@@ -13,7 +13,10 @@ extension Report {
             On a small tabular problem the full expected objective (every ordered pair weighted \
             by pi_ref(y) pi_ref(y') and its label probability) is minimised with GSL's BFGS. The \
             table shows the regret at the minimiser and how far its h sits from h* = dr/beta; a \
-            loss without a finite minimiser is reported as diverging, not as a number.
+            loss without a finite minimiser is reported as diverging, not as a number; the \
+            rule that gave each status is printed next to it. Where beta is so large that h \
+            cannot be resolved in double precision (beta x 4 eps max(1, |logit|) > 1e-6), the \
+            status is unresolved.
 
             Example:
               report optimum
@@ -103,12 +106,12 @@ enum OptimumReport {
     static func files(simulation sim: SimulationConfig, solved: [(loss: Loss, result: PopulationOptimum.Result)]) throws -> [(String, String)] {
         let rows: [[String]] = solved.map { loss, r in
             [loss.rawValue, r.status.rawValue, String(format: "%.3g", r.regret), String(format: "%.3g", r.maxAbsHMinusTarget),
-             String(format: "%.4g", r.maxAbsH)]
+             String(format: "%.4g", r.maxAbsH), r.reason]
         }
         var md = "# Population optimum\n\nTabular, P = \(sim.prompts), K = \(sim.responses), \(sim.labels.rawValue) labels, beta = \(String(format: "%.4g", sim.beta)), seed \(sim.seed); "
         md += "every ordered pair weighted by pi_ref(y) pi_ref(y') and its label probability; reward-aware losses use the true gap.\n\n"
-        md += MarkdownTable(headers: ["loss", "status", "regret at minimiser", "max abs(h - h*)", "max abs(h)"],
-                            alignments: [.left, .left, .right, .right, .right], rows: rows).render()
+        md += MarkdownTable(headers: ["loss", "status", "regret at minimiser", "max abs(h - h*)", "max abs(h)", "rule that gave the status"],
+                            alignments: [.left, .left, .right, .right, .right, .left], rows: rows).render()
         md += "\nregret 0 and h = h* mean the loss's population minimiser is pi* itself.\n"
         if let dpo = solved.first(where: { $0.loss == .sigmoid }) {
             let f = PopulationFindings.dpo(labels: sim.labels, result: dpo.result)

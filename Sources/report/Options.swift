@@ -193,9 +193,13 @@ struct ReportError: Error, CustomStringConvertible {
 /// Writes `files` (name → contents) into `folder` atomically: each file goes to a
 /// temporary name and is renamed into place, so a failure leaves no partial file.
 func writeFiles(_ files: [(String, String)], into folder: String) throws {
+    // An empty name would mean the current folder (issue 13); the commands refuse it when
+    // they validate their options, and this is the last guard for any that does not.
+    guard !folder.trimmingCharacters(in: .whitespaces).isEmpty else { throw ReportError("--out: the folder name is empty") }
     let dir = URL(fileURLWithPath: folder)
     do {
         try AtomicFile.createDirectory(dir)
+        AtomicFile.removeStaleTemporaries(in: dir, for: files.map(\.0).filter { !$0.contains("/") })
         for (name, text) in files {
             let url = dir.appendingPathComponent(name)
             if name.contains("/") { try AtomicFile.createDirectory(url.deletingLastPathComponent()) }

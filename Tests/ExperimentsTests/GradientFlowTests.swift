@@ -103,3 +103,33 @@ import Experiments
         #expect(experimentError { _ = try GradientFlow.solve(.sigmoid, parameters: LossParameters(beta: -1), times: [1]) } == .loss(.invalidBeta(-1)))
     }
 }
+
+/// Issue 13: the flow at extreme beta, integrated in s = beta h and tau = (rate at h0) t.
+@Suite struct GradientFlowExtremeBetaTests {
+    /// DPO against its first integral and spo against its closed form, from beta 1e-150 to 1e150.
+    @Test(arguments: [1e-150, 1e-50, 1e-5, 1e5, 1e50, 1e100, 1e150])
+    func dpoAndSpoAtExtremeBeta(beta: Double) throws {
+        let times = GradientFlow.logSpacedTimes(from: 1e-2, to: 1e6, count: 9)
+        let dpo = try GradientFlow.solve(.sigmoid, parameters: LossParameters(beta: beta), times: times, maxSteps: 100_000)
+        for (t, h) in zip(times, dpo.h) {
+            // DPO's first integral in s = beta h: s + e^s = 1 + 2 beta^2 t from h0 = 0, written
+            // s + expm1(s) = 2 beta^2 t so that it holds at tiny s too.
+            let s = beta * h
+            #expect(close(s + expm1(s), 2 * beta * beta * t, rel: 1e-8), "beta \(beta), t \(t): s \(s)")
+        }
+        let spo = try GradientFlow.solve(.spo, parameters: LossParameters(beta: beta, rewardGap: 1), times: times, maxSteps: 100_000)
+        for (t, h) in zip(times, spo.h) {
+            let exact = GradientFlow.spoClosedForm(beta: beta, rewardGap: 1, h0: 0, time: t)
+            #expect(close(h, exact, abs: 1e-9 / beta, rel: 1e-8), "beta \(beta), t \(t): ODE \(h), exact \(exact)")
+        }
+    }
+
+    /// A loss of u_w and u_l separately sees h only through log sigma(+-h): at beta 1e100 it
+    /// is refused with the rule, not integrated into a wrong curve.
+    @Test func aSeparateLossIsRefusedWhereHIsNotResolved() {
+        #expect(throws: ExperimentError.self) {
+            _ = try GradientFlow.solve(.apoDown, parameters: LossParameters(beta: 1e100), times: [1, 2], maxSteps: 1000)
+        }
+        #expect((try? GradientFlow.solve(.apoDown, parameters: LossParameters(beta: 2), times: [1, 2], maxSteps: 100_000)) != nil)
+    }
+}

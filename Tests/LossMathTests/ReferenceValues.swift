@@ -23,18 +23,18 @@
 //   cdpo         57 / 0 / 0
 //   hinge        55 / 0 / 0
 //   ipo          55 / 0 / 0
-//   exo_pair     53 / 0 / 24
+//   exo_pair     57 / 0 / 24
 //   nca_pair     52 / 0 / 8
 //   robust       56 / 0 / 0
 //   bco_pair     52 / 0 / 12
 //   sppo_hard    54 / 0 / 0
 //   apo_zero     52 / 0 / 21
-//   apo_down     52 / 0 / 19
-//   discopop     56 / 0 / 21
+//   apo_down     57 / 0 / 20
+//   discopop     63 / 0 / 21
 //   bdpo         54 / 0 / 11
 //   rpo_sq       60 / 0 / 0
 //   rpo_bwd_kl   60 / 0 / 6
-//   rpo_fwd_kl   60 / 0 / 28
+//   rpo_fwd_kl   64 / 0 / 28
 //   spo          60 / 0 / 0
 //   spo_bt       60 / 0 / 7
 //   spo_asym     57 / 6 / 12
@@ -368,6 +368,10 @@ private func _lossReferences04() -> [LossReference] { [
     LossReference(loss: "exo_pair", logpChosen: -46398.29984300214, logpRejected: -1583.433390470639, refChosen: -46398.95484302111, refRejected: -1581.4391589745114, beta: 210.34128937017567, labelSmoothing: 0.1, rewardGap: -1000.0, value: 0.10536051565782631, dLogpChosen: 1.1476035431210797e-237, dLogpRejected: -1.1476035431210797e-237),  // random
     LossReference(loss: "exo_pair", logpChosen: -0.08516373192473198, logpRejected: -34071.61973280133, refChosen: -0.10133002417541691, refRejected: -0.023600136429830255, beta: 0.6741325562326492, labelSmoothing: 0.1, rewardGap: 1.5068862628570523, value: 0.10536051565782631, dLogpChosen: 0.0, dLogpRejected: -0.0),  // random; dLogpChosen underflows to 0 (|v| ~ 9.42e-9972); dLogpRejected underflows to 0 (|v| ~ 9.42e-9972)
     LossReference(loss: "exo_pair", logpChosen: -2.0, logpRejected: -2.0, refChosen: -6.394449154672439, refRejected: -2.0, beta: 0.5, labelSmoothing: 0.1, rewardGap: 1.0, value: 2.6595018816495777e-33, dLogpChosen: 1.0939725073064267e-17, dLogpRejected: -1.0939725073064267e-17),  // ILL-CONDITIONED near stationary x=log 9; ill-conditioned in double
+    LossReference(loss: "exo_pair", logpChosen: -1.0, logpRejected: -721.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.1, rewardGap: -2.0, value: 0.10536051565782631, dLogpChosen: Double(bitPattern: 0x00001ada61b9400f), dLogpRejected: Double(bitPattern: 0x80001ada61b9400f)),  // collapsed, subnormal derivative x=720; dLogpChosen subnormal 1.4587409102796e-310; dLogpRejected subnormal -1.4587409102796e-310
+    LossReference(loss: "exo_pair", logpChosen: -1.0, logpRejected: -741.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.1, rewardGap: 3.0, value: 0.10536051565782631, dLogpChosen: Double(bitPattern: 0x000000000000f458), dLogpRejected: Double(bitPattern: 0x800000000000f458)),  // collapsed, subnormal derivative x=740; dLogpChosen subnormal 3.0905e-319; dLogpRejected subnormal -3.0905e-319
+    LossReference(loss: "exo_pair", logpChosen: -1.0, logpRejected: -1461.0, refChosen: -1.0, refRejected: -1.0, beta: 0.5, labelSmoothing: 0.1, rewardGap: 1.0, value: 0.10536051565782631, dLogpChosen: Double(bitPattern: 0x0000000028813ff0), dLogpRejected: Double(bitPattern: 0x8000000028813ff0)),  // collapsed, subnormal derivative x=730; dLogpChosen subnormal 3.357468313e-315; dLogpRejected subnormal -3.357468313e-315
+    LossReference(loss: "exo_pair", logpChosen: -1.0, logpRejected: -751.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.1, rewardGap: 1.0, value: 0.10536051565782631, dLogpChosen: Double(bitPattern: 0x0000000000000003), dLogpRejected: Double(bitPattern: 0x8000000000000003)),  // collapsed, subnormal derivative x=750; dLogpChosen subnormal 1.5e-323; dLogpRejected subnormal -1.5e-323
 ] }
 
 // nca_pair
@@ -710,6 +714,11 @@ private func _lossReferences10() -> [LossReference] { [
     LossReference(loss: "apo_down", logpChosen: -0.5465025719184613, logpRejected: -1.755108354854367, refChosen: -12.57243592168139, refRejected: -0.13128479993362666, beta: 0.20796112018789836, labelSmoothing: 0.0, rewardGap: 1000.0, value: 0.9794793702223938, dLogpChosen: 0.0037081704557510088, dLogpRejected: 0.010859221693875588),  // random
     LossReference(loss: "apo_down", logpChosen: -46398.29984300214, logpRejected: -1583.433390470639, refChosen: -46398.95484302111, refRejected: -1581.4391589745114, beta: 210.34128937017567, labelSmoothing: 0.0, rewardGap: -1000.0, value: 1.0, dLogpChosen: 3.0805811541495656e-58, dLogpRejected: 2.0675844477099016e-240),  // random
     LossReference(loss: "apo_down", logpChosen: -0.08516373192473198, logpRejected: -34071.61973280133, refChosen: -0.10133002417541691, refRejected: -0.023600136429830255, beta: 0.6741325562326492, labelSmoothing: 0.0, rewardGap: 1.5068862628570523, value: 0.5027245290136754, dLogpChosen: 0.1685281349328642, dLogpRejected: 0.0),  // random; dLogpRejected underflows to 0 (|v| ~ 4.1e-9976)
+    LossReference(loss: "apo_down", logpChosen: -4.187885148277894, logpRejected: -1387.2071250375445, refChosen: -4.195734313960887, refRejected: -0.9235851887285715, beta: 0.1, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.5001962291320002, dLogpChosen: 0.024999996149412777, dLogpRejected: 6.224865098466543e-62),  // apo_down collapsed, beta h ~ 138
+    LossReference(loss: "apo_down", logpChosen: -0.8764879721579714, logpRejected: -1089.4056787758425, refChosen: -0.8867625516012725, refRejected: -2.3817746811684177, beta: 0.25, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.5006421608621283, dLogpChosen: 0.062499896907356786, dLogpRejected: 2.3697560956948845e-119),  // apo_down collapsed, beta h ~ 272
+    LossReference(loss: "apo_down", logpChosen: -3.0422921691803526, logpRejected: -299.3380839248778, refChosen: -3.0445416238688585, refRejected: -4.763523653183694, beta: 0.5, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.5002811818064217, dLogpChosen: 0.12499996046839587, dLogpRejected: 5.400432272674883e-65),  // apo_down collapsed, beta h ~ 147
+    LossReference(loss: "apo_down", logpChosen: -4.888370890486348, logpRejected: -1670.0823638605948, refChosen: -4.89314797516814, refRejected: -0.7096220627799033, beta: 0.25, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.5002985677571251, dLogpChosen: 0.0624999777143236, dLogpRejected: 1.4046846696338836e-182),  // apo_down collapsed, beta h ~ 417
+    LossReference(loss: "apo_down", logpChosen: -1.0, logpRejected: -801.0, refChosen: -1.001, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.5002499999791666, dLogpChosen: 0.24999993750001043, dLogpRejected: 0.0),  // apo_down collapsed, beta h = 800.001; dLogpRejected underflows to 0 (|v| ~ 3.66e-348)
 ] }
 
 // discopop
@@ -770,10 +779,21 @@ private func _lossReferences11() -> [LossReference] { [
     LossReference(loss: "discopop", logpChosen: -0.95, logpRejected: -1.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8751809188917093, dLogpChosen: 0.28540417421145786, dLogpRejected: -0.28540417421145786),  // discopop x=0.05
     LossReference(loss: "discopop", logpChosen: -1.5, logpRejected: -1.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.974107611592847, dLogpChosen: -0.6218934008602178, dLogpRejected: 0.6218934008602178),  // discopop x=-0.5
     LossReference(loss: "discopop", logpChosen: -4.0, logpRejected: -1.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 3.048587351573742, dLogpChosen: -0.9525741268224333, dLogpRejected: 0.9525741268224333),  // discopop x=-3
+    LossReference(loss: "discopop", logpChosen: -1.0, logpRejected: -1.000001, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8465743745418822, dLogpChosen: 0.7842597220522226, dLogpRejected: -0.7842597220522226),  // discopop x~1e-6
+    LossReference(loss: "discopop", logpChosen: -1.0, logpRejected: -1.0, refChosen: -1.0, refRejected: -1.000002, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8465720217430286, dLogpChosen: 0.7842728466080653, dLogpRejected: -0.7842728466080653),  // discopop x~-2e-6
+    LossReference(loss: "discopop", logpChosen: -2.5, logpRejected: -7.1, refChosen: -2.500003, refRejected: -7.1, beta: 0.3, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8465742961158882, dLogpChosen: 0.23527804787410558, dLogpRejected: -0.23527804787410558),  // discopop x~1e-6, beta 0.3
+    LossReference(loss: "discopop", logpChosen: -0.3, logpRejected: -0.7, refChosen: -0.3000007, refRejected: -0.7, beta: 2.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8465746882454211, dLogpChosen: 1.5685159438201868, dLogpRejected: -1.5685159438201868),  // discopop x~1.4e-6, beta 2
+] }
+
+// discopop
+private func _lossReferences12() -> [LossReference] { [
+    LossReference(loss: "discopop", logpChosen: -1.0, logpRejected: -1.03, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8669113176371763, dLogpChosen: 0.535861641197452, dLogpRejected: -0.535861641197452),  // discopop x=0.03
+    LossReference(loss: "discopop", logpChosen: -1.0, logpRejected: -0.97, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8224273923027626, dLogpChosen: 0.7814568374682904, dLogpRejected: -0.7814568374682904),  // discopop x=-0.03
+    LossReference(loss: "discopop", logpChosen: -1.0, logpRejected: -0.9999, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.8464951420446113, dLogpChosen: 0.7847001163570951, dLogpRejected: -0.7847001163570951),  // discopop x~-1e-4
 ] }
 
 // bdpo
-private func _lossReferences12() -> [LossReference] { [
+private func _lossReferences13() -> [LossReference] { [
     LossReference(loss: "bdpo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 0.693134743111267, dLogpChosen: -4.9999378123698815e-05, dLogpRejected: 2.3750745221867127e-05),  // ordinary
     LossReference(loss: "bdpo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.5764866635136584, dLogpChosen: -0.4381310624622362, dLogpRejected: 0.20812137328152674),  // ordinary
     LossReference(loss: "bdpo", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.6931471805599453, dLogpChosen: -0.05, dLogpRejected: 0.025),  // zero margin
@@ -831,7 +851,7 @@ private func _lossReferences12() -> [LossReference] { [
 ] }
 
 // rpo_sq
-private func _lossReferences13() -> [LossReference] { [
+private func _lossReferences14() -> [LossReference] { [
     LossReference(loss: "rpo_sq", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 1000000.0600000009, dLogpChosen: 0.200000006, dLogpRejected: -0.200000006),  // ordinary
     LossReference(loss: "rpo_sq", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.35999999999999993, dLogpChosen: 1.1999999999999997, dLogpRejected: -1.1999999999999997),  // ordinary
     LossReference(loss: "rpo_sq", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.25, dLogpChosen: -0.1, dLogpRejected: 0.1),  // zero margin
@@ -895,7 +915,7 @@ private func _lossReferences13() -> [LossReference] { [
 ] }
 
 // rpo_bwd_kl
-private func _lossReferences14() -> [LossReference] { [
+private func _lossReferences15() -> [LossReference] { [
     LossReference(loss: "rpo_bwd_kl", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 0.6931621806724453, dLogpChosen: 5.0000749999999946e-05, dLogpRejected: -5.0000749999999946e-05),  // ordinary
     LossReference(loss: "rpo_bwd_kl", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.04466551008699538, dLogpChosen: 0.14888503362331795, dLogpRejected: -0.14888503362331795),  // ordinary
     LossReference(loss: "rpo_bwd_kl", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.03029986198076591, dLogpChosen: -0.012245933120185458, dLogpRejected: 0.012245933120185458),  // zero margin
@@ -959,7 +979,7 @@ private func _lossReferences14() -> [LossReference] { [
 ] }
 
 // rpo_fwd_kl
-private func _lossReferences15() -> [LossReference] { [
+private func _lossReferences16() -> [LossReference] { [
     LossReference(loss: "rpo_fwd_kl", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 499.31435281955197, dLogpChosen: 0.025000000744375, dLogpRejected: -0.025000000744375),  // ordinary
     LossReference(loss: "rpo_fwd_kl", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.04466551008699538, dLogpChosen: 0.1466749870144475, dLogpRejected: -0.1466749870144475),  // ordinary
     LossReference(loss: "rpo_fwd_kl", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.030929803620161372, dLogpChosen: -0.0125, dLogpRejected: 0.0125),  // zero margin
@@ -1022,8 +1042,16 @@ private func _lossReferences15() -> [LossReference] { [
     LossReference(loss: "rpo_fwd_kl", logpChosen: -1.0, logpRejected: -4.0, refChosen: -1.0, refRejected: -1.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.3, value: 9.416191652791115e-35, dLogpChosen: 6.785081155001479e-19, dLogpRejected: -6.785081155001479e-19),  // ILL-CONDITIONED 0.1*3 vs 0.3; ill-conditioned in double
 ] }
 
+// rpo_fwd_kl
+private func _lossReferences17() -> [LossReference] { [
+    LossReference(loss: "rpo_fwd_kl", logpChosen: -1.0, logpRejected: -721.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: -2.0, value: 2.1269280110429727, dLogpChosen: Double(bitPattern: 0x00001b0294161c91), dLogpRejected: Double(bitPattern: 0x80001b0294161c91)),  // collapsed, subnormal derivative x=720; dLogpChosen subnormal 1.46727063935035e-310; dLogpRejected subnormal -1.46727063935035e-310
+    LossReference(loss: "rpo_fwd_kl", logpChosen: -1.0, logpRejected: -741.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 3.0, value: 0.04858735157374206, dLogpChosen: Double(bitPattern: 0x000000000000f414), dLogpRejected: Double(bitPattern: 0x800000000000f414)),  // collapsed, subnormal derivative x=740; dLogpChosen subnormal 3.0871e-319; dLogpRejected subnormal -3.0871e-319
+    LossReference(loss: "rpo_fwd_kl", logpChosen: -1.0, logpRejected: -1461.0, refChosen: -1.0, refRejected: -1.0, beta: 0.5, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.3132616875182228, dLogpChosen: Double(bitPattern: 0x0000000028924e98), dLogpRejected: Double(bitPattern: 0x8000000028924e98)),  // collapsed, subnormal derivative x=730; dLogpChosen subnormal 3.362991295e-315; dLogpRejected subnormal -3.362991295e-315
+    LossReference(loss: "rpo_fwd_kl", logpChosen: -1.0, logpRejected: -751.0, refChosen: -1.0, refRejected: -1.0, beta: 1.0, labelSmoothing: 0.0, rewardGap: 1.0, value: 0.3132616875182228, dLogpChosen: Double(bitPattern: 0x0000000000000003), dLogpRejected: Double(bitPattern: 0x8000000000000003)),  // collapsed, subnormal derivative x=750; dLogpChosen subnormal 1.5e-323; dLogpRejected subnormal -1.5e-323
+] }
+
 // spo
-private func _lossReferences16() -> [LossReference] { [
+private func _lossReferences18() -> [LossReference] { [
     LossReference(loss: "spo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 1000000.0600000009, dLogpChosen: 0.200000006, dLogpRejected: -0.200000006),  // ordinary
     LossReference(loss: "spo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.35999999999999993, dLogpChosen: 1.1999999999999997, dLogpRejected: -1.1999999999999997),  // ordinary
     LossReference(loss: "spo", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.25, dLogpChosen: -0.1, dLogpRejected: 0.1),  // zero margin
@@ -1087,7 +1115,7 @@ private func _lossReferences16() -> [LossReference] { [
 ] }
 
 // spo_bt
-private func _lossReferences17() -> [LossReference] { [
+private func _lossReferences19() -> [LossReference] { [
     LossReference(loss: "spo_bt", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 0.6931621806724453, dLogpChosen: 5.0000749999999946e-05, dLogpRejected: -5.0000749999999946e-05),  // ordinary
     LossReference(loss: "spo_bt", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.7266879995120248, dLogpChosen: 0.14888503362331795, dLogpRejected: -0.14888503362331795),  // ordinary
     LossReference(loss: "spo_bt", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.6931471805599453, dLogpChosen: -0.012245933120185458, dLogpRejected: 0.012245933120185458),  // zero margin
@@ -1151,7 +1179,7 @@ private func _lossReferences17() -> [LossReference] { [
 ] }
 
 // spo_asym
-private func _lossReferences18() -> [LossReference] { [
+private func _lossReferences20() -> [LossReference] { [
     LossReference(loss: "spo_asym", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 3.0000000900000006e-08, dLogpChosen: 1.0000000600000014e-07, dLogpRejected: -1.0000000600000014e-07),  // ordinary
     LossReference(loss: "spo_asym", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 2.718281828459044, dLogpChosen: 18.121878856393632, dLogpRejected: -18.121878856393632),  // ordinary
     LossReference(loss: "spo_asym", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.0, dLogpChosen: -0.2, dLogpRejected: 0.2),  // zero margin
@@ -1212,7 +1240,7 @@ private func _lossReferences18() -> [LossReference] { [
 ] }
 
 // dpop
-private func _lossReferences19() -> [LossReference] { [
+private func _lossReferences21() -> [LossReference] { [
     LossReference(loss: "dpop", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 0.6931321806724453, dLogpChosen: -4.999925000000006e-05, dLogpRejected: 4.999925000000006e-05),  // ordinary
     LossReference(loss: "dpop", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.5543552444685271, dLogpChosen: -0.425557483188341, dLogpRejected: 0.425557483188341),  // ordinary
     LossReference(loss: "dpop", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.6931471805599453, dLogpChosen: -0.05, dLogpRejected: 0.05),  // zero margin
@@ -1275,7 +1303,7 @@ private func _lossReferences19() -> [LossReference] { [
 ] }
 
 // chipo
-private func _lossReferences20() -> [LossReference] { [
+private func _lossReferences22() -> [LossReference] { [
     LossReference(loss: "chipo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 0.0001, labelSmoothing: 0.0, rewardGap: -1000.0, value: 0.6931163527681301, dLogpChosen: -0.00011106671380814173, dLogpRejected: 9.523893475997258e-05),  // ordinary
     LossReference(loss: "chipo", logpChosen: -0.5, logpRejected: -1.0, refChosen: -0.7, refRejected: -0.9, beta: 1.0, labelSmoothing: 0.0, rewardGap: -0.3, value: 0.43164946631600976, dLogpChosen: -0.7787416454760772, dLogpRejected: 0.6677655458185803),  // ordinary
     LossReference(loss: "chipo", logpChosen: -12.0, logpRejected: -15.0, refChosen: -12.0, refRejected: -15.0, beta: 0.1, labelSmoothing: 0.0, rewardGap: 0.5, value: 0.6931471805599453, dLogpChosen: -0.1, dLogpRejected: 0.1),  // zero margin
@@ -1357,6 +1385,8 @@ let lossReferences: [LossReference] = {
     all.append(contentsOf: _lossReferences18())
     all.append(contentsOf: _lossReferences19())
     all.append(contentsOf: _lossReferences20())
+    all.append(contentsOf: _lossReferences21())
+    all.append(contentsOf: _lossReferences22())
     return all
 }()
 

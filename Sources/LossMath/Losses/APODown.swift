@@ -12,8 +12,9 @@ extension Losses {
     ///     dl/du_w = beta (sigma'(a) - sigma'(x)),    dl/du_l = beta sigma'(x),   sigma' = sigma(t) sigma(-t).
     ///
     /// Log space: `log dl/du_l = log beta - softplus(-x) - softplus(x)`. `dl/du_w` has no log
-    /// form: it is formed without cancellation (below), but underflows to 0 where both
-    /// densities are below the double range (|a| and |x| beyond ~745).
+    /// form: it is the plain difference where the two densities are a factor 4 apart, and a
+    /// sinh-cosh form without cancellation where they are close (below); it underflows to 0
+    /// where both densities are below the double range (|a| and |x| beyond ~745).
     public struct APODown: PreferenceLoss {
         public static let descriptor = LossDescriptor(
             name: "apo_down", summary: "APO-down (D'Oosterlinck et al. 2024)", rewardGap: .ignored, labelSmoothing: nil,
@@ -27,7 +28,8 @@ extension Losses {
         @inlinable @inline(__always)
         public func evaluate(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
             let a = beta * uW, x = beta * (uW - uL)
-            let dx = beta * sigmoidDensity(x)
+            let densityA = sigmoidDensity(a), densityX = sigmoidDensity(x)
+            let dx = beta * densityX
             // dl/du_w = beta (sigma'(a) - sigma'(x)) cancels when u_l ~ 0 (a ~ x). With
             // sigma'(t) = 1/(4 cosh^2(t/2)) and cosh^2 P - cosh^2 Q = sinh(P+Q) sinh(P-Q):
             // sigma'(a) - sigma'(x) = sinh((x+a)/2) sinh((x-a)/2) / (4 cosh^2(a/2) cosh^2(x/2)),
@@ -53,8 +55,13 @@ extension Losses {
             // |ha| + |hx| < 700 (|p| and |q| are at most that; 4 ca^2 cx^2 alone would overflow
             // from |ha| + |hx| ~ 355).
             let nearby = beta * (sp / (2 * ca * cx)) * (sq / (2 * ca * cx))
-            let far = beta * (sigmoidDensity(a) - sigmoidDensity(x))
-            let dW = Swift.abs(ha) + Swift.abs(hx) < 700 ? nearby : far
+            // The direct difference is exact to a few ulps when the densities are a factor 4
+            // or more apart (error amplification at most 5/3). The sinh form is not there:
+            // its p = (a + x)/2 and q carry rounding errors of ulp(x), which e^p amplifies
+            // (up to ~400 ulps with u_l collapsed, beta h in the hundreds, |beta u_w| ~ 1e-3).
+            let far = beta * (densityA - densityX)
+            let apart = densityX < 0.25 * densityA || densityX > 4 * densityA
+            let dW = Swift.abs(ha) + Swift.abs(hx) < 700 && !apart ? nearby : far
             return (LossMath.sigmoid(a) + LossMath.sigmoid(-x), dW, dx)
         }
         @inlinable @inline(__always)

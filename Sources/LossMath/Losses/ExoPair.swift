@@ -36,7 +36,8 @@ extension Losses {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let dh = beta * (sigmoidDensity(x) * (x - target))
+            // The density times beta (x - target) in one rounding where it is subnormal (|x| > 600).
+            let dh = sigmoidDensity(x, times: beta * (x - target))
             return (dh, -dh)
         }
         public func logDerivatives(uW: Double, uL: Double, rewardGap: Double) -> LogDerivativeForm {

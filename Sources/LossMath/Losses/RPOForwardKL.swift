@@ -27,7 +27,8 @@ extension Losses {
         @inlinable @inline(__always)
         public func derivatives(uW: Double, uL: Double, rewardGap: Double) -> (dChosen: Double, dRejected: Double) {
             let x = beta * (uW - uL)
-            let dh = beta * (sigmoidDensity(x) * (x - rewardGap))
+            // The density times beta (x - rewardGap) in one rounding where it is subnormal (|x| > 600).
+            let dh = sigmoidDensity(x, times: beta * (x - rewardGap))
             return (dh, -dh)
         }
         public func logDerivatives(uW: Double, uL: Double, rewardGap: Double) -> LogDerivativeForm {

@@ -86,8 +86,10 @@ extension Report {
         @Flag(help: .hidden) var perStepTrainer = false
 
         func validate() throws {
-            guard pairs >= 1 else { throw ValidationError("--pairs must be >= 1, got \(pairs)") }
-            guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, got \(repeats)") }
+            // Upper bounds (issue 13): --pairs 2^63-1 overflowed the buffer size and trapped.
+            guard pairs >= 1 && pairs <= 100_000_000 else { throw ValidationError("--pairs must be between 1 and 100000000, got \(pairs)") }
+            guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+            guard !sections.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--sections: empty; give a comma list of sections, or all") }
             guard defaultSteps >= 1, midSteps >= 1, largeSteps >= 1, sweepSteps >= 1, sequenceSteps >= 1 else {
                 throw ValidationError("--default-steps, --mid-steps, --large-steps, --sweep-steps and --sequence-steps must be >= 1")
             }
