@@ -43,6 +43,8 @@ public struct SequenceStepMetrics: Sendable, Hashable, Codable {
     public var gradientNorm: Double
     /// The largest such norm over every step taken so far (not only the logged ones).
     public var maxGradientNorm: Double
+    /// Max over pairs of `h` (grows without bound under DPO on separable pairs, T5).
+    public var maxH: Double = .nan
 
     public init(step: Int, meanLoss: Double, regret: Double, klReference: Double, expectedReward: Double,
                 proxyReward: Double, winRate: Double, winRateStandardError: Double, spuriousCount: Double,
@@ -74,7 +76,7 @@ public struct SequenceStepMetrics: Sendable, Hashable, Codable {
          ("mean_logp_chosen", \.meanLogpChosen), ("min_logp_chosen", \.minLogpChosen),
          ("mean_logp_rejected", \.meanLogpRejected), ("min_logp_rejected", \.minLogpRejected),
          ("mean_abs_beta_h_minus_dr", \.meanAbsBetaHMinusGap), ("grad_norm", \.gradientNorm),
-         ("max_grad_norm", \.maxGradientNorm)]
+         ("max_grad_norm", \.maxGradientNorm), ("max_h", \.maxH)]
     }
 
     /// `step`, then ``metricColumnNames``.
@@ -126,6 +128,8 @@ public struct SequenceRunSummary: Sendable, Hashable, Codable {
     public var meanAbsBetaHMinusGap: Double
     /// Max of the gradient norm over every step.
     public var maxGradNorm: Double
+    /// Final max over pairs of `h`.
+    public var maxH: Double
     /// Final `E_pi[r~]`.
     public var finalProxyReward: Double
     /// Final win rate against `pi_ref` and its standard error (0 when exact).
@@ -152,6 +156,7 @@ public struct SequenceRunSummary: Sendable, Hashable, Codable {
         minLogpRejected = metrics.isEmpty ? .nan : nanMin(metrics.map(\.minLogpRejected))
         meanAbsBetaHMinusGap = last?.meanAbsBetaHMinusGap ?? .nan
         maxGradNorm = last?.maxGradientNorm ?? .nan
+        maxH = last?.maxH ?? .nan
         finalProxyReward = last?.proxyReward ?? .nan
         finalWinRate = last?.winRate ?? .nan
         finalWinRateStandardError = last?.winRateStandardError ?? .nan
@@ -169,7 +174,8 @@ public struct SequenceRunSummary: Sendable, Hashable, Codable {
          ("mean_abs_beta_h_minus_dr", \.meanAbsBetaHMinusGap), ("max_grad_norm", \.maxGradNorm),
          ("final_proxy_reward", \.finalProxyReward), ("final_win_rate", \.finalWinRate),
          ("final_win_rate_se", \.finalWinRateStandardError), ("final_spurious_count", \.finalSpuriousCount),
-         ("final_mean_logp_chosen", \.finalMeanLogpChosen), ("final_mean_logp_rejected", \.finalMeanLogpRejected)]
+         ("final_mean_logp_chosen", \.finalMeanLogpChosen), ("final_mean_logp_rejected", \.finalMeanLogpRejected),
+         ("max_h", \.maxH)]
     }
 
     /// `loss`, the metric columns, `win_rate_vs_dpo`, `status`.
@@ -179,7 +185,12 @@ public struct SequenceRunSummary: Sendable, Hashable, Codable {
         var c = encoder.container(keyedBy: ColumnKey.self)
         try c.encode(loss, forKey: ColumnKey("loss"))
         for f in Self.metricFields { try c.encode(self[keyPath: f.field], forKey: ColumnKey(f.name)) }
-        try c.encodeIfPresent(winRateVersusDPO, forKey: ColumnKey("win_rate_vs_dpo"))
+        // Always a cell, empty when nil (encodeIfPresent would drop the column in some encoders).
+        if let w = winRateVersusDPO {
+            try c.encode(w, forKey: ColumnKey("win_rate_vs_dpo"))
+        } else {
+            try c.encodeNil(forKey: ColumnKey("win_rate_vs_dpo"))
+        }
         try c.encode(status, forKey: ColumnKey("status"))
     }
 

@@ -16,7 +16,7 @@ import LossMath
 ///
 /// A conformance states its parameters (``parameterCount``; training starts at
 /// ``referenceParameters``, where `pi = pi_ref`), the rows of `log pi` they give
-/// (``writeLogPolicy(states:parameters:into:scratch:)``), and the transpose of the map from
+/// (``writeLogPolicy(states:parameters:into:probabilities:)``), and the transpose of the map from
 /// parameters to logits (``addGradient(state:logitGradient:into:)``).
 ///
 /// See also: ``MarkovFamily``, ``SharedFamily``, ``SequenceTrainer``.
@@ -28,27 +28,30 @@ public protocol SequencePolicyFamily: Sendable {
     /// `theta_ref`, at which `pi = pi_ref` exactly.
     var referenceParameters: [Double] { get }
     /// True when the parameters are the logits themselves, in the table layout (state `s`
-    /// owns parameters `s V ..< (s + 1) V` and nothing else): then a state whose logit
+    /// owns parameters `s V ..< (s + 1) V` and nothing else, `pi(.|s) = softmax(theta_s)`
+    /// by ``MarkovPolicy/init(space:logits:)``'s operations): then a state whose logit
     /// gradient is always zero keeps its parameters, and the trainer updates only the
     /// states on some training pair's path.
     var parametersAreLogits: Bool { get }
 
-    /// Writes `log pi_theta(.|s)` into `logPolicy[s V ..< (s + 1) V]` for every `s` in
-    /// `states`; `scratch` has `V` entries.
+    /// Writes `log pi_theta(.|s)` into `logPolicy[s V ..< (s + 1) V]` and `pi_theta(.|s)`
+    /// into the same entries of `probabilities` (two tables of ``SequenceSpace``'s layout)
+    /// for every `s` in `states`, by ``logSoftmaxRow(_:into:probabilities:count:)``.
     func writeLogPolicy(states: UnsafeBufferPointer<Int>, parameters theta: UnsafePointer<Double>,
-                        into logPolicy: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>)
+                        into logPolicy: UnsafeMutablePointer<Double>, probabilities: UnsafeMutablePointer<Double>)
 
     /// Adds `sum_a G(a) d logit(s, a) / d theta` into `gradient`, for the logit gradient
     /// `G = logitGradient[0 ..< V]` of state `s`.
     func addGradient(state s: Int, logitGradient g: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>)
 
     /// For every `s` in `states`: the logit gradient `G(s, a) = c(s, a) - (sum_b c(s, b)) pi(a|s)`
+    /// (`pi` from `probabilities`, table layout)
     /// of a loss with `dl/d log pi(y) = g_y`, where `c(s, a)` (`counts`, table layout) is
     /// `sum_y g_y #{t : (s_t, y_t) = (s, a)}`; adds it into `gradient` as
     /// ``addGradient(state:logitGradient:into:)`` does and sets the row of `counts` to zero.
     /// `scratch` has `V` entries.
     func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                           logPolicy: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
+                           probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
                            scratch: UnsafeMutablePointer<Double>)
 }
 
@@ -57,14 +60,14 @@ extension SequencePolicyFamily {
     public func logPolicy(parameters theta: [Double]) -> [Double] {
         precondition(theta.count == parameterCount, "expected \(parameterCount) parameters")
         var out = [Double](repeating: 0, count: space.tableCount)
-        var scratch = [Double](repeating: 0, count: space.vocabulary)
+        var scratch = [Double](repeating: 0, count: space.tableCount)
         let states = Array(0..<space.stateCount)
         states.withUnsafeBufferPointer { s in
             theta.withUnsafeBufferPointer { th in
                 out.withUnsafeMutableBufferPointer { o in
                     scratch.withUnsafeMutableBufferPointer { sc in
                         guard let t = th.baseAddress, let op = o.baseAddress, let sp = sc.baseAddress else { return }
-                        writeLogPolicy(states: s, parameters: t, into: op, scratch: sp)
+                        writeLogPolicy(states: s, parameters: t, into: op, probabilities: sp)
                     }
                 }
             }
@@ -101,9 +104,9 @@ public struct MarkovFamily: SequencePolicyFamily {
     public var parametersAreLogits: Bool { true }
 
     public func writeLogPolicy(states: UnsafeBufferPointer<Int>, parameters theta: UnsafePointer<Double>,
-                               into logPolicy: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {
+                               into logPolicy: UnsafeMutablePointer<Double>, probabilities: UnsafeMutablePointer<Double>) {
         let v = space.vocabulary
-        for s in states { logSoftmaxRow(theta + s * v, into: logPolicy + s * v, count: v, scratch: scratch) }
+        for s in states { logSoftmaxRow(theta + s * v, into: logPolicy + s * v, probabilities: probabilities + s * v, count: v) }
     }
 
     @inline(__always)
@@ -114,12 +117,12 @@ public struct MarkovFamily: SequencePolicyFamily {
     }
 
     public func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                                  logPolicy: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
+                                  probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
                                   scratch: UnsafeMutablePointer<Double>) {
         let v = space.vocabulary
         for s in states {
             let row = s * v
-            logitGradientRow(c + row, logPolicy: logPolicy + row, into: scratch, count: v)
+            logitGradientRow(c + row, probabilities: probabilities + row, into: scratch, count: v)
             for a in 0..<v { gradient[row + a] += scratch[a] }
         }
     }
@@ -153,7 +156,7 @@ public struct SharedFamily: SequencePolicyFamily {
     }
 
     public func writeLogPolicy(states: UnsafeBufferPointer<Int>, parameters theta: UnsafePointer<Double>,
-                               into logPolicy: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {
+                               into logPolicy: UnsafeMutablePointer<Double>, probabilities: UnsafeMutablePointer<Double>) {
         let v = space.vocabulary
         logits.base?.withUnsafeBufferPointer { base in
             guard let base = base.baseAddress else { return }
@@ -161,7 +164,7 @@ public struct SharedFamily: SequencePolicyFamily {
                 let (a, b, c) = offsets(state: s)
                 let out = logPolicy + s * v, l = base + s * v
                 for k in 0..<v { out[k] = l[k] + ((theta[a + k] + theta[b + k]) + theta[c + k]) }
-                logSoftmaxRow(out, into: out, count: v, scratch: scratch)
+                logSoftmaxRow(out, into: out, probabilities: probabilities + s * v, count: v)
             }
         }
     }
@@ -177,35 +180,37 @@ public struct SharedFamily: SequencePolicyFamily {
     }
 
     public func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                                  logPolicy: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
+                                  probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
                                   scratch: UnsafeMutablePointer<Double>) {
         let v = space.vocabulary
         for s in states {
-            logitGradientRow(c + s * v, logPolicy: logPolicy + s * v, into: scratch, count: v)
+            logitGradientRow(c + s * v, probabilities: probabilities + s * v, into: scratch, count: v)
             addGradient(state: s, logitGradient: scratch, into: gradient)
         }
     }
 }
 
 /// The logit gradient of state `s`'s row into `g` (`V` entries), the row of `c` zeroed:
-/// `g(a) = c(s, a) - (sum_b c(s, b)) exp(log pi(a|s))`, the sum in token order.
+/// `g(a) = c(s, a) - (sum_b c(s, b)) pi(a|s)`, the sum in token order.
 @inline(__always)
-func logitGradientRow(_ c: UnsafeMutablePointer<Double>, logPolicy lp: UnsafePointer<Double>,
+func logitGradientRow(_ c: UnsafeMutablePointer<Double>, probabilities p: UnsafePointer<Double>,
                       into g: UnsafeMutablePointer<Double>, count v: Int) {
     var total = 0.0
     for a in 0..<v { total += c[a] }
     for a in 0..<v {
-        g[a] = c[a] - total * Elementary.exp(lp[a])
+        g[a] = c[a] - total * p[a]
         c[a] = 0
     }
 }
 
 /// `out = (l - m) - log sum_a exp(l_a - m)`, `m = max l`: the row log-softmax with exactly
 /// the operations of ``MarkovPolicy/init(space:logits:)`` (so the same bits); `out` may be
-/// `l` itself, the exponentials go to `scratch` (`count` entries).
+/// `l` itself. Also writes the probabilities `p_a = exp(l_a - m) (1 / sum_b exp(l_b - m))`
+/// (`count` entries; within an ulp or two of `exp(out_a)`), so that a gradient needs no
+/// second exponential.
 @inline(__always)
-func logSoftmaxRow(_ l: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, count v: Int,
-                   scratch e: UnsafeMutablePointer<Double>) {
+func logSoftmaxRow(_ l: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
+                   probabilities e: UnsafeMutablePointer<Double>, count v: Int) {
     var m = l[0]
     for a in 1..<v { m = Swift.max(m, l[a]) }
     for a in 0..<v { e[a] = Elementary.exp(l[a] - m) }
@@ -213,4 +218,6 @@ func logSoftmaxRow(_ l: UnsafePointer<Double>, into out: UnsafeMutablePointer<Do
     for a in 0..<v { sum += e[a] }
     let logSum = Elementary.log(sum)
     for a in 0..<v { out[a] = (l[a] - m) - logSum }
+    let inverse = 1 / sum
+    for a in 0..<v { e[a] *= inverse }
 }

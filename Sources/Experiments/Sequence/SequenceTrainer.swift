@@ -64,6 +64,7 @@ public final class SequenceTrainer {
     let theta: UnsafeMutableBufferPointer<Double>
     let gradient: UnsafeMutableBufferPointer<Double>
     let logPi: UnsafeMutableBufferPointer<Double>       // P S V; fresh on `states` (all of it for markov)
+    let probabilities: UnsafeMutableBufferPointer<Double> // P S V, pi(a|s), fresh where logPi is
     let counts: UnsafeMutableBufferPointer<Double>      // P S V, zero between steps
     let paths: UnsafeMutableBufferPointer<Int>          // per pair: y_w's T entries, then y_l's
     let refChosen: UnsafeMutableBufferPointer<Double>, refRejected: UnsafeMutableBufferPointer<Double>
@@ -72,6 +73,7 @@ public final class SequenceTrainer {
     let values: UnsafeMutableBufferPointer<Double>
     let dChosen: UnsafeMutableBufferPointer<Double>, dRejected: UnsafeMutableBufferPointer<Double>
     let scratch: UnsafeMutableBufferPointer<Double>     // V
+    let rowGradient: UnsafeMutableBufferPointer<Double> // V, the fused step's gradient row
     let activeStates: [Int], allStates: [Int]
     /// The states of the per-step passes and the parameter ranges the optimiser updates.
     var states: [Int] = []
@@ -105,7 +107,7 @@ public final class SequenceTrainer {
         _ = theta.update(fromContentsOf: family.referenceParameters)
         gradient = buffer(family.parameterCount, 0.0)
         logPi = buffer(space.tableCount, 0.0)
-        _ = logPi.update(fromContentsOf: env.reference.logProbabilities)
+        probabilities = buffer(space.tableCount, 0.0)
         counts = buffer(space.tableCount, 0.0)
         let length = space.length
         paths = buffer(2 * pairCount * length, 0)
@@ -131,7 +133,10 @@ public final class SequenceTrainer {
         values = buffer(pairCount, 0.0)
         dChosen = buffer(pairCount, 0.0); dRejected = buffer(pairCount, 0.0)
         scratch = buffer(space.vocabulary, 0.0)
+        rowGradient = buffer(space.vocabulary, 0.0)
         selectStates()
+        // pi_ref: the same bits as env.reference.logProbabilities (the same operations).
+        refresh(allStates)
     }
 
     /// Validates `config` for `env` and returns the gap each pair's loss is told.
@@ -163,10 +168,10 @@ public final class SequenceTrainer {
     }
 
     deinit {
-        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); counts.deallocate(); paths.deallocate()
+        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); counts.deallocate(); paths.deallocate()
         refChosen.deallocate(); refRejected.deallocate(); gaps.deallocate(); trueGaps.deallocate()
         logpChosen.deallocate(); logpRejected.deallocate(); values.deallocate()
-        dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate()
+        dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate(); rowGradient.deallocate()
     }
 
     /// The passes' states and the optimiser's ranges: the active states and (markov) their
@@ -195,6 +200,9 @@ public final class SequenceTrainer {
 
     // MARK: - State
 
+    /// The number of states on some training pair's path (those the per-step passes visit).
+    public var activeStateCount: Int { activeStates.count }
+
     /// The current parameters.
     public var parameters: [Double] { Array(theta) }
 
@@ -217,8 +225,8 @@ public final class SequenceTrainer {
     /// Recomputes `log pi` on `rows` from `theta`.
     func refresh(_ rows: [Int]) {
         rows.withUnsafeBufferPointer { r in
-            guard let th = theta.baseAddress, let lp = logPi.baseAddress, let sc = scratch.baseAddress else { return }
-            family.writeLogPolicy(states: r, parameters: th, into: lp, scratch: sc)
+            guard let th = theta.baseAddress, let lp = logPi.baseAddress, let p = probabilities.baseAddress else { return }
+            family.writeLogPolicy(states: r, parameters: th, into: lp, probabilities: p)
         }
         tableIsFresh = rows.count == space.stateCount || family.parametersAreLogits
     }
@@ -233,9 +241,21 @@ public final class SequenceTrainer {
     /// The mean loss over the pairs at the current `logPi` (fresh on `states`), with the
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
+        let total = pairPass()
+        guard let p = probabilities.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
+              let sc = scratch.baseAddress else { return .nan }
+        for r in ranges { for j in r { g[j] = 0 } }
+        states.withUnsafeBufferPointer { s in
+            family.addLogitGradients(states: s, counts: c, probabilities: p, into: g, scratch: sc)
+        }
+        return total
+    }
+
+    /// Steps 1 to 3 of a step (see the type's documentation) up to the counts: each pair's
+    /// path sums, the loss kernel, and `c(s, a)` in `counts`. Returns the mean loss.
+    func pairPass() -> Double {
         let length = space.length
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
-              let sc = scratch.baseAddress, let path = paths.baseAddress else { return .nan }
+        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let path = paths.baseAddress else { return .nan }
         for i in 0..<pairCount {
             let w = path + 2 * i * length, l = w + length
             var sw = 0.0, sl = 0.0
@@ -257,11 +277,34 @@ public final class SequenceTrainer {
             for t in 0..<length { c[w[t]] += a }
             for t in 0..<length { c[l[t]] += b }
         }
-        for r in ranges { for j in r { g[j] = 0 } }
-        states.withUnsafeBufferPointer { s in
-            family.addLogitGradients(states: s, counts: c, logPolicy: lp, into: g, scratch: sc)
-        }
         return total
+    }
+
+    /// The `markov` step without clipping, fused row by row: each active row's logit
+    /// gradient, its optimiser update and its new log-softmax in one pass while the row is
+    /// in cache (the gradient row lives in a scratch row, not in `gradient`). The same operations on the same values as ``lossAndGradient()`` followed
+    /// by the update and ``refresh(_:)`` (the rows are independent and the norm is summed in
+    /// the same order), so the same bits.
+    private func fusedLogitStep() {
+        let value = pairPass()
+        lastStepLoss = value
+        let v = space.vocabulary
+        let update = optimizer.nextUpdate()
+        var squares = 0.0
+        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = rowGradient.baseAddress,
+              let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
+        for s in states {
+            let row = s * v
+            logitGradientRow(c + row, probabilities: p + row, into: g, count: v)
+            for a in 0..<v { squares += g[a] * g[a] }
+            update.apply(gradient: g, parameters: th + row, offset: row, count: v)
+            logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
+        }
+        optimizer.advance()
+        let norm = squares.squareRoot()
+        guard value.isFinite && norm.isFinite else { divergedAtStep = stepCount; return }
+        maxGradientNorm = Swift.max(maxGradientNorm, norm)
+        stepCount += 1
     }
 
     /// The Euclidean norm of `gradient` over ``ranges`` (in index order; zero elsewhere).
@@ -293,6 +336,10 @@ public final class SequenceTrainer {
     /// One full-batch optimiser step. Does nothing once the run has diverged.
     public func step() {
         if divergedAtStep != nil { return }
+        if family.parametersAreLogits && restrictToActiveStates && config.clipNorm == nil {
+            fusedLogitStep()
+            return
+        }
         let value = lossAndGradient()
         lastStepLoss = value
         let norm = gradientNorm()

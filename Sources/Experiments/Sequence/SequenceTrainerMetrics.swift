@@ -28,7 +28,7 @@ extension SequenceTrainer {
         let win = WinRate.compute(policy: policy, against: env.reference, reward: env.reward,
                                   samplesPerPrompt: sim.winRateSamplesPerPrompt,
                                   seed: RandomGenerator.derivedSeed(sim.seed, SequenceRandomStream.winRate.rawValue))
-        var sumW = 0.0, sumL = 0.0, minW = Double.infinity, minL = Double.infinity, sumAbs = 0.0
+        var sumW = 0.0, sumL = 0.0, minW = Double.infinity, minL = Double.infinity, sumAbs = 0.0, maxH = -Double.infinity
         for i in 0..<pairCount {
             let lw = logpChosen[i], ll = logpRejected[i]
             let h = (lw - refChosen[i]) - (ll - refRejected[i])
@@ -37,14 +37,17 @@ extension SequenceTrainer {
             if lw < minW || lw.isNaN { minW = lw }
             if ll < minL || ll.isNaN { minL = ll }
             sumAbs += Swift.abs(sim.beta * h - trueGaps[i])
+            if h > maxH || h.isNaN { maxH = h }
         }
         let n = Double(pairCount)
-        return SequenceStepMetrics(
+        var row = SequenceStepMetrics(
             step: stepCount, meanLoss: meanLoss, regret: sim.beta * occupancy.klDivergence(to: env.optimal),
             klReference: occupancy.klDivergence(to: env.reference), expectedReward: occupancy.expectedReward(env.reward),
             proxyReward: occupancy.expectedReward(env.proxyReward), winRate: win.value,
             winRateStandardError: win.standardError, spuriousCount: occupancy.expectedCount(token: sim.spuriousToken),
             meanLogpChosen: sumW / n, minLogpChosen: minW, meanLogpRejected: sumL / n, minLogpRejected: minL,
             meanAbsBetaHMinusGap: sumAbs / n, gradientNorm: norm, maxGradientNorm: maxGradientNorm)
+        row.maxH = maxH
+        return row
     }
 }
