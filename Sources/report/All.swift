@@ -106,6 +106,10 @@ extension Report {
             }
             bar.advance()
 
+            // 6b. A short version of `report study` (issue 11).
+            let studyShort = try StudyAll.files(quick: quick, jobs: jobs)
+            add("study", studyShort.files)
+
             // 7. The verdicts on the paper's claims, and the index.
             let claims: [Finding]
             do {
@@ -116,7 +120,7 @@ extension Report {
             } catch { throw ReportError("\(error)") }
             let index = AllReport.index(checks: checks, claims: claims, study: study, tabular: tabular.results, loglinear: loglinear.results,
                                         sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret, quick: quick)
-            files.insert(("README.md", index), at: 0)
+            files.insert(("README.md", index + studyShort.section), at: 0)
             // The folder is built under a hidden sibling and renamed into place: never half
             // written, never mixed with files of an earlier run (AtomicFolder).
             let owned = Set(files.map { String($0.0.split(separator: "/").first ?? "") })

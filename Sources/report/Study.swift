@@ -28,7 +28,7 @@ extension Report {
             one machine's run.
 
             Default: shared policy, beta 0.5, proxy bias 0 and 1, noise 0, 10 seeds, \
-            P=8 V=4 T=8 n=16, Adam lr 0.05, 600 steps.
+            P=8 V=4 T=6 n=16, Adam lr 0.05, 600 steps.
 
             Example:
               report study --out study

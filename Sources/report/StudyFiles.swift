@@ -36,11 +36,10 @@ enum StudyFiles {
                                    "direction", "n", "not_comparable_diverged", "not_reached_kl", "mean_difference", "sd",
                                    "ci95_low", "ci95_high", "verdict", "matched_kl"])
         for c in a.comparisons {
-            let matched = (c.measure == .trueRewardMatched || c.measure == .winRateMatched) ? a.matchedKL[c.cell] : nil
             w.appendRow(cellColumns(c.cell) + [c.measure.claim, c.measure.rawValue, c.arm.rawValue, c.arm.isOracle ? "yes (upper bound)" : "no",
                          c.baseline.rawValue, c.measure.direction == .positive ? "principled > baseline" : "principled < baseline",
                          String(c.n), String(c.notComparable), String(c.notReached), finite(c.mean), finite(c.standardDeviation),
-                         finite(c.lower), finite(c.upper), c.verdict.rawValue, CSVWriter.formatOrEmpty(matched)])
+                         finite(c.lower), finite(c.upper), c.verdict.rawValue, CSVWriter.formatOrEmpty(c.matchedKL)])
         }
         return w.text
     }

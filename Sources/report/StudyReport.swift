@@ -127,11 +127,9 @@ enum StudyReport {
     }
 
     static func matchedText(_ a: StudyAnalysis) -> String {
-        let parts = a.spec.cells.enumerated().map { k, cell in
-            "cell (\(k + 1)) KL = \(a.matchedKL[cell].map(g4) ?? "none")"
-        }
-        return "each cell is read at the median over seeds of the smallest largest-KL among the seed's runs; "
-            + "runs are read at the first logged crossing, linear in KL between logged points, never extrapolated ("
-            + parts.joined(separator: "; ") + ")."
+        "each comparison is read at its own matched KL: the median over seeds of the smaller of the two runs' largest logged KL "
+            + "(the largest KL both runs of a typical seed reached; column matched_kl of comparisons.csv); a run is read at its "
+            + "first logged crossing, linear in KL between logged points, never extrapolated; a run that does not reach it is "
+            + "counted as not reached."
     }
 }

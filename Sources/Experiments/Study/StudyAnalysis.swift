@@ -3,10 +3,11 @@ import GSLKit
 /// A study's verdicts and curves, computed only from its run records and trajectories (so
 /// that a merge of shards, which reads them back from CSV, computes the same bytes).
 ///
-/// - **Matched KL** of a cell: the median over seeds of the smallest `max_kl` over the
-///   seed's runs that ended ok: the largest KL that every arm of a typical seed reached.
-///   Each run is read there by ``MatchedKL/value(at:along:)``; a run that never reaches it
-///   is *not reached* for that reading (counted, not compared).
+/// - **Matched KL** of a comparison (principled arm, baseline, cell): the median over seeds
+///   of `min(max_kl(arm), max_kl(baseline))` over the seeds where both ended ok: the largest
+///   KL that both runs of a typical seed reached. Each run is read there by
+///   ``MatchedKL/value(at:along:)``; a run that never reaches it is *not reached* for that
+///   reading (counted, not compared).
 /// - **Comparisons**: every principled arm against every baseline (``StudyArm``), every
 ///   measure (``StudyMeasure``) that applies, every cell; ``PairedComparison`` gives the
 ///   mean, interval and verdict, except that fewer than 2 comparable seeds give
@@ -32,6 +33,8 @@ public struct StudyAnalysis: Sendable {
         public var lower: Double
         public var upper: Double
         public var verdict: Verdict
+        /// The comparison's matched KL (nil when no seed has both runs ok).
+        public var matchedKL: Double?
     }
 
     /// The seed mean of the true reward at one KL value of a frontier.
@@ -49,8 +52,6 @@ public struct StudyAnalysis: Sendable {
 
     public let spec: StudySpec
     public let records: [StudyRunRecord]
-    /// The matched KL of each cell (nil when no seed has a run that ended ok).
-    public let matchedKL: [StudySpec.Cell: Double]
     public let comparisons: [Comparison]
     public let frontiers: [FrontierPoint]
 
@@ -68,17 +69,13 @@ public struct StudyAnalysis: Sendable {
         var byCell: [StudySpec.Cell: [StudyRunRecord]] = [:]
         for r in records { byCell[r.cell, default: []].append(r) }
 
-        var matched: [StudySpec.Cell: Double] = [:]
         var comparisons: [Comparison] = []
         var frontiers: [FrontierPoint] = []
         for cell in spec.cells {
             let rs = byCell[cell] ?? []
             var bySeed: [UInt64: [StudyArm: StudyRunRecord]] = [:]
             for r in rs { bySeed[r.seed, default: [:]][r.arm] = r }
-            let minima = bySeed.keys.sorted().compactMap { s in bySeed[s]?.values.compactMap { $0[.maxKL] }.min() }
-            let k = Self.median(minima)
-            if let k { matched[cell] = k }
-            func reading(_ r: StudyRunRecord, _ m: StudyMeasure, against principled: StudyArm, baseline: StudyArm) -> Double? {
+            func reading(_ r: StudyRunRecord, _ m: StudyMeasure, against principled: StudyArm, baseline: StudyArm, k: Double?) -> Double? {
                 let key = "\(r.unit) \(r.arm.rawValue)"
                 switch m {
                 case .maxH: return r[.maxH]
@@ -102,21 +99,26 @@ public struct StudyAnalysis: Sendable {
             }
             for arm in StudyArm.principled {
                 for baseline in StudyArm.baselines {
+                    let k = Self.median(bySeed.keys.sorted().compactMap { s -> Double? in
+                        guard let a = bySeed[s]?[arm]?[.maxKL], let b = bySeed[s]?[baseline]?[.maxKL] else { return nil }
+                        return Swift.min(a, b)
+                    })
                     for m in StudyMeasure.allCases where m.applies(to: cell) {
                         var d: [Double] = []
                         var diverged = 0, notReached = 0
                         for s in bySeed.keys.sorted() {
                             guard let a = bySeed[s]?[arm], let b = bySeed[s]?[baseline] else { continue }
                             if a.status != .ok || b.status != .ok { diverged += 1; continue }
-                            guard let x = reading(a, m, against: arm, baseline: baseline),
-                                  let y = reading(b, m, against: arm, baseline: baseline) else { notReached += 1; continue }
+                            guard let x = reading(a, m, against: arm, baseline: baseline, k: k),
+                                  let y = reading(b, m, against: arm, baseline: baseline, k: k) else { notReached += 1; continue }
                             d.append(x - y)
                         }
                         let c = PairedComparison(differences: d, direction: m.direction)
                         comparisons.append(Comparison(cell: cell, measure: m, arm: arm, baseline: baseline, n: c.n,
                                                       notComparable: diverged, notReached: notReached, mean: c.meanDifference,
                                                       standardDeviation: c.standardDeviation, lower: c.lower, upper: c.upper,
-                                                      verdict: c.n < 2 ? .notComparable : c.verdict))
+                                                      verdict: c.n < 2 ? .notComparable : c.verdict,
+                                                      matchedKL: (m == .trueRewardMatched || m == .winRateMatched) ? k : nil))
                     }
                 }
             }
@@ -132,7 +134,6 @@ public struct StudyAnalysis: Sendable {
                 }
             }
         }
-        matchedKL = matched
         self.comparisons = comparisons
         self.frontiers = frontiers
     }
