@@ -38,12 +38,17 @@ final class OptimizerState {
 
     /// The update of step `steps + 1` (Adam's bias corrections for that `t`). Call
     /// ``advance()`` once it has been applied to every parameter.
-    func nextUpdate() -> RowUpdate {
+    func nextUpdate() -> RowUpdate { update(step: steps + 1) }
+
+    /// The update of step `t` (1-based: Adam's bias corrections for that `t`), for a caller
+    /// that runs several steps of a disjoint block of parameters ahead of the others (the
+    /// sequence trainer's temporal blocking) and then calls ``advance(by:)``.
+    func update(step: Int) -> RowUpdate {
         switch kind {
         case .sgd:
             return .sgd(learningRate: learningRate)
         case .adam:
-            let t = Double(steps + 1)
+            let t = Double(step)
             guard let mm = m.baseAddress, let vv = v.baseAddress else { return .sgd(learningRate: 0) }
             return .adam(learningRate: learningRate, c1: -Elementary.expMinusOne(t * logBeta1),
                          c2: -Elementary.expMinusOne(t * logBeta2), m: mm, v: vv)
@@ -52,6 +57,9 @@ final class OptimizerState {
 
     /// Counts one applied update.
     func advance() { steps += 1 }
+
+    /// Counts `n` applied updates.
+    func advance(by n: Int) { steps += n }
 
     /// One step on all `gradient.count` parameters: clips the gradient (in place) to norm
     /// `clipNorm` if given, applies ``nextUpdate()`` and advances. With clipping, returns

@@ -11,8 +11,8 @@ extension Report {
             abstract: "Regenerate every figure and table into one folder, with an index README.md.",
             discussion: """
             The index covers T1-T11 with the numbers that verify them, the gradient study, the \
-            training curves, the sweep over reward-model noise, the gradient flow and the \
-            population optimum, and gives each claim of the paper a verdict computed from these \
+            training curves, the sweep over reward-model noise, the gradient flow, the \
+            population optimum and the sequence level (markov and shared, proxy bias 0 and 1), and gives each claim of the paper a verdict computed from these \
             numbers by a stated rule: reproduced, qualified (with a measured exception), \
             contradicted, or not significant (across seeds, paired by seed). Deterministic: the same --seed gives the same \
             bytes. A few seconds with the release build on 2 cores; --quick is a smoke test.
@@ -38,7 +38,7 @@ extension Report {
         }
 
         func run() throws {
-            let bar = ProgressBar(total: 7, label: "report all", enabled: !quiet && isatty(2) != 0)
+            let bar = ProgressBar(total: 8, label: "report all", enabled: !quiet && isatty(2) != 0)
             var files: [(String, String)] = []
             func add(_ folder: String, _ fs: [(String, String)]) { files += fs.map { (folder + "/" + $0.0, $0.1) } }
 
@@ -106,11 +106,16 @@ extension Report {
             }
             bar.advance()
 
-            // 6b. A short version of `report study` (issue 11).
+            // 7. Sequence level: markov and shared, proxy bias 0 and 1.
+            let sequenceRuns = try SequenceAll.run(quick: quick, threads: jobs)
+            files += SequenceAll.files(sequenceRuns)
+            bar.advance()
+
+            // 7b. A short version of `report study` (issue 11).
             let studyShort = try StudyAll.files(quick: quick, jobs: jobs)
             add("study", studyShort.files)
 
-            // 7. The verdicts on the paper's claims, and the index.
+            // 8. The verdicts on the paper's claims, and the index.
             let claims: [Finding]
             do {
                 claims = try PaperClaims.evaluate(.init(
@@ -120,7 +125,8 @@ extension Report {
             } catch { throw ReportError("\(error)") }
             let index = AllReport.index(checks: checks, claims: claims, study: study, tabular: tabular.results, loglinear: loglinear.results,
                                         sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret, quick: quick)
-            files.insert(("README.md", index + studyShort.section), at: 0)
+                + SequenceAll.indexSection(sequenceRuns) + studyShort.section
+            files.insert(("README.md", index), at: 0)
             // The folder is built under a hidden sibling and renamed into place: never half
             // written, never mixed with files of an earlier run (AtomicFolder).
             let owned = Set(files.map { String($0.0.split(separator: "/").first ?? "") })

@@ -22,6 +22,9 @@ struct SequenceFigures {
     let title: String
     let results: [SequenceTrainingResult]
 
+    /// Wide enough for a title naming the configuration over a legend of `<loss> rejected`.
+    static let width = 1000
+
     typealias Series = [(name: String, points: [(Double, Double)])]
 
     /// Per loss, `(KL(pi || pi_ref), E_pi[r])` at each logged step.
@@ -41,18 +44,18 @@ struct SequenceFigures {
     }
 
     func rewardAgainstKL() -> SVGPlot {
-        SVGPlot(title: "True reward against KL(pi || pi_ref) over training (\(title))", xLabel: "KL(pi || pi_ref) (nats)",
-                yLabel: "true reward E_pi[r] (oracle)", series: rewardKLSeries, width: 900)
+        SVGPlot(title: "True reward vs KL(pi || pi_ref) in training: \(title)", xLabel: "KL(pi || pi_ref) (nats)",
+                yLabel: "true reward E_pi[r] (oracle)", series: rewardKLSeries, width: Self.width)
     }
 
     func winRate() -> SVGPlot {
-        SVGPlot(title: "Win rate against pi_ref under the true reward (\(title))", xLabel: "optimizer step",
-                yLabel: "win rate vs pi_ref", series: winRateSeries, width: 900)
+        SVGPlot(title: "Win rate vs pi_ref, true reward: \(title)", xLabel: "optimizer step",
+                yLabel: "win rate vs pi_ref", series: winRateSeries, width: Self.width)
     }
 
     func pairLogProbabilities() -> SVGPlot {
-        SVGPlot(title: "Mean log pi(y_w) and log pi(y_l) over the training pairs (\(title))", xLabel: "optimizer step",
-                yLabel: "mean sequence log-probability (nats)", series: logpSeries, width: 900)
+        SVGPlot(title: "Mean log pi(y_w), log pi(y_l) of the pairs: \(title)", xLabel: "optimizer step",
+                yLabel: "mean sequence log-probability (nats)", series: logpSeries, width: Self.width)
     }
 
     /// The three plots as text.

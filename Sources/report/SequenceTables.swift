@@ -54,54 +54,88 @@ enum SequenceTables {
     /// Builds `folder` whole: the small `files`, then the streamed tables.
     static func writeFolder(_ folder: String, files: [TrainReport.File], environment env: SequenceEnvironment,
                             results: [SequenceTrainingResult]) throws {
-        let policies = results.map { (policyFileName($0.summary.loss), $0.finalLogPolicy) }
-        let owned = Set(files.map(\.name) + ["transitions.csv", "pairs.csv"] + policies.map(\.0))
+        let owned = Set(files.map(\.name) + tableNames(results))
         do {
             try AtomicFolder.build(URL(fileURLWithPath: folder), owns: owned) { dir in
                 for f in files { try AtomicFile.write(f.text, to: dir.appendingPathComponent(f.name)) }
-                try stream(to: dir.appendingPathComponent("transitions.csv"), header: transitionColumns,
-                           space: env.space) { e in
-                    [env.reference.logProbabilities[e], env.reward[e], env.proxyReward[e], env.optimal.logProbabilities[e]]
+                try stream(to: dir.appendingPathComponent("transitions.csv")) { try transitionLines(env, $0) }
+                for r in results {
+                    try stream(to: dir.appendingPathComponent(policyFileName(r.summary.loss))) {
+                        try policyLines(env.space, r.finalLogPolicy, $0)
+                    }
                 }
-                for (name, table) in policies {
-                    try stream(to: dir.appendingPathComponent(name), header: policyColumns, space: env.space) { [table[$0]] }
-                }
-                try writePairs(to: dir.appendingPathComponent("pairs.csv"), environment: env)
+                try stream(to: dir.appendingPathComponent("pairs.csv")) { try pairLines(env, $0) }
             }
         } catch let error as ReportError { throw error } catch { throw ReportError("\(error)") }
     }
 
-    /// One row per state and token: `prompt,position,previous,token`, then `values(entry)`.
-    static func stream(to url: URL, header: [String], space: SequenceSpace, values: (Int) -> [Double]) throws {
-        let out = try BufferedFile(url)
-        out.append(header.joined(separator: ",") + "\n")
-        let v = space.vocabulary
-        for s in 0..<space.stateCount {
-            let (x, t, p) = space.components(ofState: s)
-            let prefix = "\(x),\(t),\(p),"
-            for a in 0..<v {
-                var line = prefix + "\(a)"
-                for value in values(space.entry(state: s, token: a)) { line += "," + CSVWriter.format(value) }
-                out.append(line + "\n")
+    /// The names of the tables: transitions.csv, one policy file per result, pairs.csv.
+    static func tableNames(_ results: [SequenceTrainingResult]) -> [String] {
+        ["transitions.csv"] + results.map { policyFileName($0.summary.loss) } + ["pairs.csv"]
+    }
+
+    /// The tables as strings, for small problems (``report all``), in ``tableNames(_:)``'s order.
+    static func texts(environment env: SequenceEnvironment, results: [SequenceTrainingResult]) -> [TrainReport.File] {
+        func text(_ lines: ((String) -> Void) -> Void) -> String {
+            var s = ""
+            lines { s += $0 }
+            return s
+        }
+        return [TrainReport.File(name: "transitions.csv", text: text { emit in transitionLines(env, emit) })]
+            + results.map { r in
+                TrainReport.File(name: policyFileName(r.summary.loss), text: text { emit in policyLines(env.space, r.finalLogPolicy, emit) })
             }
+            + [TrainReport.File(name: "pairs.csv", text: text { emit in pairLines(env, emit) })]
+    }
+
+    /// Writes the lines that `lines` emits to `url` through a 1 MiB buffer.
+    static func stream(to url: URL, _ lines: ((String) throws -> Void) throws -> Void) throws {
+        let out = try BufferedFile(url)
+        try lines { line in
+            out.append(line)
             try out.flushIfFull()
         }
         try out.close()
     }
 
-    static func writePairs(to url: URL, environment env: SequenceEnvironment) throws {
-        let out = try BufferedFile(url)
-        out.append(pairColumns.joined(separator: ",") + "\n")
+    /// transitions.csv, line by line.
+    static func transitionLines(_ env: SequenceEnvironment, _ emit: (String) throws -> Void) rethrows {
+        let ref = env.reference.logProbabilities, opt = env.optimal.logProbabilities
+        try stateLines(env.space, header: transitionColumns, emit) { e in [ref[e], env.reward[e], env.proxyReward[e], opt[e]] }
+    }
+
+    /// policy-<loss>.csv of the `log pi(a|s)` table `table`, line by line.
+    static func policyLines(_ space: SequenceSpace, _ table: [Double], _ emit: (String) throws -> Void) rethrows {
+        try stateLines(space, header: policyColumns, emit) { [table[$0]] }
+    }
+
+    /// The header, then one line per state and token: `prompt,position,previous,token`, then
+    /// `values(entry)`.
+    static func stateLines(_ space: SequenceSpace, header: [String], _ emit: (String) throws -> Void,
+                           values: (Int) -> [Double]) rethrows {
+        try emit(header.joined(separator: ",") + "\n")
+        for s in 0..<space.stateCount {
+            let (x, t, p) = space.components(ofState: s)
+            let prefix = "\(x),\(t),\(p),"
+            for a in 0..<space.vocabulary {
+                var line = prefix + "\(a)"
+                for value in values(space.entry(state: s, token: a)) { line += "," + CSVWriter.format(value) }
+                try emit(line + "\n")
+            }
+        }
+    }
+
+    /// pairs.csv, line by line.
+    static func pairLines(_ env: SequenceEnvironment, _ emit: (String) throws -> Void) rethrows {
+        try emit(pairColumns.joined(separator: ",") + "\n")
         let pairs = env.pairs
         for i in 0..<pairs.count {
             let w = pairs.chosen.response(i).map(String.init).joined(separator: " ")
             let l = pairs.rejected.response(i).map(String.init).joined(separator: " ")
             let cells = ["\(pairs.chosen.prompts[i])", w, l, CSVWriter.format(pairs.preference[i]),
                          CSVWriter.format(env.trueGaps[i]), CSVWriter.format(env.proxyGaps[i]), CSVWriter.format(env.targetGaps[i])]
-            out.append(cells.joined(separator: ",") + "\n")
-            try out.flushIfFull()
+            try emit(cells.joined(separator: ",") + "\n")
         }
-        try out.close()
     }
 }
 

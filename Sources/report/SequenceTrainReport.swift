@@ -44,10 +44,10 @@ struct SequenceTrainReport {
         }
     }
 
-    /// The configuration in one line, for figure titles.
+    /// The configuration in one line, for figure titles (the oracle target still labelled).
     static func configurationTitle(_ c: SequenceConfig) -> String {
         "\(c.parameterisation.rawValue), P=\(c.prompts), V=\(c.vocabulary), T=\(c.length), n=\(c.pairsPerPrompt), "
-            + "lambda=\(g4(c.proxyBias)), target \(targetLabel(c.target))"
+            + "lambda=\(g4(c.proxyBias)), target " + (c.target.isOracle ? "true (oracle)" : c.target.rawValue)
     }
 
     /// What a loss is told: the target for reward-aware losses, the labels for the others.

@@ -216,4 +216,36 @@ import LossMath
         #expect(SequenceRunSummary.columnNames.contains("final_proxy_reward")
                 && SequenceRunSummary.columnNames.contains("final_expected_reward"))
     }
+
+    /// The runner's win rate against DPO's final policy, against enumeration: pairs
+    /// `(y, y')` of each prompt weighted `pi(y) pi_DPO(y')`, under the true reward.
+    @Test func winRateAgainstDPOMatchesEnumeration() throws {
+        let sim = SequenceConfig(parameterisation: .shared, prompts: 2, vocabulary: 3, length: 4, pairsPerPrompt: 5,
+                                 rewardSpread: 0.6, target: .proxy, beta: 0.6, seed: 12)
+        let env = try SequenceEnvironment(sim)
+        let results = try SequenceRuns.train([TrainingConfig(loss: .ipo, steps: 30), TrainingConfig(loss: .sigmoid, steps: 30)],
+                                             environment: env, threads: 2)
+        let space = env.space
+        var expected = 0.0
+        for x in 0..<2 {
+            var lp: [Double] = [], lq: [Double] = [], r: [Double] = []
+            for i in 0..<81 {
+                let y = responseTokens(i, vocabulary: 3, length: 4)
+                var reward = 0.0
+                for t in 0..<4 { reward += env.reward[space.entry(state: space.state(prompt: x, position: t, of: y), token: y[t])] }
+                lp.append(bruteLogProbability(logits: results[0].finalLogPolicy, space: space, prompt: x, tokens: y))
+                lq.append(bruteLogProbability(logits: results[1].finalLogPolicy, space: space, prompt: x, tokens: y))
+                r.append(reward)
+            }
+            for i in 0..<81 {
+                for j in 0..<81 where r[i] >= r[j] {
+                    expected += 0.5 * Foundation.exp(lp[i] + lq[j]) * (r[i] > r[j] ? 1 : 0.5)
+                }
+            }
+        }
+        let w = try #require(results[0].summary.winRateVersusDPO)
+        #expect(close(w, expected, rel: 1e-9), "\(w) vs \(expected)")
+        #expect(abs(w - 0.5) > 1e-3, "the two policies differ")
+        #expect(results[1].summary.winRateVersusDPO.map { close($0, 0.5, abs: 1e-12) } == true)
+    }
 }

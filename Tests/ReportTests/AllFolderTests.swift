@@ -27,6 +27,13 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Self.entries(parent) == ["res"])
         #expect(try Self.entries(out).contains("README.md"))
+        // The sequence-level runs (issue 10): markov and shared, proxy bias 0 and 1, with the
+        // true reward labelled as the oracle in the index.
+        for folder in ["sequence-markov-bias0", "sequence-markov-bias1", "sequence-shared-bias0", "sequence-shared-bias1"] {
+            #expect(try Self.entries(out.appendingPathComponent(folder)).contains("transitions.csv"))
+        }
+        let index = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(index.contains("## Sequence level") && index.contains("true reward E[r] (oracle)"))
         #expect(!fm.fileExists(atPath: out.appendingPathComponent("train/old-only").path))
         #expect(!fm.fileExists(atPath: out.appendingPathComponent("train/.summary.csv.tmp-1-ab").path))
     }

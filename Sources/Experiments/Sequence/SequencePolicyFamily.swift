@@ -43,16 +43,6 @@ public protocol SequencePolicyFamily: Sendable {
     /// Adds `sum_a G(a) d logit(s, a) / d theta` into `gradient`, for the logit gradient
     /// `G = logitGradient[0 ..< V]` of state `s`.
     func addGradient(state s: Int, logitGradient g: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>)
-
-    /// For every `s` in `states`: the logit gradient `G(s, a) = c(s, a) - (sum_b c(s, b)) pi(a|s)`
-    /// (`pi` from `probabilities`, table layout)
-    /// of a loss with `dl/d log pi(y) = g_y`, where `c(s, a)` (`counts`, table layout) is
-    /// `sum_y g_y #{t : (s_t, y_t) = (s, a)}`; adds it into `gradient` as
-    /// ``addGradient(state:logitGradient:into:)`` does and sets the row of `counts` to zero.
-    /// `scratch` has `V` entries.
-    func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                           probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
-                           scratch: UnsafeMutablePointer<Double>)
 }
 
 extension SequencePolicyFamily {
@@ -115,17 +105,6 @@ public struct MarkovFamily: SequencePolicyFamily {
         let row = gradient + s * v
         for a in 0..<v { row[a] += g[a] }
     }
-
-    public func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                                  probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
-                                  scratch: UnsafeMutablePointer<Double>) {
-        let v = space.vocabulary
-        for s in states {
-            let row = s * v
-            logitGradientRow(c + row, probabilities: probabilities + row, into: scratch, count: v)
-            for a in 0..<v { gradient[row + a] += scratch[a] }
-        }
-    }
 }
 
 /// The `shared` parameterisation: ``SharedLogits`` with the reference logits as its base,
@@ -176,16 +155,6 @@ public struct SharedFamily: SequencePolicyFamily {
             gradient[a + k] += g[k]
             gradient[b + k] += g[k]
             gradient[c + k] += g[k]
-        }
-    }
-
-    public func addLogitGradients(states: UnsafeBufferPointer<Int>, counts c: UnsafeMutablePointer<Double>,
-                                  probabilities: UnsafePointer<Double>, into gradient: UnsafeMutablePointer<Double>,
-                                  scratch: UnsafeMutablePointer<Double>) {
-        let v = space.vocabulary
-        for s in states {
-            logitGradientRow(c + s * v, probabilities: probabilities + s * v, into: scratch, count: v)
-            addGradient(state: s, logitGradient: scratch, into: gradient)
         }
     }
 }

@@ -8,8 +8,10 @@ import LossMath
 /// See also: ``SequenceTrainer``, ``SequenceRunSummary/winRateVersusDPO``.
 public enum SequenceRuns {
     /// Trains every configuration in `configs` on `environment`, on up to `threads` threads
-    /// (one run per thread at a time), and returns the results in the order of `configs`.
-    /// Every run is serial and deterministic, so the results do not depend on `threads`.
+    /// (one run per thread at a time; threads left over when there are fewer runs than
+    /// threads go to each run's blocked steps over prompts), and returns the results in the
+    /// order of `configs`. Every run is deterministic and independent of its thread count, so
+    /// the results do not depend on `threads`.
     ///
     /// When `configs` contains DPO (``LossMath/Loss/sigmoid``; the first such configuration
     /// if several), each run that ended `ok` gets ``SequenceRunSummary/winRateVersusDPO``:
@@ -30,12 +32,13 @@ public enum SequenceRuns {
         defer { out.deinitialize(); out.deallocate() }
         let shared = UncheckedSendable(out)
         let workers = Swift.max(1, Swift.min(threads, count))
+        let runThreads = Swift.max(1, threads / workers)   // spare threads go to each run's prompts
         let work: @Sendable (Int) -> Void = { k in
             var i = k
             while i < count {
                 // Validated above; a failure here would be a bug, and leaves the slot nil.
                 if let trainer = try? SequenceTrainer(environment: environment, config: configs[i]) {
-                    shared.value[i] = trainer.run()
+                    shared.value[i] = trainer.run(threads: runThreads)
                 }
                 i += workers
             }
@@ -92,8 +95,18 @@ public final class SequenceBenchmark {
 
     /// Takes `steps` full-batch steps; returns the mean loss at the last one's start
     /// (NaN if none), so the work cannot be optimised away.
+    ///
+    /// - Parameters:
+    ///   - threads: threads over prompts (the blocked path only; the same bits for any count).
+    ///   - blocked: true (default) takes the steps as one block of temporal blocking
+    ///     (``SequenceTrainer/blockedSteps(to:threads:)``, as a run between two logged steps
+    ///     does); false takes them one by one on the step path (the same bits; for comparison).
     @discardableResult
-    public func run(steps: Int) -> Double {
+    public func run(steps: Int, threads: Int = 1, blocked: Bool = true) -> Double {
+        if blocked && trainer.blockingApplies {
+            trainer.blockedSteps(to: trainer.stepCount + steps, threads: threads)
+            return steps > 0 ? trainer.lastStepLoss : .nan
+        }
         var last = Double.nan
         for _ in 0..<steps {
             trainer.step()

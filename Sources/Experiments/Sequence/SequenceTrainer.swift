@@ -10,8 +10,9 @@ import LossMath
 ///    `log pi(a|s)`, added left to right in `t` like ``SequenceSpace/pathSum(_:prompt:tokens:)``
 ///    (the same bits; exact to about `T` ulps even near -900, as no exponential is taken);
 /// 2. the loss's `dl/d log pi_w`, `dl/d log pi_l` by LossMath's batch kernel;
-/// 3. the counts `c(s, a) = sum_i (1/(P n)) (dl_i/d log pi_w [(s, a) on y_w's path] +
-///    dl_i/d log pi_l [(s, a) on y_l's path])` and each row's logit gradient
+/// 3. the counts `c(s, a) = sum_i (1/(P n)) (dl_i/d log pi_w #{t : (s_t, y_w,t) = (s, a)} +
+///    dl_i/d log pi_l #{t : (s_t, y_l,t) = (s, a)})`, summed per state from a list of the
+///    pairs' visits built once (no table of counts), and each row's logit gradient
 ///    `G(s, .) = c(s, .) - (sum_a c(s, a)) pi(.|s)`, since
 ///    `d log pi(y) / d logit(s, a) = sum_{t : s_t = s} ([a = y_t] - pi(a|s))`;
 /// 4. the family's transpose (identity for `markov`, the sums into `A`, `B`, `C` for
@@ -25,6 +26,12 @@ import LossMath
 /// bit-identical to a pass over the whole table (the tests compare the two). For `shared`
 /// every logit moves, so the step refreshes the active rows only (all a step reads) and
 /// ``metrics()`` the whole table.
+///
+/// **Temporal blocking.** For `markov` without clipping the prompts are independent within a
+/// step, so ``run(threads:observer:)`` takes the steps between two logged steps prompt by
+/// prompt, each prompt's rows staying in cache, over up to `threads` threads
+/// (``blockedSteps(to:threads:)``; the step path's bits). `shared` and clipping couple the
+/// prompts and keep the step path; so does ``step()``.
 ///
 /// **Divergence**, as in ``Trainer``: a step whose mean loss or gradient norm is not finite
 /// stops the run (``divergedAtStep``); its result has status `diverged at step N` and only
@@ -44,13 +51,13 @@ public final class SequenceTrainer {
     public let config: TrainingConfig
     public let family: any SequencePolicyFamily
     /// Optimiser steps taken so far.
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     /// `N` once the run has diverged (see the type's documentation). Further steps do nothing.
-    public private(set) var divergedAtStep: Int?
+    public internal(set) var divergedAtStep: Int?
     /// The largest full-batch gradient norm seen so far (every step and every metrics call).
     public internal(set) var maxGradientNorm = 0.0
     /// The mean loss at the start of the last step taken (NaN before the first).
-    public private(set) var lastStepLoss = Double.nan
+    public internal(set) var lastStepLoss = Double.nan
     /// False runs every pass over the whole table instead of the active states (tests).
     var restrictToActiveStates = true {
         didSet { selectStates() }
@@ -65,7 +72,16 @@ public final class SequenceTrainer {
     let gradient: UnsafeMutableBufferPointer<Double>
     let logPi: UnsafeMutableBufferPointer<Double>       // P S V; fresh on `states` (all of it for markov)
     let probabilities: UnsafeMutableBufferPointer<Double> // P S V, pi(a|s), fresh where logPi is
-    let counts: UnsafeMutableBufferPointer<Double>      // P S V, zero between steps
+    /// The pairs' visits to each state, grouped by state (counting sort, stable): the visits of
+    /// state `s` are `occurrenceStart[s] ..< occurrenceStart[s + 1]`, in the order (pair,
+    /// chosen before rejected, position); each has its token and the index `2 i + side` of
+    /// its weight in `weights`.
+    let occurrenceStart: UnsafeMutableBufferPointer<Int>
+    let occurrenceToken: UnsafeMutableBufferPointer<Int>
+    let occurrenceWeight: UnsafeMutableBufferPointer<Int>
+    /// Per step, `(1/(P n)) dl_i/d log pi_w` at `2 i` and `(1/(P n)) dl_i/d log pi_l` at `2 i + 1`.
+    let weights: UnsafeMutableBufferPointer<Double>
+    let rowCounts: UnsafeMutableBufferPointer<Double>   // V, one row of c(s, .)
     let paths: UnsafeMutableBufferPointer<Int>          // per pair: y_w's T entries, then y_l's
     let refChosen: UnsafeMutableBufferPointer<Double>, refRejected: UnsafeMutableBufferPointer<Double>
     let gaps: UnsafeMutableBufferPointer<Double>, trueGaps: UnsafeMutableBufferPointer<Double>
@@ -75,6 +91,15 @@ public final class SequenceTrainer {
     let scratch: UnsafeMutableBufferPointer<Double>     // V
     let rowGradient: UnsafeMutableBufferPointer<Double> // V, the fused step's gradient row
     let activeStates: [Int], allStates: [Int]
+    /// Prompt `x`'s pairs are `pairStart[x] ..< pairStart[x + 1]` (the environment's pairs
+    /// come prompt by prompt), its active states `activeStates[activeStart[x] ..< activeStart[x + 1]]`.
+    let pairStart: [Int], activeStart: [Int]
+    /// Whether ``run(threads:observer:)`` may use temporal blocking (tests turn it off), and
+    /// the fewest steps between logged steps for which it does (tests lower it to 1).
+    var allowsBlocking = true
+    var minimumBlockSteps = 2
+    /// The blocked path's copy of the active rows' `theta`, `m`, `v` at a block's start.
+    var blockSnapshot: [Double] = []
     /// The states of the per-step passes and the parameter ranges the optimiser updates.
     var states: [Int] = []
     var ranges: [Range<Int>] = []
@@ -108,23 +133,50 @@ public final class SequenceTrainer {
         gradient = buffer(family.parameterCount, 0.0)
         logPi = buffer(space.tableCount, 0.0)
         probabilities = buffer(space.tableCount, 0.0)
-        counts = buffer(space.tableCount, 0.0)
         let length = space.length
-        paths = buffer(2 * pairCount * length, 0)
-        var visited = [Bool](repeating: false, count: space.stateCount)
+        let visits = 2 * pairCount * length
+        paths = buffer(visits, 0)
+        occurrenceStart = buffer(space.stateCount + 1, 0)
+        occurrenceToken = buffer(visits, 0)
+        occurrenceWeight = buffer(visits, 0)
+        weights = buffer(2 * pairCount, 0.0)
+        rowCounts = buffer(space.vocabulary, 0.0)
+        let v = space.vocabulary
         for i in 0..<pairCount {
             for (side, batch) in [env.pairs.chosen, env.pairs.rejected].enumerated() {
                 let x = batch.prompts[i]
                 let y = batch.response(i)
                 for t in 0..<length {
                     let s = space.state(prompt: x, position: t, of: y)
-                    visited[s] = true
                     paths[(2 * i + side) * length + t] = space.entry(state: s, token: y[y.startIndex + t])
+                    occurrenceStart[s + 1] += 1
                 }
             }
         }
-        activeStates = visited.indices.filter { visited[$0] }
+        for s in 0..<space.stateCount { occurrenceStart[s + 1] += occurrenceStart[s] }
+        var next = Array(occurrenceStart.prefix(space.stateCount))
+        for k in 0..<visits {                  // k = (2 i + side) T + t: the order of the visits
+            let e = paths[k]
+            let s = e / v
+            occurrenceToken[next[s]] = e - s * v
+            occurrenceWeight[next[s]] = k / length
+            next[s] += 1
+        }
+        let starts = occurrenceStart
+        activeStates = (0..<space.stateCount).filter { starts[$0 + 1] > starts[$0] }
         allStates = Array(0..<space.stateCount)
+        var pairStart = [Int](repeating: 0, count: space.prompts + 1)
+        for i in 0..<pairCount {
+            let x = env.pairs.chosen.prompts[i]
+            precondition(x == env.pairs.rejected.prompts[i] && (i == 0 || x >= env.pairs.chosen.prompts[i - 1]),
+                         "the environment's pairs come prompt by prompt")
+            pairStart[x + 1] += 1
+        }
+        for x in 0..<space.prompts { pairStart[x + 1] += pairStart[x] }
+        self.pairStart = pairStart
+        let perPrompt = space.statesPerPrompt
+        let active = activeStates
+        activeStart = (0...space.prompts).map { x in active.firstIndex { $0 >= x * perPrompt } ?? active.count }
         refChosen = buffer(pairCount, 0.0); _ = refChosen.update(fromContentsOf: env.referenceLogpChosen)
         refRejected = buffer(pairCount, 0.0); _ = refRejected.update(fromContentsOf: env.referenceLogpRejected)
         gaps = buffer(pairCount, 0.0); _ = gaps.update(fromContentsOf: targetGaps)
@@ -168,7 +220,9 @@ public final class SequenceTrainer {
     }
 
     deinit {
-        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); counts.deallocate(); paths.deallocate()
+        theta.deallocate(); gradient.deallocate(); logPi.deallocate(); probabilities.deallocate(); paths.deallocate()
+        occurrenceStart.deallocate(); occurrenceToken.deallocate(); occurrenceWeight.deallocate()
+        weights.deallocate(); rowCounts.deallocate()
         refChosen.deallocate(); refRejected.deallocate(); gaps.deallocate(); trueGaps.deallocate()
         logpChosen.deallocate(); logpRejected.deallocate(); values.deallocate()
         dChosen.deallocate(); dRejected.deallocate(); scratch.deallocate(); rowGradient.deallocate()
@@ -242,20 +296,34 @@ public final class SequenceTrainer {
     /// parameter gradient in `gradient` (zero outside ``ranges``). Allocates nothing.
     func lossAndGradient() -> Double {
         let total = pairPass()
-        guard let p = probabilities.baseAddress, let c = counts.baseAddress, let g = gradient.baseAddress,
-              let sc = scratch.baseAddress else { return .nan }
+        guard let g = gradient.baseAddress, let sc = scratch.baseAddress, let c = rowCounts.baseAddress else { return .nan }
         for r in ranges { for j in r { g[j] = 0 } }
-        states.withUnsafeBufferPointer { s in
-            family.addLogitGradients(states: s, counts: c, probabilities: p, into: g, scratch: sc)
+        for s in states {
+            rowLogitGradient(state: s, counts: c, into: sc)
+            family.addGradient(state: s, logitGradient: sc, into: g)
         }
         return total
     }
 
-    /// Steps 1 to 3 of a step (see the type's documentation) up to the counts: each pair's
-    /// path sums, the loss kernel, and `c(s, a)` in `counts`. Returns the mean loss.
+    /// State `s`'s logit gradient `G(s, .) = c(s, .) - (sum_a c(s, a)) pi(.|s)` into `g`
+    /// (`V` entries; `c` is a zeroed row of `V` scratch entries, left zeroed), with `c(s, a)` summed from the state's visits in their order (from 0,
+    /// pair by pair: the bits of a dense table of counts filled pair by pair).
+    @inline(__always)
+    func rowLogitGradient(state s: Int, counts c: UnsafeMutablePointer<Double>, into g: UnsafeMutablePointer<Double>) {
+        let v = space.vocabulary
+        guard let p = probabilities.baseAddress else { return }
+        for j in occurrenceStart[s] ..< occurrenceStart[s + 1] { c[occurrenceToken[j]] += weights[occurrenceWeight[j]] }
+        logitGradientRow(c, probabilities: p + s * v, into: g, count: v)
+    }
+
+    /// Steps 1 and 2 of a step (see the type's documentation): each pair's path sums, the
+    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss, summed
+    /// prompt by prompt (each prompt's partial sum from 0 over its pairs, the partials added
+    /// in prompt order), so that the blocked path, which sums each prompt on its own, gives
+    /// the same bits.
     func pairPass() -> Double {
         let length = space.length
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let path = paths.baseAddress else { return .nan }
+        guard let lp = logPi.baseAddress, let path = paths.baseAddress else { return .nan }
         for i in 0..<pairCount {
             let w = path + 2 * i * length, l = w + length
             var sw = 0.0, sl = 0.0
@@ -270,45 +338,34 @@ public final class SequenceTrainer {
                                   values: values, dChosen: dChosen, dRejected: dRejected)
         let scale = 1 / Double(pairCount)
         var total = 0.0
-        for i in 0..<pairCount {
-            total += scale * values[i]
-            let a = scale * dChosen[i], b = scale * dRejected[i]
-            let w = path + 2 * i * length, l = w + length
-            for t in 0..<length { c[w[t]] += a }
-            for t in 0..<length { c[l[t]] += b }
+        for x in 0..<space.prompts {
+            var part = 0.0
+            for i in pairStart[x] ..< pairStart[x + 1] {
+                part += scale * values[i]
+                weights[2 * i] = scale * dChosen[i]
+                weights[2 * i + 1] = scale * dRejected[i]
+            }
+            total += part
         }
         return total
     }
 
-    /// The `markov` step without clipping, fused row by row: each active row's logit
-    /// gradient, its optimiser update and its new log-softmax in one pass while the row is
-    /// in cache (the gradient row lives in a scratch row, not in `gradient`). The same operations on the same values as ``lossAndGradient()`` followed
-    /// by the update and ``refresh(_:)`` (the rows are independent and the norm is summed in
-    /// the same order), so the same bits.
-    private func fusedLogitStep() {
-        let value = pairPass()
-        lastStepLoss = value
-        let v = space.vocabulary
-        let update = optimizer.nextUpdate()
-        var squares = 0.0
-        guard let lp = logPi.baseAddress, let c = counts.baseAddress, let g = rowGradient.baseAddress,
-              let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
-        for s in states {
-            let row = s * v
-            logitGradientRow(c + row, probabilities: p + row, into: g, count: v)
-            for a in 0..<v { squares += g[a] * g[a] }
-            update.apply(gradient: g, parameters: th + row, offset: row, count: v)
-            logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
-        }
-        optimizer.advance()
-        let norm = squares.squareRoot()
-        guard value.isFinite && norm.isFinite else { divergedAtStep = stepCount; return }
-        maxGradientNorm = Swift.max(maxGradientNorm, norm)
-        stepCount += 1
-    }
 
-    /// The Euclidean norm of `gradient` over ``ranges`` (in index order; zero elsewhere).
+    /// The Euclidean norm of `gradient` over ``ranges`` (zero elsewhere). For `markov`, the
+    /// squares are summed prompt by prompt (in index order within a prompt's rows, the
+    /// partials added in prompt order), as the fused and blocked steps do; for `shared`, in
+    /// index order.
     func gradientNorm() -> Double {
+        if family.parametersAreLogits {
+            let perPrompt = space.statesPerPrompt, v = space.vocabulary
+            var total = 0.0, part = 0.0, current = 0
+            for s in states {
+                let x = s / perPrompt
+                if x != current { total += part; part = 0; current = x }
+                for j in s * v ..< (s + 1) * v { part += gradient[j] * gradient[j] }
+            }
+            return (total + part).squareRoot()
+        }
         var s = 0.0
         for r in ranges { for j in r { s += gradient[j] * gradient[j] } }
         return s.squareRoot()
@@ -330,59 +387,5 @@ public final class SequenceTrainer {
         restrictToActiveStates = restricted
         return (value, g)
     }
-
-    // MARK: - Training
-
-    /// One full-batch optimiser step. Does nothing once the run has diverged.
-    public func step() {
-        if divergedAtStep != nil { return }
-        if family.parametersAreLogits && restrictToActiveStates && config.clipNorm == nil {
-            fusedLogitStep()
-            return
-        }
-        let value = lossAndGradient()
-        lastStepLoss = value
-        let norm = gradientNorm()
-        guard value.isFinite && norm.isFinite else { divergedAtStep = stepCount; return }
-        maxGradientNorm = Swift.max(maxGradientNorm, norm)
-        if let c = config.clipNorm, norm > c {
-            let f = c / norm
-            for r in ranges { for j in r { gradient[j] *= f } }
-        }
-        let update = optimizer.nextUpdate()
-        guard let g = gradient.baseAddress, let th = theta.baseAddress else { return }
-        for r in ranges {
-            update.apply(gradient: g + r.lowerBound, parameters: th + r.lowerBound, offset: r.lowerBound, count: r.count)
-        }
-        optimizer.advance()
-        stepCount += 1
-        refresh(states)
-    }
-
-    /// Runs the remaining steps up to ``TrainingConfig/steps``, recording metrics at the
-    /// current step, every `logEvery` steps and at the final step (as ``Trainer/run(observer:)``).
-    public func run(observer: ((SequenceStepMetrics, SequenceTrainer) -> Void)? = nil) -> SequenceTrainingResult {
-        var records: [SequenceStepMetrics] = []
-        func record() {
-            let r = metrics()
-            guard r.isFinite else { divergedAtStep = divergedAtStep ?? stepCount; return }
-            records.append(r)
-            lastRecordedTable = Array(logPi)
-            observer?(r, self)
-        }
-        if divergedAtStep == nil { record() }
-        while stepCount < config.steps && divergedAtStep == nil {
-            step()
-            if divergedAtStep == nil && (stepCount % config.logEvery == 0 || stepCount == config.steps) { record() }
-        }
-        let status: RunStatus = divergedAtStep.map { .diverged(atStep: $0) } ?? .ok
-        return SequenceTrainingResult(metrics: records,
-                                      summary: SequenceRunSummary(loss: config.loss, metrics: records, status: status),
-                                      finalLogPolicy: lastRecordedTable ?? environment.reference.logProbabilities)
-    }
-
-    /// Validates, generates the environment and runs `training` on it.
-    public static func train(_ simulation: SequenceConfig, _ training: TrainingConfig) throws(ExperimentError) -> SequenceTrainingResult {
-        try SequenceTrainer(environment: SequenceEnvironment(simulation), config: training).run()
-    }
 }
+

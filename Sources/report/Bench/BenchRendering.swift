@@ -137,6 +137,7 @@ extension BenchResult {
         o["sequence"] = .array(sequence.map { r in
             .object(["parameterisation": .string(r.parameterisation), "P": .integer(r.P), "V": .integer(r.V), "T": .integer(r.T),
                      "n": .integer(r.n), "steps": .integer(r.steps), "seconds": num(r.seconds), "rate": num(r.rate),
+                     "cpu_seconds": num(r.cpuSeconds), "cpu_rate": num(r.cpuRate),
                      "last_loss": num(r.checksum)])
         })
         o["commands"] = .array(commands.map { .object(["command": .string($0.command), "seconds": num($0.seconds), "status": .integer(Int($0.status))]) })
