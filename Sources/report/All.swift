@@ -112,6 +112,10 @@ extension Report {
             files += SequenceAll.files(sequenceRuns)
             bar.advance()
 
+            // 7b. A short version of `report study` (issue 11).
+            let studyShort = try StudyAll.files(quick: quick, jobs: jobs)
+            add("study", studyShort.files)
+
             // 8. The verdicts on the paper's claims, and the index.
             let claims: [Finding]
             do {
@@ -122,7 +126,7 @@ extension Report {
             } catch { throw ReportError("\(error)") }
             let index = AllReport.index(checks: checks, claims: claims, study: study, tabular: tabular.results, loglinear: loglinear.results,
                                         sweep: Sweep.aggregate(sweepResults), optimumRegret: optimumRegret, quick: quick)
-                + SequenceAll.indexSection(sequenceRuns)
+                + SequenceAll.indexSection(sequenceRuns) + studyShort.section
             files.insert(("README.md", index), at: 0)
             // The folder is built under a hidden sibling and renamed into place: never half
             // written, never mixed with files of an earlier run (AtomicFolder).

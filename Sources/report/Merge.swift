@@ -7,7 +7,7 @@ extension Report {
     /// `report merge`: joins the folders of sweep shards into the single-machine output.
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Join the output folders of `report sweep --shard i/n` runs.",
+            abstract: "Join the output folders of `report sweep --shard i/n` (or `report study --shard i/n`) runs.",
             discussion: """
             Checks that every folder comes from the same sweep (same manifest.txt), that each \
             folder is finished (no leftover .sweep-journal.csv or .sweep.lock), that each \
@@ -40,6 +40,7 @@ extension Report {
         }
 
         func run() throws {
+            if let first = folders.first, StudyMerge.isStudy(first) { return try StudyMerge.merge(folders, out: out) }
             var manifest: String? = nil
             var firstFolder = ""
             var results: [SweepRunResult] = []

@@ -21,7 +21,7 @@ struct Report: ParsableCommand {
         `report flow` could not integrate); 2 `report theory` found a result contradicted; \
         64 bad option; 74 output error (standard output or a file could not be written).
         """,
-        subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
+        subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Study.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
     )
 
     /// Runs the command. `SIGPIPE` is ignored first, so that a closed pipe is an `EPIPE`

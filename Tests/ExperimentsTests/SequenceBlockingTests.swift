@@ -73,6 +73,17 @@ import LossMath
         #expect(steps.contains { $0 % 5 != 0 && $0 > 2 }, "a divergence inside a block, after several steps: \(steps)")
     }
 
+    /// The multi-loss runner gives spare threads to each run's prompts: the same results.
+    @Test func runnerWithSpareThreadsMatchesOneThread() throws {
+        let env = try SequenceEnvironment(Self.problem(labels: .bt))
+        let configs = [TrainingConfig(loss: .sigmoid, learningRate: 0.3, steps: 24, logEvery: 8)]
+        let one = try SequenceRuns.train(configs, environment: env, threads: 1)
+        let two = try SequenceRuns.train(configs, environment: env, threads: 2)
+        #expect(one.map { bits($0.metrics) } == two.map { bits($0.metrics) })
+        #expect(one.map(\.summary) == two.map(\.summary))
+        #expect(one.map { $0.finalLogPolicy.map(\.bitPattern) } == two.map { $0.finalLogPolicy.map(\.bitPattern) })
+    }
+
     /// Clipping and the shared family keep the step path.
     @Test func blockingAppliesOnlyToUnclippedMarkov() throws {
         let env = try SequenceEnvironment(Self.problem(labels: .hard))

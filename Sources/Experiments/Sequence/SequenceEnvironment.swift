@@ -54,8 +54,9 @@ public struct SequenceEnvironment: Sendable {
     public let trueGaps: [Double]
     /// Per pair, the proxy gap `r~(y_w) - r~(y_l)`.
     public let proxyGaps: [Double]
-    /// Per pair, the gap a reward-aware loss is told (``SequenceConfig/target``).
-    public let targetGaps: [Double]
+    /// Per pair, the gap a reward-aware loss is told (``SequenceConfig/target``). Settable
+    /// inside the module so that a study can give one arm other gaps on the same data.
+    public internal(set) var targetGaps: [Double]
     /// The fitted reward model (``SequenceConfig/Target/fitted`` only, else nil).
     public let rewardModel: AdditiveRewardModel?
     /// The fitted model's pairwise accuracy on the held-out pairs (nil unless fitted).

@@ -27,6 +27,12 @@ import LossMath
 /// every logit moves, so the step refreshes the active rows only (all a step reads) and
 /// ``metrics()`` the whole table.
 ///
+/// **Temporal blocking.** For `markov` without clipping the prompts are independent within a
+/// step, so ``run(threads:observer:)`` takes the steps between two logged steps prompt by
+/// prompt, each prompt's rows staying in cache, over up to `threads` threads
+/// (``blockedSteps(to:threads:)``; the step path's bits). `shared` and clipping couple the
+/// prompts and keep the step path; so does ``step()``.
+///
 /// **Divergence**, as in ``Trainer``: a step whose mean loss or gradient norm is not finite
 /// stops the run (``divergedAtStep``); its result has status `diverged at step N` and only
 /// its finite records.
