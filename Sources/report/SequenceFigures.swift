@@ -60,11 +60,11 @@ struct SequenceFigures {
 
     /// The three plots as text.
     func ascii() -> String {
-        [ASCIIPlot(title: "true reward E_pi[r] (oracle) against KL(pi||pi_ref)", xLabel: "KL(pi||pi_ref)",
+        [ASCIIPlot(title: "true reward E_pi[r] (oracle) against KL(pi||pi_ref): \(title)", xLabel: "KL(pi||pi_ref)",
                    yLabel: "E_pi[r]", series: rewardKLSeries).render(),
-         ASCIIPlot(title: "win rate against pi_ref against step", xLabel: "step", yLabel: "win rate",
+         ASCIIPlot(title: "win rate against pi_ref against step: \(title)", xLabel: "step", yLabel: "win rate",
                    series: winRateSeries).render(),
-         ASCIIPlot(title: "mean log pi(y_w) and log pi(y_l) over the pairs against step", xLabel: "step",
+         ASCIIPlot(title: "mean log pi(y_w) and log pi(y_l) over the pairs against step: \(title)", xLabel: "step",
                    yLabel: "mean log-probability (nats)", series: logpSeries).render()].joined(separator: "\n")
     }
 }

@@ -117,7 +117,7 @@ enum TrainReport {
                                columns: LossStepMetrics.columnNames)
         let summary = tableCSV(results.map(\.summary), columns: RunSummary.columnNames)
         return [File(name: "metrics.csv", text: metrics), File(name: "summary.csv", text: summary),
-                File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results)),
+                File(name: "summary.md", text: markdown(sim, trainings, results)), File(name: "plots.txt", text: plots(sim, results, training: trainings.first)),
                 File(name: "regret.svg", text: SVGPlot(title: "Regret beta KL(pi || pi*) (\(FigureSetting.describe(sim, trainings.first)))", xLabel: "optimizer step",
                                                        yLabel: "regret (reward units; below 1e-12: 0 to rounding, a gap)", series: regretSeries(results), yIsLog10: true).render()),
                 File(name: "min-logp-rejected.svg", text: SVGPlot(title: "min log pi_l (\(FigureSetting.describe(sim, trainings.first)))", xLabel: "optimizer step",
@@ -182,10 +182,12 @@ enum TrainReport {
         results.map { r in (r.summary.loss.rawValue, r.metrics.map { (Double($0.step), $0.minLogpRejected) }) }
     }
 
-    static func plots(_ sim: SimulationConfig, _ results: [TrainingResult]) -> String {
-        let regret = ASCIIPlot(title: "log10 regret beta KL(pi||pi*) against step", xLabel: "step", yLabel: "log10 regret",
+    /// The two ASCII plots; their titles name the configuration (``FigureSetting``), as the SVGs' do.
+    static func plots(_ sim: SimulationConfig, _ results: [TrainingResult], training: TrainingConfig?) -> String {
+        let setting = FigureSetting.describe(sim, training)
+        let regret = ASCIIPlot(title: "log10 regret beta KL(pi||pi*) against step (\(setting))", xLabel: "step", yLabel: "log10 regret",
                                series: regretSeries(results)).render()
-        let minLogp = ASCIIPlot(title: "min log pi_l over the rejected responses against step", xLabel: "step",
+        let minLogp = ASCIIPlot(title: "min log pi_l over the rejected responses against step (\(setting))", xLabel: "step",
                                 yLabel: "min log pi_l (nats)", series: minLogpSeries(results)).render()
         return regret + "\n" + minLogp
     }

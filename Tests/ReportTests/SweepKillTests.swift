@@ -15,6 +15,8 @@ import Darwin
     static let grid = ["sweep", "--losses", "sigmoid,spo", "--betas", "0.25,0.5", "--reward-noises", "0,1", "--seeds", "3",
                        "--steps", "600", "--log-every", "200"]
     static let outputs = ["aggregate.csv", "manifest.txt", "runs.csv", "sweep.md"]
+    /// The figures folder of a sweep with --out (one SVG per metric and axis).
+    static let figures = "figures"
 
     /// Journalled data lines (not comments, not the header).
     static func journalLines(_ out: String) -> Int {
@@ -60,9 +62,18 @@ import Darwin
                 let b = try Data(contentsOf: URL(fileURLWithPath: out + "/" + name))
                 #expect(a == b, "kill after \(runs) runs, \(jobs) jobs: \(name) differs")
             }
+            // The figures are the uninterrupted run's, file for file.
+            let wholeFigures = try FileManager.default.contentsOfDirectory(atPath: whole + "/" + Self.figures).sorted()
+            let resumedFigures = try FileManager.default.contentsOfDirectory(atPath: out + "/" + Self.figures).sorted()
+            #expect(resumedFigures == wholeFigures, "kill after \(runs) runs, \(jobs) jobs: \(resumedFigures)")
+            for name in wholeFigures where resumedFigures.contains(name) {
+                let a = try Data(contentsOf: URL(fileURLWithPath: whole + "/" + Self.figures + "/" + name))
+                let b = try Data(contentsOf: URL(fileURLWithPath: out + "/" + Self.figures + "/" + name))
+                #expect(a == b, "kill after \(runs) runs, \(jobs) jobs: figures/\(name) differs")
+            }
             // Nothing else is left: no journal, no lock, no hidden temporary file.
             let left = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
-            #expect(left == Self.outputs, "kill after \(runs) runs, \(jobs) jobs: \(left)")
+            #expect(left == (Self.outputs + [Self.figures]).sorted(), "kill after \(runs) runs, \(jobs) jobs: \(left)")
         }
         // Most kills land while the sweep runs (a loaded machine may finish one first).
         #expect(killed >= 3, "only \(killed) of 6 kills landed before the sweep finished")
