@@ -109,6 +109,9 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownParameter(String)
     /// A loss list that names no loss (`''`, `,`).
     case emptyLossList(String)
+    /// A sign change of `dl/dh` in `[lower, upper]` that the root solver could not refine
+    /// (the loss's parameters put the root beyond double precision); `reason` is the solver's.
+    case stationaryPointUnresolved(loss: Loss, lower: Double, upper: Double, reason: String)
 
     public var description: String {
         switch self {
@@ -126,6 +129,10 @@ public enum LossMathError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown loss '\(name)'; known losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", "))"
         case .emptyLossList(let text):
             return "'\(text)' names no loss; give comma-separated names such as sigmoid,spo, or all"
+        case .stationaryPointUnresolved(let loss, let lower, let upper, let reason):
+            return "\(loss.rawValue): a stationary point in h between \(lower) and \(upper) could not be resolved "
+                + "(\(reason)); its parameters (beta, \(loss.descriptor.parameters.map(\.name).joined(separator: ", "))) "
+                + "put it beyond double precision: choose values nearer 1"
         case .unknownParameter(let name):
             let known = Loss.allCases.flatMap(\.descriptor.parameters).map(\.name)
             return "unknown loss parameter '\(name)'; known: \(known.joined(separator: ", "))"

@@ -56,7 +56,9 @@ extension Loss {
     /// in a tail (sigmoid at beta h = 800) is not a stationary point: only a loss that
     /// declares ``hasFlatRegion`` can report one.
     ///
-    /// - Throws: ``LossMathError`` for invalid parameters, ``GSLKit/GSLError`` from GSL.
+    /// - Throws: ``LossMathError`` for invalid parameters, and
+    ///   ``LossMathError/stationaryPointUnresolved(loss:lower:upper:reason:)`` when GSL's solver
+    ///   cannot refine a bracketed root (the loss and the bracket named).
     public func stationaryPoints(_ p: LossParameters, chosenLogRatio uW: Double = 0) throws -> StationaryPoints {
         try validate(p)
         let dr = p.rewardGap ?? 0
@@ -65,7 +67,11 @@ extension Loss {
             let e = evaluate(pair, p)
             return -e.dRejected
         }
-        let reach = (1000 + 10 * Swift.abs(dr)) / p.beta + 10 * Swift.abs(uW)
+        // The grid's half-width, capped at a finite value: with |dr| or 1/beta near the top of
+        // the double range the plain formula overflows, and an infinite end would reach GSL's
+        // Brent solver as the bracket [-inf, ...].
+        let wanted = (1000 + 10 * Swift.abs(dr)) / p.beta + 10 * Swift.abs(uW)
+        let reach = wanted.isFinite ? wanted : Double.greatestFiniteMagnitude / 4
         var grid: [Double] = [0]
         var t = 1e-8 * Swift.max(1, 1 / p.beta)
         while t < reach { grid.append(t); grid.append(-t); t *= 1.25 }
@@ -79,6 +85,8 @@ extension Loss {
         var lastIndex: Int? = nil
         for i in grid.indices {
             let v = values[i]
+            // A derivative that is not finite at a grid point gives no sign: skip it.
+            if !v.isFinite { continue }
             if v == 0 {
                 if hasFlatRegion, flatFrom == nil, let li = lastIndex,
                    values[(i)...].allSatisfy({ $0 == 0 }) {
@@ -93,8 +101,13 @@ extension Loss {
                 continue
             }
             if let li = lastIndex, (values[li] < 0) != (v < 0) {
-                let root = try RootFinder.brent(g, lower: grid[li], upper: grid[i],
+                let root: Double
+                do {
+                    root = try RootFinder.brent(g, lower: grid[li], upper: grid[i],
                                                 absoluteTolerance: 1e-300, relativeTolerance: 4e-16)
+                } catch {
+                    throw LossMathError.stationaryPointUnresolved(loss: self, lower: grid[li], upper: grid[i], reason: "\(error)")
+                }
                 let kind: StationaryPoints.Kind = values[li] < 0 ? .minimum : .maximum
                 points.append((root, kind))
             }

@@ -93,6 +93,11 @@ extension Report {
             for (name, v) in [("--logp-chosen", logpChosen), ("--ref-chosen", refChosen), ("--ref-rejected", refRejected)] where v > 0 {
                 throw ValidationError("\(name) is a log-probability and must be <= 0, got \(v)")
             }
+            // The target h* = dr/beta is printed and drawn: it must be a finite number.
+            guard (rewardGap / lossOptions.beta).isFinite else {
+                throw ValidationError("--reward-gap \(rewardGap) with --beta \(lossOptions.beta): the target h* = dr/beta overflows; "
+                                      + "keep |dr|/beta <= 1.79e308")
+            }
             let losses = try lossOptions.selectedLosses(defaults: Self.defaultLosses)
             try lossOptions.validateLosses(losses, rewardGap: rewardGap)
         }
