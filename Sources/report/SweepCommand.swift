@@ -64,15 +64,7 @@ extension Report {
             return s
         }
 
-        func shardIndex() throws -> (Int, Int)? {
-            guard let shard else { return nil }
-            let parts = shard.split(separator: "/")
-            guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
-                throw ValidationError("--shard must be written i/n, such as 0/4, got '\(shard)'")
-            }
-            guard n >= 1, i >= 0, i < n else { throw ValidationError("--shard \(shard): needs n >= 1 and 0 <= i < n") }
-            return (i, n)
-        }
+        func shardIndex() throws -> (Int, Int)? { try parseShard(shard) }
 
         func validate() throws {
             try output.rejectPlot("report sweep", instead: "its figures are SVG files in --out DIR/figures; use markdown, csv or json")
