@@ -316,15 +316,14 @@ public final class SequenceTrainer {
         logitGradientRow(c, probabilities: p + s * v, into: g, count: v)
     }
 
-    /// Steps 1 and 2 of a step (see the type's documentation): each pair's path sums, the
-    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss, summed
-    /// prompt by prompt (each prompt's partial sum from 0 over its pairs, the partials added
-    /// in prompt order), so that the blocked path, which sums each prompt on its own, gives
-    /// the same bits.
-    func pairPass() -> Double {
+    /// `log pi(y_w)` and `log pi(y_l)` of the pairs `range`, summed along their paths over the
+    /// current `log pi` table into ``logpChosen`` and ``logpRejected`` (each sum from 0, in
+    /// token order: the step path and the blocked path share these bits).
+    @inline(__always)
+    func sumPaths(_ range: Range<Int>) {
         let length = space.length
-        guard let lp = logPi.baseAddress, let path = paths.baseAddress else { return .nan }
-        for i in 0..<pairCount {
+        guard let lp = logPi.baseAddress, let path = paths.baseAddress else { return }
+        for i in range {
             let w = path + 2 * i * length, l = w + length
             var sw = 0.0, sl = 0.0
             for t in 0..<length { sw += lp[w[t]] }
@@ -332,6 +331,16 @@ public final class SequenceTrainer {
             logpChosen[i] = sw
             logpRejected[i] = sl
         }
+    }
+
+    /// Steps 1 and 2 of a step (see the type's documentation): each pair's path sums, the
+    /// loss kernel, and the scaled derivatives in `weights`. Returns the mean loss, summed
+    /// prompt by prompt (each prompt's partial sum from 0 over its pairs, the partials added
+    /// in prompt order), so that the blocked path, which sums each prompt on its own, gives
+    /// the same bits.
+    func pairPass() -> Double {
+        guard logPi.baseAddress != nil, paths.baseAddress != nil else { return .nan }
+        sumPaths(0..<pairCount)
         config.loss.evaluateBatch(chosen: UnsafeBufferPointer(logpChosen), rejected: UnsafeBufferPointer(logpRejected),
                                   refChosen: UnsafeBufferPointer(refChosen), refRejected: UnsafeBufferPointer(refRejected),
                                   rewardGaps: UnsafeBufferPointer(gaps), parameters: lossParameters,

@@ -95,21 +95,14 @@ extension SequenceTrainer {
     func blockedPrompt(_ x: Int, firstUpdate: Int, steps: Int, losses: UnsafeMutablePointer<Double>,
                        squares: UnsafeMutablePointer<Double>, counts: UnsafeMutablePointer<Double>,
                        gradientRow g: UnsafeMutablePointer<Double>) {
-        let prompts = space.prompts, v = space.vocabulary, length = space.length
+        let prompts = space.prompts, v = space.vocabulary
         let pairs = pairStart[x] ..< pairStart[x + 1]
         let rows = activeStart[x] ..< activeStart[x + 1]
-        guard let lp = logPi.baseAddress, let path = paths.baseAddress,
+        guard let lp = logPi.baseAddress, paths.baseAddress != nil,
               let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
         let scale = 1 / Double(pairCount)
         for j in 0..<steps {
-            for i in pairs {
-                let w = path + 2 * i * length, l = w + length
-                var sw = 0.0, sl = 0.0
-                for t in 0..<length { sw += lp[w[t]] }
-                for t in 0..<length { sl += lp[l[t]] }
-                logpChosen[i] = sw
-                logpRejected[i] = sl
-            }
+            sumPaths(pairs)
             if !pairs.isEmpty {
                 config.loss.evaluateBatch(
                     chosen: UnsafeBufferPointer(rebasing: logpChosen[pairs]),
