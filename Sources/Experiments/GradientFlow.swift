@@ -39,13 +39,9 @@ public enum GradientFlow {
     }
 
     /// `count >= 2` times from `start > 0` to `end > start`, equally spaced in `log t`.
-    /// The first and last are exactly `start` and `end`.
+    /// The first and last are exactly `start` and `end`. (``LogSpacedTimes`` as an array.)
     public static func logSpacedTimes(from start: Double, to end: Double, count: Int) -> [Double] {
-        precondition(start > 0 && end > start && count >= 2, "logSpacedTimes needs 0 < start < end and count >= 2")
-        let a = Double.log(start), b = Double.log(end)
-        var t = (0..<count).map { Double.exp(a + (b - a) * Double($0) / Double(count - 1)) }
-        t[0] = start; t[count - 1] = end
-        return t
+        Array(LogSpacedTimes(from: start, to: end, count: count))
     }
 
     /// `dh/dt` at `h` for `loss` (see the type's notes). `parameters.rewardGap` is the pair's `dr`.
@@ -80,6 +76,25 @@ public enum GradientFlow {
 
     /// Integrates `h' = velocity(h)` from `h(0) = h0` and samples it at `times` (increasing, `>= 0`).
     ///
+    /// The curve held whole: ``solve(_:parameters:h0:times:relativeTolerance:absoluteTolerance:maxSteps:onPoint:)``
+    /// with every point kept (same points, bit for bit).
+    ///
+    /// - Throws: ``ExperimentError`` as the streaming form.
+    public static func solve(_ loss: Loss, parameters: LossParameters, h0: Double = 0, times: [Double],
+                             relativeTolerance: Double = 1e-11, absoluteTolerance: Double = 1e-12,
+                             maxSteps: Int = 10_000_000) throws(ExperimentError) -> Curve {
+        var h: [Double] = []
+        h.reserveCapacity(times.count)
+        let p = try solve(loss, parameters: parameters, h0: h0, times: times, relativeTolerance: relativeTolerance,
+                          absoluteTolerance: absoluteTolerance, maxSteps: maxSteps) { _, _, hi in h.append(hi); return true }
+        return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: h)
+    }
+
+    /// Integrates `h' = velocity(h)` from `h(0) = h0` and hands `(i, t_i, h(t_i))` to `onPoint`
+    /// for each of `times` (increasing, `>= 0`, read in order), as soon as it is computed:
+    /// memory does not grow with the number of times. `onPoint` returns `false` to stop
+    /// early (no error). Every `h` handed over is finite.
+    ///
     /// - Parameters:
     ///   - parameters: the loss parameters; `rewardGap` is the pair's `dr` (0 when `nil`).
     ///   - relativeTolerance, absoluteTolerance: per-step error control of both steppers, on
@@ -88,17 +103,24 @@ public enum GradientFlow {
     ///   - maxSteps: the step budget of each stepper per output interval (GSL's `nmax`);
     ///     past it the integration stops with ``ExperimentError/gsl(_:)`` (`GSL_EMAXITER`).
     ///     A flow too stiff for it reaches it instead of running for minutes.
+    /// - Returns: the parameters used (`rewardGap` set to 0 where the loss needs one and none was given).
     /// - Throws: ``ExperimentError/loss(_:)`` for invalid loss parameters,
     ///   ``ExperimentError/gsl(_:)`` when the integrator fails (e.g. a step-size underflow at a
-    ///   kink such as hinge's).
-    public static func solve(_ loss: Loss, parameters: LossParameters, h0: Double = 0, times: [Double],
-                             relativeTolerance: Double = 1e-11, absoluteTolerance: Double = 1e-12,
-                             maxSteps: Int = 10_000_000) throws(ExperimentError) -> Curve {
+    ///   kink such as hinge's), ``ExperimentError/invalidParameter(name:value:expected:)``
+    ///   (named `h(t)`) when `h` leaves the double range. The points before the failure have
+    ///   been handed over: a caller that must not show a partial curve buffers them, or runs
+    ///   the flow once without output first (it is deterministic).
+    @discardableResult
+    public static func solve<Times: RandomAccessCollection>(
+        _ loss: Loss, parameters: LossParameters, h0: Double = 0, times: Times,
+        relativeTolerance: Double = 1e-11, absoluteTolerance: Double = 1e-12, maxSteps: Int = 10_000_000,
+        onPoint: (_ index: Int, _ t: Double, _ h: Double) -> Bool
+    ) throws(ExperimentError) -> LossParameters where Times.Element == Double {
         var p = parameters
         if loss.needsRewardGap && p.rewardGap == nil { p.rewardGap = 0 }
         do { try loss.validate(p) } catch { throw .loss(error) }
         try require(zip(times, times.dropFirst()).allSatisfy { $0 < $1 } && (times.first ?? 0) >= 0,
-                    "times", "\(times.prefix(3))...", "increasing times >= 0")
+                    "times", "\(Array(times.prefix(3)))...", "increasing times >= 0")
         let frozen = p, beta = p.beta
         // Integrated in s = beta h and tau = c t, with c the flow's rate |dh'/dh| at h0
         // (beta^2 if that is 0 or not finite): ds/dtau = v(s/beta) beta / c. Then the start
@@ -109,7 +131,7 @@ public enum GradientFlow {
         let delta = 1e-3 / beta
         let rate = Swift.abs(velocity(loss, h: h0 + delta, parameters: p) - velocity(loss, h: h0 - delta, parameters: p)) / (2 * delta)
         let c = rate > 0 && rate.isFinite && rate >= Double.leastNormalMagnitude ? rate : beta * beta
-        let taus = times.map { $0 * c }
+        let taus = times.lazy.map { $0 * c }
         try require(taus.allSatisfy(\.isFinite) && zip(taus, taus.dropFirst()).allSatisfy { $0 < $1 }
                     && taus.allSatisfy { $0 == 0 || $0 >= Double.leastNormalMagnitude },
                     "times", "\(times.first ?? 0) ... \(times.last ?? 0)",
@@ -123,36 +145,60 @@ public enum GradientFlow {
         // Explicit rk8pd is accurate from the start; but near an attracting target the flow
         // is stiff (rate ~1 in tau, for a long time) and an explicit stepper's step stays ~1/rate, so
         // tau = 1e8 would cost ~1e8 steps. So: rk8pd up to tau = switchTime, then GSL's
-        // implicit BDF stepper in log tau from the state reached there.
+        // implicit BDF stepper in log tau from the state reached there. The times are
+        // increasing, so the early ones (tau <= switchTime) are a prefix.
         let switchTime = 1e3
-        let early = taus.filter { $0 <= switchTime }
-        let late = taus.filter { $0 > switchTime }
-        var states: [[Double]] = []
+        let earlyCount = taus.prefix { $0 <= switchTime }.count
+        let late = taus.dropFirst(earlyCount)
+        var index = 0
+        var stopped = false
+        var nonFinite = false
+        // Hands over point `index` (state s); false stops the integrators.
+        func hand(_ s: Double) -> Bool {
+            let h = s / beta
+            guard h.isFinite else { nonFinite = true; return false }
+            let i = times.index(times.startIndex, offsetBy: index)
+            guard onPoint(index, times[i], h) else { stopped = true; return false }
+            index += 1
+            return true
+        }
         let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { _, y, dydt in
             dydt[0] = integrationVelocity(loss, s: y[0], parameters: frozen, timeScale: c)
         }
         do {
-            let firstLeg = try ODESolver.integrate(y0: [s0], t0: 0, times: late.isEmpty ? early : early + [switchTime],
-                                                   absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
-                                                   initialStep: 1e-6, maxSteps: maxSteps, derivative: f)
-            states = Array(firstLeg.prefix(early.count))
-            if !late.isEmpty, let start = firstLeg.last, let s1 = start.first,
-               settled(loss, s: s1, tolerance: absoluteTolerance + relativeTolerance * Swift.abs(s1), parameters: frozen, timeScale: c) {
-                // Trapped within the tolerance of a zero of the velocity: stays there.
-                states += late.map { _ in start }
-            } else if !late.isEmpty, let start = firstLeg.last {
-                // The late leg runs in sigma = log tau (ds/dsigma = tau ds/dtau): DPO's
-                // s ~ log(2 tau) is a straight line there and a converged target loss a
-                // stiff constant, so BDF's steps stay of order 1 in sigma over hundreds of
-                // decades of tau (tau reaches 1e206 at beta 1e100).
-                let g: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { sigma, y, dydt in
-                    let v = Double.exp(sigma) * integrationVelocity(loss, s: y[0], parameters: frozen, timeScale: c)
-                    dydt[0] = v.isNaN ? 0 : Swift.min(1e300, Swift.max(-1e300, v))
+            var start = s0
+            // The early taus, then switchTime if a late leg follows (lazily: no array of N times).
+            let firstLegTimes = sequence(state: (taus.prefix(earlyCount).makeIterator(), late.isEmpty ? nil : Optional(switchTime))) { st in
+                if let tau = st.0.next() { return tau }
+                defer { st.1 = nil }
+                return st.1
+            }
+            try ODESolver.integrate(y0: [s0], t0: 0, times: firstLegTimes,
+                                    absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
+                                    initialStep: 1e-6, maxSteps: maxSteps, derivative: f) { _, y in
+                let s = y.first ?? .nan
+                if index < earlyCount { return hand(s) }
+                start = s
+                return true
+            }
+            if !late.isEmpty && !stopped && !nonFinite {
+                if settled(loss, s: start, tolerance: absoluteTolerance + relativeTolerance * Swift.abs(start), parameters: frozen, timeScale: c) {
+                    // Trapped within the tolerance of a zero of the velocity: stays there.
+                    for _ in late where !hand(start) { break }
+                } else {
+                    // The late leg runs in sigma = log tau (ds/dsigma = tau ds/dtau): DPO's
+                    // s ~ log(2 tau) is a straight line there and a converged target loss a
+                    // stiff constant, so BDF's steps stay of order 1 in sigma over hundreds of
+                    // decades of tau (tau reaches 1e206 at beta 1e100).
+                    let g: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void = { sigma, y, dydt in
+                        let v = Double.exp(sigma) * integrationVelocity(loss, s: y[0], parameters: frozen, timeScale: c)
+                        dydt[0] = v.isNaN ? 0 : Swift.min(1e300, Swift.max(-1e300, v))
+                    }
+                    try ODESolver.integrate(y0: [start], t0: Double.log(switchTime), times: late.lazy.map { Double.log($0) },
+                                            absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
+                                            initialStep: 1e-3, method: .backwardDifferentiation,
+                                            maxSteps: maxSteps, derivative: g) { _, y in hand(y.first ?? .nan) }
                 }
-                states += try ODESolver.integrate(y0: start, t0: Double.log(switchTime), times: late.map { Double.log($0) },
-                                                  absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
-                                                  initialStep: 1e-3, method: .backwardDifferentiation,
-                                                  maxSteps: maxSteps, derivative: g)
             }
         } catch {
             // GSL's context names tau or log tau; say it in t, the user's time.
@@ -160,10 +206,9 @@ public enum GradientFlow {
             throw .gsl(GSLError(code: error.code, context: "integrating h(t) of \(loss.rawValue) from t = 0 to \(times.last ?? 0) "
                                 + "(in s = beta h and tau = \(c) t; rk8pd to t = \(switchTime / c), then BDF in log tau): \(code)"))
         }
-        let h = states.map { ($0.first ?? .nan) / beta }
-        try require(h.count == times.count && h.allSatisfy(\.isFinite), "h(t)", "not finite",
+        try require(!nonFinite, "h(t)", "not finite",
                     "a finite h at every time (beta h overflowed or the flow left the double range)")
-        return Curve(loss: loss, beta: p.beta, rewardGap: p.rewardGap ?? 0, times: times, h: h)
+        return p
     }
 
     /// True when a one-dimensional flow at `s` can move by at most `tolerance` from now on:

@@ -161,9 +161,19 @@ public struct ResultTable: Sendable {
 
     /// A JSON array of row objects (keys sorted), pretty-printed, ending in a newline.
     public func json() -> String {
-        JSONValue.array(rows.map { row in
-            .object(Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json))))
-        }).rendered(pretty: true)
+        JSONValue.array(rows.map(jsonObject)).rendered(pretty: true)
+    }
+
+    /// The rows as elements of `writer`'s array: a table written in pieces (see
+    /// ``removeAllRows()``) gives ``json()`` of all its rows once `writer.end()` is appended.
+    public func json(continuing writer: inout PrettyJSONArrayWriter) -> String {
+        var text = ""
+        for row in rows { text += writer.element(jsonObject(row)) }
+        return text
+    }
+
+    private func jsonObject(_ row: [TableCell]) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json))))
     }
 
     static func encode<Row: Encodable>(_ row: Row) throws(FormatError) -> [(key: String, cell: TableCell)] {

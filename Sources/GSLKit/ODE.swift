@@ -33,6 +33,9 @@ public enum ODESolver {
     ///   - maxSteps: a cap on the driver's steps per output interval (`gsl_odeiv2_driver_set_nmax`);
     ///     0 means no cap. Past it the driver fails with `GSL_EMAXITER`, thrown as ``GSLError``.
     /// - Throws: ``GSLError`` when the driver fails (e.g. the step size underflows).
+    ///
+    /// See also: ``integrate(y0:t0:times:absoluteTolerance:relativeTolerance:initialStep:method:maxSteps:derivative:onState:)``,
+    /// which hands each state over as it is reached instead of keeping them.
     public static func integrate(
         y0: [Double], t0: Double, times: [Double],
         absoluteTolerance: Double = 1e-10, relativeTolerance: Double = 1e-10,
@@ -41,6 +44,33 @@ public enum ODESolver {
         maxSteps: Int = 0,
         derivative: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
     ) throws(GSLError) -> [[Double]] {
+        var out: [[Double]] = []
+        out.reserveCapacity(times.count)
+        try integrate(y0: y0, t0: t0, times: times, absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
+                      initialStep: initialStep, method: method, maxSteps: maxSteps, derivative: derivative) { _, y in
+            out.append(Array(y))
+            return true
+        }
+        return out
+    }
+
+    /// Integrates from `t0` with state `y0` and hands the state at each of `times` (increasing,
+    /// >= t0, read once, in order) to `onState` as soon as it is reached: memory does not grow
+    /// with the number of times. `onState` returns `false` to stop early (no error).
+    ///
+    /// The driver, its steps and so the states are those of the array form above, bit for bit.
+    ///
+    /// - Throws: ``GSLError`` when the driver fails; the states before the failing time have
+    ///   been handed over.
+    public static func integrate<Times: Sequence<Double>>(
+        y0: [Double], t0: Double, times: Times,
+        absoluteTolerance: Double = 1e-10, relativeTolerance: Double = 1e-10,
+        initialStep: Double = 1e-6,
+        method: Method = .rungeKuttaPrinceDormand,
+        maxSteps: Int = 0,
+        derivative: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void,
+        onState: (_ time: Double, _ state: UnsafeBufferPointer<Double>) -> Bool
+    ) throws(GSLError) {
         GSL.ensureInitialized()
         let n = y0.count
         let box = Box(n: n, derivative)
@@ -74,7 +104,7 @@ public enum ODESolver {
         }
         var system = gsl_odeiv2_system(function: function, jacobian: jacobian, dimension: n,
                                        params: Unmanaged.passUnretained(box).toOpaque())
-        return try withExtendedLifetime(box) { () throws(GSLError) -> [[Double]] in
+        try withExtendedLifetime(box) { () throws(GSLError) -> Void in
             let stepper = method == .rungeKuttaPrinceDormand ? cgsl_odeiv2_step_rk8pd() : cgsl_odeiv2_step_msbdf()
             guard let driver = gsl_odeiv2_driver_alloc_y_new(&system, stepper,
                                                              initialStep, absoluteTolerance, relativeTolerance) else {
@@ -84,16 +114,13 @@ public enum ODESolver {
             if maxSteps > 0 { _ = gsl_odeiv2_driver_set_nmax(driver, UInt(maxSteps)) }
             var y = y0
             var t = t0
-            var out: [[Double]] = []
-            out.reserveCapacity(times.count)
             for ti in times {
                 if ti > t {
                     let status = y.withUnsafeMutableBufferPointer { gsl_odeiv2_driver_apply(driver, &t, ti, $0.baseAddress) }
                     try GSL.check(status, "ODE integration to t = \(ti)")
                 }
-                out.append(y)
+                guard y.withUnsafeBufferPointer({ onState(ti, $0) }) else { return }
             }
-            return out
         }
     }
 }

@@ -92,7 +92,7 @@ extension Report {
             bar.advance()
 
             // 5. Gradient flow.
-            let times = GradientFlow.logSpacedTimes(from: 1e-2, to: quick ? 1e4 : 1e8, count: quick ? 20 : 80)
+            let times = LogSpacedTimes(from: 1e-2, to: quick ? 1e4 : 1e8, count: quick ? 20 : 80)
             add("flow", try FlowReport.files(losses: [.sigmoid, .ipo, .spo, .spoBT, .spoAsym], beta: 0.5, rewardGap: 1, h0: 0, times: times).files)
             bar.advance()
 
