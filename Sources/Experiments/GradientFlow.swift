@@ -184,7 +184,9 @@ public enum GradientFlow {
             if !late.isEmpty && !stopped && !nonFinite {
                 if settled(loss, s: start, tolerance: absoluteTolerance + relativeTolerance * Swift.abs(start), parameters: frozen, timeScale: c) {
                     // Trapped within the tolerance of a zero of the velocity: stays there.
-                    for _ in late where !hand(start) { break }
+                    for _ in late {
+                        guard hand(start) else { break }
+                    }
                 } else {
                     // The late leg runs in sigma = log tau (ds/dsigma = tau ds/dtau): DPO's
                     // s ~ log(2 tau) is a straight line there and a converged target loss a
