@@ -45,6 +45,7 @@ extension Report {
             Example:
               report study --out study
               report study --seeds 5 --proxy-bias 0,0.5,1 --reward-noise 0,1 --out study
+              report study --policy tabular,loglinear --out study-tabular
               report study --shard 0/2 --out s0 && report study --shard 1/2 --out s1
               report merge s0 s1 --out study
             """

@@ -79,6 +79,9 @@ enum StudyReport {
                         parts.append("\(m.text): holds vs \(list([.reproduced])); fails vs \(list([.contradicted])); "
                                      + "cannot tell vs \(list([.notSignificant, .notComparable]))")
                     }
+                    if id == "C4" && !cell.policy.hasProxy {
+                        parts.append("amount hacked and spurious-token count: not applicable (no proxy reward)")
+                    }
                     s += "- cell (\(k + 1)) \(StudyFigures.phrase(cell)), \(arm.label): " + parts.joined(separator: ". ") + ".\n"
                 }
             }
