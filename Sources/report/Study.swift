@@ -148,6 +148,7 @@ extension Report {
             defer { lock?.release() }
             var resumed: [StudyRunner.UnitResult] = []
             if let folder = out {
+                try Self.checkFolder(folder)
                 lock = try SweepLock(folder: folder)
                 let j = try StudyJournal(folder: folder, manifest: manifest, shard: shardPart.map { "\($0.0)/\($0.1)" },
                                          units: units)
@@ -223,6 +224,18 @@ extension Report {
             if let e = journalError.withLock({ $0 }) { throw e }
             bar.finish()
             return results
+        }
+
+        /// Refuses, before any work and before the lock and journal go in, an `--out` that is
+        /// not a directory or holds a file a study did not write (``AtomicFolder``'s rule).
+        static func checkFolder(_ path: String) throws {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return }
+            guard isDir.boolValue else { throw ReportError("--out \(path): exists and is not a folder") }
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            if let foreign = entries.sorted().first(where: { !StudyFiles.owned.contains($0) && !$0.hasPrefix(".") }) {
+                throw ReportError("--out \(path): it holds '\(foreign)', which `report study` did not write; choose a new or empty folder")
+            }
         }
 
         /// Writes `files` as the folder `path`, whole or not at all.

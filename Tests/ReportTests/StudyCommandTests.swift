@@ -147,4 +147,17 @@ import Testing
         for (name, data) in a { #expect(b[name] == data, "\(name) differs") }
         #expect(!FileManager.default.fileExists(atPath: journal.path))
     }
+
+    /// An --out folder holding someone else's file is refused before any work, and nothing
+    /// (lock, journal) is left in it.
+    @Test func aForeignFolderIsRefusedBeforeWork() throws {
+        let tmp = try R.tempDir()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let mine = tmp.appendingPathComponent("notes.txt")
+        try "keep me".write(to: mine, atomically: true, encoding: .utf8)
+        let r = try R.run(Self.tinyTabular + ["--out", tmp.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("notes.txt"), "\(r.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == ["notes.txt"])
+    }
 }
