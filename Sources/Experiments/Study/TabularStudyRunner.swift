@@ -52,12 +52,7 @@ public enum TabularStudyRunner {
         var trajectory: [StudyTrajectoryPoint] = []
         var policies: [StudyArm: [Double]] = [:]
         for arm in StudyArm.allCases {
-            let told: [Double]
-            switch arm {
-            case .spoOracle, .spoBTOracle: told = trueGaps
-            case .cdpoMatched: told = fitted.map { Swift.max($0, 0) }
-            default: told = fitted
-            }
+            let told = arm.toldGaps(fitted: fitted, trueGaps: trueGaps)
             let trainer = try Trainer(environment: Environment(env, toldGaps: told), config: spec.trainingConfig(arm))
             trainer.threads = 1
             let parameters = trainer.config.lossParameters(beta: beta)
