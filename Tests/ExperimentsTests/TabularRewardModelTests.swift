@@ -105,5 +105,25 @@ import LossMath
             expected += (0..<K).map { exp(env.logReference[x * K + $0]) * (r[$0] < r[y] ? 1 : 0.5 * (r[$0] == r[y] ? 1 : 0)) }.reduce(0, +)
         }
         #expect(Swift.abs(TabularStudyRunner.winRate(best, against: env.logReference, environment: env) - expected / Double(env.prompts)) < 1e-14)
+        // Any two policies, against the double sum over (y, y') written out, ties included.
+        var tied = env.rewards
+        for x in 0..<env.prompts { tied[x * K + 1] = tied[x * K] }
+        let rng = RandomGenerator(seed: 5)
+        func randomPolicy() -> [Double] {
+            var p = (0..<tied.count).map { _ in rng.gaussian(sigma: 1) }
+            for x in 0..<env.prompts {
+                let m = (0..<K).map { exp(p[x * K + $0]) }.reduce(0, +)
+                for y in 0..<K { p[x * K + y] -= log(m) }
+            }
+            return p
+        }
+        let a = randomPolicy(), b = randomPolicy()
+        var brute = 0.0
+        for x in 0..<env.prompts { for y in 0..<K { for z in 0..<K {
+            let s = tied[x * K + y] > tied[x * K + z] ? 1.0 : (tied[x * K + y] == tied[x * K + z] ? 0.5 : 0)
+            brute += exp(a[x * K + y]) * exp(b[x * K + z]) * s
+        } } }
+        let w = TabularStudyRunner.winRate(a, against: b, rewards: tied, prompts: env.prompts, responses: K)
+        #expect(Swift.abs(w - brute / Double(env.prompts)) < 1e-14, "\(w) vs \(brute / Double(env.prompts))")
     }
 }

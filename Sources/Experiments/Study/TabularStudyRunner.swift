@@ -123,21 +123,32 @@ public enum TabularStudyRunner {
 
     /// The exact win rate of `logPolicy` against `other` (both `P K`, normalised per prompt)
     /// under the true reward; see the type's documentation. In [0, 1], 1/2 for equal policies.
+    ///
+    /// Per prompt the responses are sorted by reward (ties, by exact equality, form one
+    /// group); each group of `pi` wins against the mass of `pi'` strictly below it and half
+    /// of `pi'`'s mass in the group: `O(P K log K)`.
     public static func winRate(_ logPolicy: [Double], against other: [Double], environment env: Environment) -> Double {
-        let P = env.prompts, K = env.responses
+        winRate(logPolicy, against: other, rewards: env.rewards, prompts: env.prompts, responses: env.responses)
+    }
+
+    /// The same under the reward table `rewards` (`P K`).
+    public static func winRate(_ logPolicy: [Double], against other: [Double], rewards: [Double], prompts P: Int, responses K: Int) -> Double {
         var total = 0.0
         for x in 0..<P {
-            var w = 0.0
-            for a in 0..<K {
-                let pa = Double.exp(logPolicy[x * K + a])
-                if pa == 0 { continue }
-                var inner = 0.0
-                for b in 0..<K {
-                    let ra = env.rewards[x * K + a], rb = env.rewards[x * K + b]
-                    let s = ra > rb ? 1.0 : (ra == rb ? 0.5 : 0)
-                    if s > 0 { inner += s * Double.exp(other[x * K + b]) }
+            let base = x * K
+            let order = (0..<K).sorted { rewards[base + $0] < rewards[base + $1] }
+            var below = 0.0, w = 0.0, i = 0
+            while i < K {
+                let r = rewards[base + order[i]]
+                var mine = 0.0, theirs = 0.0, j = i
+                while j < K && rewards[base + order[j]] == r {
+                    mine += Double.exp(logPolicy[base + order[j]])
+                    theirs += Double.exp(other[base + order[j]])
+                    j += 1
                 }
-                w += pa * inner
+                w += mine * (below + 0.5 * theirs)
+                below += theirs
+                i = j
             }
             total += w
         }
