@@ -142,6 +142,9 @@ extension Report {
             let shardPart = try shardIndex()
             var units = shardPart.map { spec.shard(index: $0.0, count: $0.1) } ?? spec.units
             let manifest = StudyTables.manifest(spec)
+            if spec.policies.contains(where: { !$0.hasProxy }) && spec.proxyBiases != [0] {
+                note("the tabular and loglinear cells take proxy bias 0 only (no proxy reward); --proxy-bias applies to markov and shared")
+            }
             // With --out: the folder's lock and resume journal (each finished unit journalled).
             var journal: StudyJournal? = nil
             var lock: SweepLock? = nil
