@@ -8,7 +8,8 @@ import Formats
 ///   one solid line per arm and its 95% band dashed in the same colour (points reached by at
 ///   least 2 seeds). spo_bt_oracle is left out of the picture (8 colours), not of frontiers.csv.
 /// - `win-rate-vs-proxy-bias-<policy, beta, noise>.svg`: seed-mean final win rate against
-///   `pi_ref` per arm, against the proxy bias.
+///   `pi_ref` per arm, against the proxy bias (sequence-level policies: the tabular and
+///   log-linear ones have no proxy).
 /// - `forest-<measure>.svg`: one row per cell and (fitted) principled arm and baseline: the
 ///   paired mean difference, its 95% interval and the zero line.
 enum StudyFigures {
@@ -38,7 +39,7 @@ enum StudyFigures {
             out.append(("frontier-\(slug(cell)).svg", plot.render()))
         }
         // Win rate against the proxy bias, per (policy, beta, noise).
-        for p in a.spec.policies { for b in a.spec.betas { for s in a.spec.rewardNoises {
+        for p in a.spec.policies where p.hasProxy { for b in a.spec.betas { for s in a.spec.rewardNoises {
             let series = StudyArm.allCases.map { arm in
                 (name: arm.label, points: a.spec.proxyBiases.map { l in
                     (l, a.armMean(StudySpec.Cell(policy: p, beta: b, proxyBias: l, rewardNoise: s), arm, .finalWinRate).mean)

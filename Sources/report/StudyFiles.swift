@@ -25,7 +25,8 @@ enum StudyFiles {
 
     /// The top-level entries a study folder holds (for ``AtomicFolder``).
     static let owned: Set<String> = ["manifest.txt", "runs.csv", "trajectories.csv", "comparisons.csv", "frontiers.csv",
-                                     "arms.csv", "figures", "README.md", "shard.txt"]
+                                     "arms.csv", "figures", "README.md", "shard.txt",
+                                     StudyJournal.fileName, SweepLock.fileName]
 
     static func cellColumns(_ c: StudySpec.Cell) -> [String] {
         [c.policy.rawValue, CSVWriter.format(c.beta), CSVWriter.format(c.proxyBias), CSVWriter.format(c.rewardNoise)]

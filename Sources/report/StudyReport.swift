@@ -30,8 +30,8 @@ enum StudyReport {
                 var row = [m.claim, m.text, arm.label]
                 for b in StudyArm.baselines {
                     row.append(a.spec.cells.map { cell in
-                        guard m.applies(to: cell),
-                              let c = a.comparisons.first(where: { $0.cell == cell && $0.measure == m && $0.arm == arm && $0.baseline == b })
+                        guard m.applies(to: cell) else { return cell.policy.hasProxy ? "·" : "n/a" }
+                        guard let c = a.comparisons.first(where: { $0.cell == cell && $0.measure == m && $0.arm == arm && $0.baseline == b })
                         else { return "·" }
                         return short(c.verdict)
                     }.joined(separator: " / "))
@@ -44,6 +44,22 @@ enum StudyReport {
     }
 
     static let legend = "R reproduced, C contradicted, ns not significant, nc not comparable (fewer than 2 comparable seeds), · not measured in that cell (the hacking measures need a proxy bias)."
+
+    /// ``legend``, plus the meaning of `n/a` when the grid has a tabular or log-linear policy.
+    static func legend(_ a: StudyAnalysis) -> String {
+        a.spec.policies.allSatisfy(\.hasProxy) ? legend
+            : legend + " n/a not applicable (the tabular and log-linear environments have no proxy reward: nothing can be hacked)."
+    }
+
+    /// The environment sentence of the index (the sequence-level one alone keeps its text).
+    static func environmentText(_ a: StudyAnalysis) -> String {
+        let sequence = a.spec.policies.contains(where: \.hasProxy), tabular = a.spec.policies.contains { !$0.hasProxy }
+        switch (sequence, tabular) {
+        case (true, false): return "Sequence-level simulation (docs/theory.md §5.2)"
+        case (false, _): return "Tabular and log-linear simulation (docs/theory.md §5.1; reward model: docs/theory.md §6.1)"
+        case (true, true): return "Sequence-level (docs/theory.md §5.2) and tabular/log-linear (docs/theory.md §5.1, §6.1) simulation"
+        }
+    }
 
     /// Per claim: in each cell, for each arm and measure, the baselines where it holds,
     /// fails, or the data cannot tell. No sentence spans cells.
@@ -62,6 +78,9 @@ enum StudyReport {
                         }
                         parts.append("\(m.text): holds vs \(list([.reproduced])); fails vs \(list([.contradicted])); "
                                      + "cannot tell vs \(list([.notSignificant, .notComparable]))")
+                    }
+                    if id == "C4" && !cell.policy.hasProxy {
+                        parts.append("amount hacked and spurious-token count: not applicable (no proxy reward)")
                     }
                     s += "- cell (\(k + 1)) \(StudyFigures.phrase(cell)), \(arm.label): " + parts.joined(separator: ". ") + ".\n"
                 }
@@ -103,7 +122,7 @@ enum StudyReport {
         let fitted = StudyArm.principled.filter { !$0.isOracle }
         let oracles = StudyArm.principled.filter(\.isOracle)
         var s = "# Study: does the principled loss beat DPO given the same information?\n\n"
-        s += "Sequence-level simulation (docs/theory.md §5.2), every arm trained on the same data per seed (paired). "
+        s += environmentText(a) + ", every arm trained on the same data per seed (paired). "
         s += "Settings (manifest.txt):\n\n```\n\(manifest)```\n\n"
         s += "## Arms\n\n"
         s += "- Baselines, told the labels only: dpo (sigmoid), ipo, dpop, chipo; and cdpo_matched, the information-matched DPO: "
@@ -113,7 +132,7 @@ enum StudyReport {
         s += "- Oracles, told the TRUE gap: spo_oracle, spo_bt_oracle. **Upper bounds, not fair comparisons.**\n\n"
         s += "## Rule\n\n\(StudyMeasure.rule)\n\n"
         s += "Matched KL: \(matchedText(a))\n\n"
-        s += "## Verdicts (principled arms on the fitted gap)\n\nCells: \(cellLegend(a)). Entries: the cells' verdicts in that order. \(legend)\n\n"
+        s += "## Verdicts (principled arms on the fitted gap)\n\nCells: \(cellLegend(a)). Entries: the cells' verdicts in that order. \(legend(a))\n\n"
         s += verdictTable(a, arms: fitted) + "\n"
         s += "## Per claim: where it holds, where it fails, where the data cannot tell\n\n" + claimSummary(a, arms: fitted)
         s += "## Oracle arms (upper bounds: told the true reward)\n\n" + verdictTable(a, arms: oracles) + "\n"

@@ -53,7 +53,7 @@ enum StudyTables {
             }
             func optional(_ c: Int) throws -> Double? { row[c].isEmpty ? nil : try number(c) }
             guard let unit = Int(row[0]), unit >= 0 else { throw bad(0, "'\(row[0])' is not a unit number") }
-            guard let policy = SequenceConfig.Parameterisation(rawValue: row[1]) else { throw bad(1, "unknown policy '\(row[1])'") }
+            guard let policy = StudyPolicy(rawValue: row[1]) else { throw bad(1, "unknown policy '\(row[1])'") }
             guard let seed = UInt64(row[5]) else { throw bad(5, "'\(row[5])' is not a seed") }
             guard let arm = StudyArm(rawValue: row[6]) else { throw bad(6, "unknown arm '\(row[6])'") }
             guard let status = RunStatus(row[9]) else { throw bad(9, "'\(row[9])' is not a status") }
@@ -111,7 +111,17 @@ enum StudyTables {
             training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) log_every=\(t.logEvery) clip=\(t.clipNorm.map(CSVWriter.format) ?? "none")
             arms=\(StudyArm.allCases.map(\.rawValue).joined(separator: ","))
 
-            """
+            """ + tabularLine(spec)
+    }
+
+    /// The tabular and log-linear cells' environment, only when the grid has such a policy
+    /// (so a sequence-level study's manifest keeps its bytes).
+    static func tabularLine(_ spec: StudySpec) -> String {
+        guard spec.policies.contains(where: { !$0.hasProxy }) else { return "" }
+        let t = spec.tabularBase
+        return "tabular_environment=P=\(spec.base.prompts) K=\(t.responses) n=\(spec.base.pairsPerPrompt) d=\(t.features) "
+            + "s_ref=\(CSVWriter.format(t.referenceSpread)) s_r=\(CSVWriter.format(t.rewardSpread)) labels=\(t.labels.rawValue) "
+            + "pairs=\(t.pairSampling.rawValue) rm_l2=\(CSVWriter.format(spec.base.rewardModelL2)) proxy_bias=0 (no proxy reward)\n"
     }
 
     /// The grid of a manifest (the axes and the seed count; the settings are carried as text).
@@ -129,7 +139,7 @@ enum StudyTables {
             }
         }
         let policies = try value("policies").split(separator: ",").map { s in
-            guard let p = SequenceConfig.Parameterisation(rawValue: String(s)) else { throw ReportError("\(source): unknown policy '\(s)'") }
+            guard let p = StudyPolicy(rawValue: String(s)) else { throw ReportError("\(source): unknown policy '\(s)'") }
             return p
         }
         guard let seeds = Int(try value("seeds")), seeds >= 1 else { throw ReportError("\(source): seeds= is not a count") }

@@ -53,8 +53,39 @@ import Experiments
         return nil
     }
 
+    /// A tiny tabular and log-linear grid: P = 2, K = 4, n = 4, d = 3, 4 seeds, 40 steps.
+    static func tinyTabularSpec(seeds: Int = 4) -> StudySpec {
+        var spec = tinySpec(seeds: seeds)
+        spec.policies = [.tabular, .loglinear]
+        spec.tabularBase.responses = 4
+        spec.tabularBase.features = 3
+        return spec
+    }
+
+    static let tinyTabular: (spec: StudySpec, results: [StudyRunner.UnitResult])? = {
+        let spec = tinyTabularSpec()
+        guard let r = try? StudyRunner.run(spec, units: spec.units, workers: 1) else { return nil }
+        return (spec, r)
+    }()
+
     @Test func everyVerdictMatchesAnIndependentPairedInterval() throws {
         let tiny = try #require(Self.tiny)
+        try Self.checkVerdicts(tiny)
+    }
+
+    /// The same recomputation on tabular and log-linear cells, which have proxy bias 0 only
+    /// and no hacking measures.
+    @Test func tabularVerdictsMatchAnIndependentPairedInterval() throws {
+        let tiny = try #require(Self.tinyTabular)
+        #expect(tiny.spec.cells.map(\.policy) == [.tabular, .loglinear])
+        #expect(tiny.spec.cells.allSatisfy { $0.proxyBias == 0 })
+        let analysis = StudyAnalysis(spec: tiny.spec, records: tiny.results.flatMap(\.records), trajectories: tiny.results.flatMap(\.trajectory))
+        #expect(!analysis.comparisons.contains { $0.measure == .hacked || $0.measure == .spurious })
+        #expect(tiny.results.flatMap(\.records).allSatisfy { $0.status == .ok && $0[.hacked] == nil && $0[.finalSpuriousCount] == nil })
+        try Self.checkVerdicts(tiny)
+    }
+
+    static func checkVerdicts(_ tiny: (spec: StudySpec, results: [StudyRunner.UnitResult])) throws {
         let records = tiny.results.flatMap(\.records)
         let points = tiny.results.flatMap(\.trajectory)
         let analysis = StudyAnalysis(spec: tiny.spec, records: records, trajectories: points)
@@ -122,8 +153,8 @@ import Experiments
         #expect(decided > 0)
     }
 
-    @Test func resultsDoNotDependOnThreadsOrSharding() throws {
-        let tiny = try #require(Self.tiny)
+    @Test(arguments: [false, true]) func resultsDoNotDependOnThreadsOrSharding(tabular: Bool) throws {
+        let tiny = try #require(tabular ? Self.tinyTabular : Self.tiny)
         let parallel = try StudyRunner.run(tiny.spec, units: tiny.spec.units, workers: 2)
         let shard = try StudyRunner.run(tiny.spec, units: tiny.spec.shard(index: 1, count: 3), workers: 1)
         #expect(parallel.map(\.records) == tiny.results.map(\.records))

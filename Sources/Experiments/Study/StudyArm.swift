@@ -1,11 +1,12 @@
 import LossMath
 
 /// One arm of the study (`docs/theory.md §6`): a loss and the reward gap it is told, on the
-/// same sequence-level data as every other arm of its seed.
+/// same data as every other arm of its seed.
 ///
-/// **What each arm is told.** The environment is built with
-/// ``SequenceConfig/Target/fitted``: an additive Bradley–Terry reward model fitted to the
-/// labels DPO sees, whose gap on pair `i` is `dr_hat_i`.
+/// **What each arm is told.** A Bradley–Terry reward model is fitted to the labels DPO
+/// sees, whose gap on pair `i` is `dr_hat_i`: for sequences the environment is built with
+/// ``SequenceConfig/Target/fitted`` (an additive model); for tabular and log-linear cells
+/// it is a ``TabularRewardModel`` (``TabularStudyRunner``).
 /// - ``dpo``, ``ipo``, ``dpop``, ``chipo``: the labels only.
 /// - ``cdpoMatched``, the information-matched DPO: `cdpo` with the per-pair label smoothing
 ///   `eps_i = sigma(-dr_hat_i)` from the same reward model. cdpo's loss
@@ -59,10 +60,17 @@ public enum StudyArm: String, CaseIterable, Sendable, Hashable, Codable {
     /// The gap of each training pair the arm's loss is told, on an environment built with
     /// the fitted target (see the type's documentation).
     public func toldGaps(_ environment: SequenceEnvironment) -> [Double] {
+        toldGaps(fitted: environment.targetGaps, trueGaps: environment.trueGaps)
+    }
+
+    /// The gap of each training pair the arm's loss is told, from the fitted model's gaps
+    /// `dr_hat` and the true gaps `dr` (any environment; see the type's documentation):
+    /// `dr` for the oracles, `max(dr_hat, 0)` for cdpo_matched, `dr_hat` otherwise.
+    public func toldGaps(fitted: [Double], trueGaps: [Double]) -> [Double] {
         switch self {
-        case .spoOracle, .spoBTOracle: return environment.trueGaps
-        case .cdpoMatched: return environment.targetGaps.map { Swift.max($0, 0) }
-        default: return environment.targetGaps
+        case .spoOracle, .spoBTOracle: return trueGaps
+        case .cdpoMatched: return fitted.map { Swift.max($0, 0) }
+        default: return fitted
         }
     }
 }

@@ -14,6 +14,9 @@
 /// - `win_rate_vs_<baseline>`: the final policy's win rate under the true reward against the
 ///   baseline arm's final policy on the same seed (exact when `V^T <= 2^20`) (C4).
 /// - `max_kl`: the largest logged `KL(pi || pi_ref)`, the end of the matched-KL range.
+/// - Tabular and log-linear runs (``TabularStudyRunner``) have no proxy reward: their
+///   `final_proxy_reward`, `hacked` and `final_spurious_count` are empty (not applicable);
+///   their win rates are always exact.
 public enum StudyRunValue: String, CaseIterable, Sendable {
     case finalKL = "final_kl"
     case maxKL = "max_kl"

@@ -3,8 +3,9 @@ import GSLKit
 import LossMath
 import Synchronization
 
-/// Runs a study's units (`docs/theory.md §6`): per unit one ``SequenceEnvironment`` (the
-/// seed's pairs, labels and fitted reward model), every ``StudyArm`` trained on it with the
+/// Runs a study's units (`docs/theory.md §6`): per sequence-level unit one
+/// ``SequenceEnvironment`` (the seed's pairs, labels and fitted reward model; tabular and
+/// log-linear units: ``TabularStudyRunner``), every ``StudyArm`` trained on it with the
 /// gaps the arm is told, the measures of ``StudyRunValue`` and each run's trajectory.
 ///
 /// Every run is serial and deterministic; units run side by side on `workers` threads, so
@@ -17,6 +18,12 @@ public enum StudyRunner {
         public var unit: StudySpec.Unit
         public var records: [StudyRunRecord]
         public var trajectory: [StudyTrajectoryPoint]
+
+        public init(unit: StudySpec.Unit, records: [StudyRunRecord], trajectory: [StudyTrajectoryPoint]) {
+            self.unit = unit
+            self.records = records
+            self.trajectory = trajectory
+        }
     }
 
     /// Runs `unit` of `spec`.
@@ -24,6 +31,7 @@ public enum StudyRunner {
     /// - Throws: ``ExperimentError`` from the environment (configuration, reward-model fit)
     ///   or a training configuration the trainer refuses.
     public static func run(_ spec: StudySpec, unit: StudySpec.Unit) throws(ExperimentError) -> UnitResult {
+        if unit.cell.policy.sequence == nil { return try TabularStudyRunner.run(spec, unit: unit) }
         let env = try SequenceEnvironment(spec.environmentConfig(unit))
         let fitted = env.targetGaps
         var records: [StudyRunRecord] = []
