@@ -159,7 +159,8 @@ enum TrainReport {
         guard let dpo = results.first(where: { $0.summary.loss == .sigmoid }),
               let spo = results.first(where: { $0.summary.loss == .spo }) else { return "" }
         var lines = ["## DPO against spo", ""]
-        let regret = TrainingFindings.finalRegret(dpo: dpo.summary, spo: spo.summary)
+        let regret = TrainingFindings.finalRegret(dpo: dpo.summary, spo: spo.summary,
+                                                 trainedSteps: dpo.metrics.last?.step ?? 0)
         func described(_ x: Double) -> String { g4(x) + (Criteria.isZeroToRounding(x) ? " (0 to rounding)" : "") }
         var line = "- Final regret: DPO \(described(dpo.summary.finalRegret)), spo \(described(spo.summary.finalRegret))"
         if let ratio = regret.number("DPO/spo") { line += ": DPO's is \(g4(ratio)) times spo's" }

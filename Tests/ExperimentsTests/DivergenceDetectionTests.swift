@@ -58,9 +58,9 @@ import Testing
         var spo = dpo
         spo.loss = .spo
         spo.finalRegret = 1e-3
-        #expect(TrainingFindings.finalRegret(dpo: dpo, spo: spo).verdict == .reproduced)
+        #expect(TrainingFindings.finalRegret(dpo: dpo, spo: spo, trainedSteps: 100).verdict == .reproduced)
         spo.status = .diverged(atStep: 7)
-        let f = TrainingFindings.finalRegret(dpo: dpo, spo: spo)
+        let f = TrainingFindings.finalRegret(dpo: dpo, spo: spo, trainedSteps: 100)
         #expect(f.verdict == .notComparable)
         #expect(f.number("DPO/spo") == nil)
         #expect(f.exception == "spo diverged at step 7")

@@ -25,15 +25,19 @@ import Experiments
 
     @Test func noRatioWithARegretThatIsZeroToRounding() {
         #expect(Criteria.isZeroToRounding(-2.2e-17) && Criteria.isZeroToRounding(9e-13) && !Criteria.isZeroToRounding(1e-12))
-        let f = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.2292), spo: Self.summary(.spo, regret: -2.2e-17))
+        let f = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.2292), spo: Self.summary(.spo, regret: -2.2e-17), trainedSteps: 100)
         #expect(f.number("DPO/spo") == nil)
         #expect(f.verdict == .reproduced)
-        let g = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.43), spo: Self.summary(.spo, regret: 0.0043))
+        let g = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.43), spo: Self.summary(.spo, regret: 0.0043), trainedSteps: 100)
         #expect(g.number("DPO/spo").map { abs($0 - 100) < 1e-12 } == true)
         // Both 0 to rounding: DPO is not worse, whatever the signs of the residues.
-        let h = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 4e-17), spo: Self.summary(.spo, regret: -3e-17))
+        let h = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 4e-17), spo: Self.summary(.spo, regret: -3e-17), trainedSteps: 100)
         #expect(h.verdict == .contradicted && h.number("DPO/spo") == nil)
-        #expect(TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.1), spo: Self.summary(.spo, regret: 0.2)).verdict == .contradicted)
+        #expect(TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.1), spo: Self.summary(.spo, regret: 0.2), trainedSteps: 100).verdict == .contradicted)
+        // No step taken: equal regrets of two untrained policies are not evidence either way.
+        let z = TrainingFindings.finalRegret(dpo: Self.summary(.sigmoid, regret: 0.3), spo: Self.summary(.spo, regret: 0.3), trainedSteps: 0)
+        #expect(z.verdict == .notComparable)
+        #expect(z.exception?.contains("no training step") == true)
     }
 
     @Test func claimOneAndTwoRules() {

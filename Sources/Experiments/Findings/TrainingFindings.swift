@@ -8,16 +8,22 @@ import LossMath
 public enum TrainingFindings {
     /// "DPO ends with a larger regret than spo" on one pair of runs of the same data.
     ///
-    /// Rule: reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise
-    /// contradicted. The ratio DPO/spo is among the numbers only when neither is 0 to
+    /// Rule (``finalRegretRule``): reproduced if DPO's final regret is above spo's and not 0 to
+    /// rounding; otherwise contradicted. The ratio DPO/spo is among the numbers only when neither is 0 to
     /// rounding.
-    /// If either run diverged, the verdict is ``Verdict/notComparable`` and names it.
-    public static func finalRegret(dpo: RunSummary, spo: RunSummary) -> Finding {
-        let rule = "reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise contradicted; "
-            + Criteria.roundingFloorRule
+    /// If either run diverged, the verdict is ``Verdict/notComparable`` and names it; so it is
+    /// when `trainedSteps` is 0: both "runs" are then the reference policy, and their equal
+    /// regrets say nothing about the claim.
+    public static func finalRegret(dpo: RunSummary, spo: RunSummary, trainedSteps: Int) -> Finding {
+        let rule = Self.finalRegretRule
         if let diverged = divergedRuns(["DPO": dpo, "spo": spo]) {
             return Finding(id: "final regret", claim: "DPO ends with a larger regret than spo", rule: rule, numbers: [],
                            verdict: .notComparable, exception: diverged)
+        }
+        if trainedSteps <= 0 {
+            return Finding(id: "final regret", claim: "DPO ends with a larger regret than spo", rule: rule,
+                           numbers: [Measured("DPO's final regret", dpo.finalRegret), Measured("spo's final regret", spo.finalRegret)],
+                           verdict: .notComparable, exception: "no training step was run: both policies are the reference")
         }
         let a = dpo.finalRegret, b = spo.finalRegret
         var numbers = [Measured("DPO's final regret", a), Measured("spo's final regret", b)]
@@ -25,11 +31,14 @@ public enum TrainingFindings {
             numbers.append(Measured("DPO/spo", a / b))
         }
         return Finding(id: "final regret", claim: "DPO ends with a larger regret than spo",
-                       rule: "reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise contradicted; "
-                           + Criteria.roundingFloorRule,
+                       rule: rule,
                        numbers: numbers,
                        verdict: Criteria.holds(a.isFinite && b.isFinite && a > b && !Criteria.isZeroToRounding(a)))
     }
+
+    /// The rule of ``finalRegret(dpo:spo:trainedSteps:)``, printed next to its verdict.
+    public static let finalRegretRule = "reproduced if DPO's final regret is above spo's and not 0 to rounding; otherwise contradicted; "
+        + "not comparable if a run diverged or no training step was run; " + Criteria.roundingFloorRule
 
     /// "DPO diverged at step 12; spo diverged at step 3" for the runs of `runs` (name to
     /// summary, named in name order) that diverged; nil if none did.
