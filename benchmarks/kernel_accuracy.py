@@ -136,16 +136,19 @@ def main():
                     es, en = ulps(sw[:, k], refs[:, k]), ulps(npv[:, k], refs[:, k])
                     rows.append(dict(loss=loss, inputs=kind, against=against, output=name, swift_max=float(es.max()),
                                      swift_median=float(statistics.median(es)), numpy_max=float(en.max()),
-                                     numpy_median=float(statistics.median(en))))
+                                     numpy_median=float(statistics.median(en)),
+                                     swift_max_abs=float(np.abs(sw[:, k] - refs[:, k]).max()),
+                                     numpy_max_abs=float(np.abs(npv[:, k] - refs[:, k]).max())))
     os.unlink(f.name)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print("| loss | inputs | reference at | output | Swift max (ulp) | Swift median | numpy max (ulp) | numpy median |")
-    print("| :--- | :--- | :--- | :--- | ---: | ---: | ---: | ---: |")
+    print("| loss | inputs | reference at | output | Swift max (ulp) | Swift median | numpy max (ulp) | numpy median "
+          "| Swift max abs. | numpy max abs. |")
+    print("| :--- | :--- | :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(f"| {r['loss']} | {r['inputs']} | {r['against']} | {r['output']} | {r['swift_max']:.3g} | {r['swift_median']:.2g} | "
-              f"{r['numpy_max']:.3g} | {r['numpy_median']:.2g} |")
+              f"{r['numpy_max']:.3g} | {r['numpy_median']:.2g} | {r['swift_max_abs']:.1e} | {r['numpy_max_abs']:.1e} |")
     return 0
 
 
