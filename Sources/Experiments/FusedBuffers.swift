@@ -21,8 +21,8 @@ struct EngineBuffers: @unchecked Sendable {
     let pairDRejected: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
     /// Doubles of scratch per chunk: gradient rows and policy probabilities (blockPrompts*K
-    /// each), two derivative arrays (blockPrompts*maxPairs each) and two per-row arrays
-    /// (blockPrompts each).
+    /// each), two derivative arrays (blockPrompts*maxPairs each), four per-row arrays
+    /// (blockPrompts each) and the divergence flag.
     let scratchStride: Int
     /// Prompts per block of the fused step.
     let blockPrompts: Int
@@ -30,28 +30,37 @@ struct EngineBuffers: @unchecked Sendable {
     let maxPairs: Int
 
     /// `log pi` for the rows of prompts `x0 ..< x0 + nb`, bit-identical to
-    /// ``PolicyEngine/refreshLogPolicy()`` on each. The exponentials of the whole block go
-    /// through one flat loop over its cells, which vectorises (a row of K = 6 would not);
-    /// their arguments `z - max` are staged in `g` (`nb*K` doubles, left holding the
-    /// exponentials). Maxima and sums by rowMaximum and rowTotal, as refreshLogPolicy.
+    /// ``PolicyEngine/refreshLogPolicy()`` on each, and `pi` itself as the softmax's own
+    /// exponentials times one reciprocal per row, `pi_y = e^(z_y - m) (1 / sum e)`, bit-identical
+    /// to ``softmaxProbabilities(_:_:into:)`` (one exponential per cell: the gradient needs no
+    /// `exp(log pi)`). The exponentials of the whole block go through one flat loop over its
+    /// cells, which vectorises (a row of K = 6 would not); their arguments `z - max` are
+    /// staged in `g` (`nb*K` doubles, left holding the exponentials). Maxima and sums by
+    /// rowMaximum and rowTotal, as refreshLogPolicy; the rows' logarithms in one loop over
+    /// the block's rows (vectorised), `lse` and the reciprocals staged in `rowLSE`, `rowInverse`.
     @inline(__always)
-    func blockLogPolicy(x0: Int, nb: Int, g: UnsafeMutablePointer<Double>,
-                        rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>) {
-        let cell0 = x0 * K, cells = nb * K
+    func blockLogPolicy(x0: Int, nb: Int, g: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>,
+                        rows w: BlockScratch) {
+        let cell0 = x0 * K
         let lp = logPi + cell0, th = theta + cell0
-        for k in 0..<cells { lp[k] = th[k] }
+        let rowMax = w.rowMax, rowSum = w.rowSum, rowLSE = w.rowLSE, rowInverse = w.rowInverse
         for r in 0..<nb {
-            let o = r * K
-            let m = rowMaximum(lp + o, K)
+            let tr = th + r * K, gr = g + r * K
+            let m = rowMaximum(tr, K)
             rowMax[r] = m
-            for y in 0..<K { g[o + y] = lp[o + y] - m }
+            for y in 0..<K { gr[y] = tr[y] - m }
         }
-        for k in 0..<cells { g[k] = Elementary.exp(g[k]) }
+        for k in 0..<nb * K { g[k] = Elementary.exp(g[k]) }
         for r in 0..<nb { rowSum[r] = rowTotal(g + r * K, K) }
+        for r in 0..<nb { rowLSE[r] = rowMax[r] + Elementary.log(rowSum[r]) }
+        for r in 0..<nb { rowInverse[r] = 1 / rowSum[r] }
         for r in 0..<nb {
-            let o = r * K
-            let lse = rowMax[r] + Elementary.log(rowSum[r])
-            for y in 0..<K { lp[o + y] -= lse }
+            let lse = rowLSE[r], q = rowInverse[r]
+            let tr = th + r * K, lr = lp + r * K, gr = g + r * K, pr = pi + r * K
+            for y in 0..<K {
+                lr[y] = tr[y] - lse
+                pr[y] = gr[y] * q
+            }
         }
     }
 
@@ -62,6 +71,8 @@ struct EngineBuffers: @unchecked Sendable {
         let g: UnsafeMutablePointer<Double>, pi: UnsafeMutablePointer<Double>
         let dw: UnsafeMutablePointer<Double>, dl: UnsafeMutablePointer<Double>
         let rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>
+        /// Per row: `max + log(sum)` and `1 / sum`.
+        let rowLSE: UnsafeMutablePointer<Double>, rowInverse: UnsafeMutablePointer<Double>
         /// The chunk's divergence flag of the fused step: 1 if a row of log pi it computed was
         /// not finite (a non-finite parameter), else 0.
         let nonFinite: UnsafeMutablePointer<Double>
@@ -73,7 +84,8 @@ struct EngineBuffers: @unchecked Sendable {
         let g = scratch + c * scratchStride
         let pi = g + B * K, dw = pi + B * K, dl = dw + B * maxPairs
         let rowMax = dl + B * maxPairs
-        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B, nonFinite: rowMax + 2 * B)
+        return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B, rowLSE: rowMax + 2 * B,
+                            rowInverse: rowMax + 3 * B, nonFinite: rowMax + 4 * B)
     }
 
     /// `dl/du_w`, `dl/du_l` of `np` pairs in place over their log-ratios `dw`, `dl` (one flat
@@ -103,12 +115,31 @@ struct EngineBuffers: @unchecked Sendable {
             g[chosen[i]] += a
             g[rejected[i]] += bb
             s += a + bb
-            j += 1
+            j &+= 1
         }
         if s != 0 {
             for y in 0..<K { g[y] -= s * pi[y] }
         }
         return j
+    }
+
+    /// Whether `sum_j dw_j^2 + dl_j^2` over `np` pairs is finite (a NaN, an infinity, or a
+    /// size whose square overflows, as the gradient norm's would, shows; a signed sum would
+    /// cancel). Eight interleaved partial sums, so that the check vectorises (it only
+    /// decides finiteness: no result depends on its rounding).
+    @inline(__always)
+    func squaresAreFinite(dw: UnsafePointer<Double>, dl: UnsafePointer<Double>, np: Int) -> Bool {
+        var acc = SIMD8<Double>(repeating: 0)
+        var j = 0
+        while j + 8 <= np {
+            let a = UnsafeRawPointer(dw + j).loadUnaligned(as: SIMD8<Double>.self)
+            let b = UnsafeRawPointer(dl + j).loadUnaligned(as: SIMD8<Double>.self)
+            acc += a * a + b * b
+            j += 8
+        }
+        var s = acc.sum()
+        while j < np { s += dw[j] * dw[j] + dl[j] * dl[j]; j += 1 }
+        return s.isFinite
     }
 
     /// The log-ratios `u_w`, `u_l` of pairs `p0 ..< p0 + np` into `uW`, `uL` (a gather through

@@ -50,7 +50,7 @@ extension PolicyEngine {
     /// Prompts per block of the fused step: about 256 cells, so that a block's rows of theta,
     /// log pi, the gradient and Adam's moments stay in L1.
     var blockPrompts: Int { Swift.max(1, Swift.min(P, 256 / K)) }
-    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 2) + 1 }
+    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 4) + 1 }
 
     func ensureScratch(chunks: Int) {
         if rowScratch.count < chunks * scratchStride {
@@ -112,8 +112,8 @@ private struct StepVisitor: PairLossKernelVisitor {
     /// derivatives, the scatter into the gradient rows, the update. Within a prompt the
     /// operations and their order are those of the generic path; across the prompts of a
     /// block they are independent, and the phases let the processor overlap them (one
-    /// prompt's work is a long dependency chain: max, exp, sum, log, exp, division, square
-    /// root, division).
+    /// prompt's work is a long dependency chain: max, exp, sum, log and reciprocal, the
+    /// pairs, division and square root).
     func visit<L: PairLossKernel>(_ kernel: L) {
         let b = self.b, scale = self.scale
         // RowUpdate holds pointers; copy it into a Sendable box for the workers.
@@ -147,8 +147,8 @@ extension EngineBuffers {
         let K = b.K, nb = x1 - x0, g = w.g
         var finite = true
         let cell0 = x0 * K, cells = nb * K
-        let lp = b.logPi + cell0, th = b.theta + cell0
-        b.blockLogPolicy(x0: x0, nb: nb, g: g, rowMax: w.rowMax, rowSum: w.rowSum)
+        let th = b.theta + cell0
+        b.blockLogPolicy(x0: x0, nb: nb, g: g, pi: w.pi, rows: w)
         // Divergence: one check per prompt (a NaN or infinite logit makes its row's
         // maximum or sum of exponentials non-finite).
         for r in 0..<nb where !(w.rowMax[r] + w.rowSum[r]).isFinite { finite = false }
@@ -157,14 +157,9 @@ extension EngineBuffers {
         let p0 = b.start[x0], np = b.start[x1] - p0
         b.gatherLogRatios(p0: p0, np: np, uW: w.dw, uL: w.dl)
         b.pairDerivatives(kernel, p0: p0, np: np, dw: w.dw, dl: w.dl)
-        // And one check per block of the pairs' derivatives: the sum of their squares,
-        // as in the gradient's norm (a NaN, an infinity, or a size whose square
-        // overflows, as the norm's would, shows; a signed sum would cancel).
-        var dSum = 0.0
-        for j in 0..<np { dSum += w.dw[j] * w.dw[j] + w.dl[j] * w.dl[j] }
-        if !dSum.isFinite { finite = false }
-        // pi = exp(log pi) for the block, flat; then the gradient rows into g.
-        for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
+        // And one check per block of the pairs' derivatives: the sum of their squares.
+        if !b.squaresAreFinite(dw: w.dw, dl: w.dl, np: np) { finite = false }
+        // The gradient rows into g (pi is the softmax's, from blockLogPolicy).
         var j = 0
         for r in 0..<nb {
             j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: w.dw, dl: w.dl, pi: w.pi + r * K,
@@ -192,9 +187,8 @@ private struct FullVisitor: PairLossKernelVisitor {
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
-                let cell0 = x0 * K, cells = nb * K
-                let lp = b.logPi + cell0
-                b.blockLogPolicy(x0: x0, nb: nb, g: w.g, rowMax: w.rowMax, rowSum: w.rowSum)
+                let cell0 = x0 * K
+                b.blockLogPolicy(x0: x0, nb: nb, g: w.g, pi: w.pi, rows: w)
                 let p0 = b.start[x0], np = b.start[x1] - p0
                 b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
                 if values {
@@ -210,7 +204,6 @@ private struct FullVisitor: PairLossKernelVisitor {
                 } else {
                     b.pairDerivatives(kernel, p0: p0, np: np, dw: dw, dl: dl)
                 }
-                for k in 0..<cells { w.pi[k] = Elementary.exp(lp[k]) }
                 var j = 0
                 for r in 0..<nb {
                     let row = cell0 + r * K

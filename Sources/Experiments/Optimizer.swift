@@ -10,6 +10,12 @@ import LossMath
 ///   `theta -= lr (m/c1) / (sqrt(v/c2) + eps)` with the bias corrections
 ///   `c_i = 1 - b_i^t = -expm1(t log b_i)` (accurate for small `t`).
 /// - Clipping: `g *= c/|g|` when `|g| > c`.
+/// - Folded Adam (``foldsAdamConstants``, the tabular trainer's): the same update with the
+///   step's constants folded, `theta -= (lr/c1) m / (sqrt(v (1/c2)) + eps)`: one division and
+///   one square root per parameter instead of three divisions and one square root (the
+///   divider is the bottleneck of the update; see BENCHMARKS.md, "Issue 12: the profile").
+///   It rounds differently in the last bits, so it is a choice of the run, not of the path:
+///   every path of a run (generic, fused, temporally blocked) uses the same update.
 ///
 /// The generic trainer applies ``RowUpdate/apply(gradient:parameters:offset:count:)`` to the
 /// whole vector; the fused tabular step applies the same update to each block of prompts
@@ -26,10 +32,13 @@ final class OptimizerState {
     private(set) var steps = 0
     /// `log(0.9)`, `log(0.999)`, computed once.
     private let logBeta1 = Elementary.log(0.9), logBeta2 = Elementary.log(0.999)
+    /// True: Adam's updates fold the step's constants (``RowUpdate/adamFolded(stepSize:inverseC2:m:v:)``).
+    let foldsAdamConstants: Bool
 
-    init(_ kind: Optimizer, learningRate: Double, parameterCount n: Int) {
+    init(_ kind: Optimizer, learningRate: Double, parameterCount n: Int, foldsAdamConstants: Bool = false) {
         self.kind = kind
         self.learningRate = learningRate
+        self.foldsAdamConstants = foldsAdamConstants
         m = .allocate(capacity: n); m.initialize(repeating: 0)
         v = .allocate(capacity: n); v.initialize(repeating: 0)
     }
@@ -50,6 +59,10 @@ final class OptimizerState {
         case .adam:
             let t = Double(step)
             guard let mm = m.baseAddress, let vv = v.baseAddress else { return .sgd(learningRate: 0) }
+            if foldsAdamConstants {
+                let c1 = -Elementary.expMinusOne(t * logBeta1), c2 = -Elementary.expMinusOne(t * logBeta2)
+                return .adamFolded(stepSize: learningRate / c1, inverseC2: 1 / c2, m: mm, v: vv)
+            }
             return .adam(learningRate: learningRate, c1: -Elementary.expMinusOne(t * logBeta1),
                          c2: -Elementary.expMinusOne(t * logBeta2), m: mm, v: vv)
         }
@@ -111,7 +124,18 @@ enum RowUpdate {
     /// Adam with bias corrections `c1 = 1 - b1^t`, `c2 = 1 - b2^t`; `m`, `v` are the moments
     /// of parameter 0.
     case adam(learningRate: Double, c1: Double, c2: Double, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>)
+    /// Adam with the constants folded: `stepSize = lr/c1`, `inverseC2 = 1/c2` (see
+    /// ``adamRowFolded(g:theta:m:v:count:stepSize:inverseC2:)``).
+    case adamFolded(stepSize: Double, inverseC2: Double, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>)
     case sgd(learningRate: Double)
+
+    /// Adam's moments of parameter 0 (nil for SGD).
+    var moments: (m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>)? {
+        switch self {
+        case .adam(_, _, _, let m, let v), .adamFolded(_, _, let m, let v): return (m, v)
+        case .sgd: return nil
+        }
+    }
 
     /// Updates `theta[0 ..< count]`, the parameters `offset ..< offset + count`, from their
     /// gradient `g[0 ..< count]`.
@@ -122,6 +146,8 @@ enum RowUpdate {
             for k in 0..<count { theta[k] -= lr * g[k] }
         case .adam(let lr, let c1, let c2, let m, let v):
             adamRow(g: g, theta: theta, m: m + offset, v: v + offset, count: count, lr: lr, c1: c1, c2: c2)
+        case .adamFolded(let a, let r2, let m, let v):
+            adamRowFolded(g: g, theta: theta, m: m + offset, v: v + offset, count: count, stepSize: a, inverseC2: r2)
         }
     }
 }
@@ -142,5 +168,25 @@ func adamRow(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double
         m[y] = mv
         v[y] = vv
         theta[y] -= lr * (mv / c1) / (intrinsicSquareRoot(vv / c2) + eps)
+    }
+}
+
+/// Adam on `count` parameters with the step's constants folded: `m = b1 m + (1-b1) g`,
+/// `v = b2 v + (1-b2) g g`, `theta -= (stepSize m) / (sqrt(v inverseC2) + eps)` with
+/// `stepSize = lr/c1`, `inverseC2 = 1/c2`: one division and one square root per parameter
+/// (``adamRow(g:theta:m:v:count:lr:c1:c2:)`` has three divisions). Every operation is an
+/// IEEE basic operation, so every build and vector width gives the same bits. Its error
+/// against the exact update is a few ulps, like ``adamRow``'s.
+@inline(__always)
+func adamRowFolded(g: UnsafeMutablePointer<Double>, theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>,
+                   v: UnsafeMutablePointer<Double>, count: Int, stepSize: Double, inverseC2: Double) {
+    let b1 = 0.9, b2 = 0.999, eps = 1e-8
+    for y in 0..<count {
+        let gy = g[y]
+        let mv = b1 * m[y] + (1 - b1) * gy
+        let vv = b2 * v[y] + (1 - b2) * gy * gy
+        m[y] = mv
+        v[y] = vv
+        theta[y] -= (stepSize * mv) / (intrinsicSquareRoot(vv * inverseC2) + eps)
     }
 }

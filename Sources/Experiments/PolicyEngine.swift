@@ -214,6 +214,23 @@ final class PolicyEngine {
     func finishGradient() {
         guard let c = logitGrad.baseAddress, let lp = logPi.baseAddress, let g = paramGrad.baseAddress else { return }
         if sharedParameters { for j in 0..<parameterCount { paramGrad[j] = 0 } }
+        if family.usesFusedTabularPasses, let th = theta.baseAddress {
+            // The tabular family's G_x = c - s pi(.|x) with pi from the softmax's own
+            // exponentials (softmaxProbabilities), as the fused passes form it: the same bits.
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: K) { buf in
+                guard let pi = buf.baseAddress else { return }
+                for t in 0..<touchedCount {
+                    let x = touched[t], row = x * K, s = promptSum[x]
+                    if s != 0 {
+                        softmaxProbabilities(th + row, K, into: pi)
+                        for y in 0..<K { c[row + y] -= s * pi[y] }
+                    }
+                    for y in 0..<K { g[row + y] = c[row + y] }
+                    promptSum[x] = 0
+                }
+            }
+            return
+        }
         for t in 0..<touchedCount {
             let x = touched[t], row = x * K
             family.addGradient(prompt: x, dLogPolicy: c + row, total: promptSum[x], logPolicy: lp + row, into: g)

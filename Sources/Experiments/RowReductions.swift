@@ -1,3 +1,5 @@
+import LossMath
+
 /// The largest of `p[0 ..< count]` ignoring NaNs (-inf for none), as `m = v > m ? v : m`
 /// from -inf would give, but in eight interleaved chains so that it vectorises instead of
 /// waiting on each comparison. Both the generic and the fused paths use it, so they agree
@@ -35,4 +37,18 @@ func rowTotal(_ p: UnsafePointer<Double>, _ count: Int) -> Double {
     var s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
     while y < count { s += p[y]; y += 1 }
     return s
+}
+
+/// The softmax `pi_y = e_y (1 / sum e)`, `e_y = exp(z_y - max z)`, of `count` logits into
+/// `pi`, with ``rowMaximum(_:_:)``, ``rowTotal(_:_:)`` and one reciprocal: the same bits as
+/// the fused passes' probabilities (`EngineBuffers.blockLogPolicy`), which reuse the
+/// exponentials of the log-softmax instead of taking `exp(log pi)`. Relative error a few
+/// ulps (one exp, the sum, the reciprocal and the product). Valid for finite logits.
+@inline(__always)
+func softmaxProbabilities(_ z: UnsafePointer<Double>, _ count: Int, into pi: UnsafeMutablePointer<Double>) {
+    let m = rowMaximum(z, count)
+    for y in 0..<count { pi[y] = z[y] - m }
+    for y in 0..<count { pi[y] = Elementary.exp(pi[y]) }
+    let q = 1 / rowTotal(pi, count)
+    for y in 0..<count { pi[y] = pi[y] * q }
 }

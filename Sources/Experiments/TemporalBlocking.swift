@@ -88,7 +88,7 @@ private struct WindowVisitor: PairLossKernelVisitor {
                 let x1 = Swift.min(x0 + B, range.upperBound)
                 let cell0 = x0 * K, cells = (x1 - x0) * K
                 for k in cell0 ..< cell0 + cells { cp.theta[k] = b.theta[k] }
-                if case .adam(_, _, _, let m, let v) = updates[0] {
+                if let (m, v) = updates[0].moments {
                     for k in cell0 ..< cell0 + cells { cp.m[k] = m[k]; cp.v[k] = v[k] }
                 }
                 // A block that went bad at step s changes nothing before s; the steps after

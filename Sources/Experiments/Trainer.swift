@@ -94,7 +94,10 @@ public final class Trainer {
         self.config = config
         engine = PolicyEngine(environment: environment, pairs: specs, loss: config.loss,
                               parameters: config.lossParameters(beta: sim.beta))
-        optimizer = OptimizerState(config.optimizer, learningRate: config.learningRate, parameterCount: engine.parameterCount)
+        // The tabular family (canFuse) folds Adam's constants (one division per parameter
+        // instead of three; OptimizerState): every path of its runs uses the same update.
+        optimizer = OptimizerState(config.optimizer, learningRate: config.learningRate, parameterCount: engine.parameterCount,
+                                   foldsAdamConstants: engine.canFuse)
         order = .allocate(capacity: engine.pairCount)
         for i in 0..<engine.pairCount { order[i] = i }
         cursor = engine.pairCount   // forces a shuffle before the first minibatch

@@ -61,14 +61,16 @@ extension BenchRunner {
 
     /// The roofline count of one pair-update of the fused full-batch Adam step with DPO or
     /// spo, per pair, with `r = K/n` cells and `1/n` prompts per pair:
-    /// - per cell: two exps (the softmax, and pi = exp(log pi) for the gradient), Adam's three
-    ///   divisions and one square root;
-    /// - per prompt: one log (the log-sum-exp);
+    /// - per cell: one exp (the softmax; the gradient's pi is its exponential times the row's
+    ///   reciprocal), Adam's one division and one square root (its constants folded,
+    ///   Experiments' `adamRowFolded`);
+    /// - per prompt: one log (the log-sum-exp) and one division (the reciprocal of the sum);
     /// - per pair: the kernel's derivative (sigmoid: one exp and one division; spo: none);
     /// - per step: two expm1 (Adam's bias corrections), over `P n` pairs;
     /// - every `L` steps, the metrics: the full pass with values (one exp per cell, one log per
-    ///   prompt, the kernel's value and gradient per pair: sigmoid one exp, log1p and
-    ///   division), one more exp per cell for the KLs, one log10 (counted as a log) per pair.
+    ///   prompt and one division, the kernel's value and gradient per pair: sigmoid one exp,
+    ///   log1p and division), one more exp per cell for the KLs, one log10 (counted as a log)
+    ///   per pair.
     /// Every counted operation runs in a vectorised loop except the per-prompt logs.
     /// Bytes: the steps between two logged ones run as one temporally blocked window
     /// (Experiments' TemporalBlocking.swift), so memory is streamed once per `L` steps, not
@@ -81,11 +83,11 @@ extension BenchRunner {
         let r = Double(K) / Double(n), l = Double(L), perPrompt = 1 / Double(n)
         // The step runs the loss's derivative-only kernel, the metrics its full kernel.
         guard let step = loss.rooflineGradientOps, let full = loss.rooflineOps else { return nil }
-        return OpCount(exp: 2 * r + step.exp + (3 * r + full.exp) / l,
+        return OpCount(exp: r + step.exp + (2 * r + full.exp) / l,
                        log1p: full.log1p / l,
                        log: perPrompt + (perPrompt + 1) / l,
                        expm1: 2 / (Double(P) * Double(n)),
-                       div: step.div + full.div / l + r * 3,
+                       div: step.div + full.div / l + r + perPrompt * (1 + 1 / l),
                        sqrt: r,
                        bytes: inCache ? 0 : (r * (88 + 80) + 32 + 48) / l)
     }
