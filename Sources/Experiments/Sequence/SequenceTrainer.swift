@@ -361,9 +361,10 @@ public final class SequenceTrainer {
 
 
     /// The Euclidean norm of `gradient` over ``ranges`` (zero elsewhere). For `markov`, the
-    /// squares are summed prompt by prompt (in index order within a prompt's rows, the
-    /// partials added in prompt order), as the fused and blocked steps do; for `shared`, in
-    /// index order.
+    /// squares are summed row by row (each row's sum from 0, in index order), the rows' sums
+    /// prompt by prompt (each prompt's partial from 0, the partials added in prompt order),
+    /// as the fused and blocked steps do (``markovRowStep(gradient:parameters:logPolicy:probabilities:count:update:offset:)``);
+    /// for `shared`, in index order.
     func gradientNorm() -> Double {
         if family.parametersAreLogits {
             let perPrompt = space.statesPerPrompt, v = space.vocabulary
@@ -371,7 +372,9 @@ public final class SequenceTrainer {
             for s in states {
                 let x = s / perPrompt
                 if x != current { total += part; part = 0; current = x }
-                for j in s * v ..< (s + 1) * v { part += gradient[j] * gradient[j] }
+                var row = 0.0
+                for j in s * v ..< (s + 1) * v { row += gradient[j] * gradient[j] }
+                part += row
             }
             return (total + part).squareRoot()
         }

@@ -120,15 +120,14 @@ extension SequenceTrainer {
                 weights[2 * i] = scale * dChosen[i]
                 weights[2 * i + 1] = scale * dRejected[i]
             }
-            let update = optimizer.update(step: firstUpdate + j)
+            let update = FoldedRowUpdate(optimizer.update(step: firstUpdate + j))
             var sq = 0.0
             for r in rows {
                 let s = activeStates[r]
                 let row = s * v
                 rowLogitGradient(state: s, counts: counts, into: g)
-                for a in 0..<v { sq += g[a] * g[a] }
-                update.apply(gradient: g, parameters: th + row, offset: row, count: v)
-                logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
+                sq += markovRowStep(gradient: g, parameters: th + row, logPolicy: lp + row, probabilities: p + row,
+                                      count: v, update: update, offset: row)
             }
             losses[j * prompts + x] = part
             squares[j * prompts + x] = sq

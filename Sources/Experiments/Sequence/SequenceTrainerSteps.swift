@@ -19,7 +19,7 @@ extension SequenceTrainer {
             let f = c / norm
             for r in ranges { for j in r { gradient[j] *= f } }
         }
-        let update = optimizer.nextUpdate()
+        let update = FoldedRowUpdate(optimizer.nextUpdate())
         guard let g = gradient.baseAddress, let th = theta.baseAddress else { return }
         for r in ranges {
             update.apply(gradient: g + r.lowerBound, parameters: th + r.lowerBound, offset: r.lowerBound, count: r.count)
@@ -75,7 +75,7 @@ extension SequenceTrainer {
         let value = pairPass()
         lastStepLoss = value
         let v = space.vocabulary
-        let update = optimizer.nextUpdate()
+        let update = FoldedRowUpdate(optimizer.nextUpdate())
         var squares = 0.0, part = 0.0, current = 0
         let perPrompt = space.statesPerPrompt
         guard let lp = logPi.baseAddress, let g = rowGradient.baseAddress, let c = rowCounts.baseAddress,
@@ -85,9 +85,8 @@ extension SequenceTrainer {
             let x = s / perPrompt
             if x != current { squares += part; part = 0; current = x }
             rowLogitGradient(state: s, counts: c, into: g)
-            for a in 0..<v { part += g[a] * g[a] }
-            update.apply(gradient: g, parameters: th + row, offset: row, count: v)
-            logSoftmaxRow(th + row, into: lp + row, probabilities: p + row, count: v)
+            part += markovRowStep(gradient: g, parameters: th + row, logPolicy: lp + row, probabilities: p + row,
+                                  count: v, update: update, offset: row)
         }
         optimizer.advance()
         let norm = (squares + part).squareRoot()

@@ -1,0 +1,71 @@
+import LossMath
+
+// The per-row kernel of the fused markov step: gradient norm, optimiser update, log-softmax.
+
+/// A step's optimiser update with Adam's bias corrections folded into two per-step
+/// constants, for the sequence trainer:
+/// `theta -= a m / (sqrt(v) b + eps)` with `a = lr / c1`, `b = 1 / sqrt(c2)`, which equals
+/// ``adamRow(g:theta:m:v:count:lr:c1:c2:)``'s `lr (m/c1) / (sqrt(v/c2) + eps)` in exact
+/// arithmetic (not bit for bit) with one division per parameter instead of three and no
+/// per-parameter division under the square root. SGD is `theta -= lr g`, as ``RowUpdate``.
+/// Every sequence-trainer step (generic, fused, blocked) updates through it, so they agree
+/// bit for bit; the tabular trainer keeps ``RowUpdate`` (its bits are unchanged).
+///
+/// See also: ``OptimizerState/update(step:)``, ``markovRowStep(gradient:parameters:logPolicy:probabilities:count:update:offset:)``.
+struct FoldedRowUpdate {
+    let adam: Bool
+    /// `lr` (SGD) or `lr / c1` (Adam).
+    let scale: Double
+    /// `1 / sqrt(c2)` (Adam; 1 for SGD).
+    let rootScale: Double
+    let m: UnsafeMutablePointer<Double>?
+    let v: UnsafeMutablePointer<Double>?
+
+    init(_ update: RowUpdate) {
+        switch update {
+        case .sgd(let lr):
+            adam = false; scale = lr; rootScale = 1; m = nil; v = nil
+        case .adam(let lr, let c1, let c2, let mm, let vv):
+            adam = true; scale = lr / c1; rootScale = 1 / intrinsicSquareRoot(c2); m = mm; v = vv
+        }
+    }
+
+    /// Updates `theta[0 ..< count]`, the parameters `offset ..< offset + count`, from their
+    /// gradient `g[0 ..< count]` (a contiguous loop that vectorises).
+    @inline(__always)
+    func apply(gradient g: UnsafeMutablePointer<Double>, parameters theta: UnsafeMutablePointer<Double>,
+               offset: Int, count: Int) {
+        if adam, let mp = m, let vp = v {
+            let m = mp + offset, v = vp + offset
+            let b1 = 0.9, b2 = 0.999, eps = 1e-8, a = scale, b = rootScale
+            for y in 0..<count {
+                let gy = g[y]
+                let mv = b1 * m[y] + (1 - b1) * gy
+                let vv = b2 * v[y] + (1 - b2) * gy * gy
+                m[y] = mv
+                v[y] = vv
+                theta[y] -= a * mv / (intrinsicSquareRoot(vv) * b + eps)
+            }
+        } else {
+            let lr = scale
+            for y in 0..<count { theta[y] -= lr * g[y] }
+        }
+    }
+}
+
+/// One active row of the fused `markov` step, on `count` logits: returns `sum_a g_a^2`
+/// (in index order), applies `update` to
+/// `theta[0 ..< count]` (parameters `offset ..< offset + count`) and writes the row's
+/// log-softmax and probabilities with ``logSoftmaxRow(_:into:probabilities:count:)``.
+/// Contiguous loops without per-element calls that block vectorisation; the step path and
+/// the blocked path both call it, so they give the same bits.
+@inline(__always)
+func markovRowStep(gradient g: UnsafeMutablePointer<Double>, parameters theta: UnsafeMutablePointer<Double>,
+                   logPolicy out: UnsafeMutablePointer<Double>, probabilities e: UnsafeMutablePointer<Double>,
+                   count: Int, update: FoldedRowUpdate, offset: Int) -> Double {
+    var squares = 0.0
+    for a in 0..<count { squares += g[a] * g[a] }
+    update.apply(gradient: g, parameters: theta, offset: offset, count: count)
+    logSoftmaxRow(theta, into: out, probabilities: e, count: count)
+    return squares
+}
