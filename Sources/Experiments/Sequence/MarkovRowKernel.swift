@@ -27,6 +27,11 @@ struct FoldedRowUpdate {
             adam = false; scale = lr; rootScale = 1; m = nil; v = nil
         case .adam(let lr, let c1, let c2, let mm, let vv):
             adam = true; scale = lr / c1; rootScale = 1 / intrinsicSquareRoot(c2); m = mm; v = vv
+        case .adamFolded(let stepSize, let inverseC2, let mm, let vv):
+            // The tabular trainer's folded form (same constants, folded there); the sequence
+            // trainer's OptimizerState does not fold (`foldsAdamConstants` false), so its
+            // steps arrive as `.adam` above and this case only keeps the mapping total.
+            adam = true; scale = stepSize; rootScale = intrinsicSquareRoot(inverseC2); m = mm; v = vv
         }
     }
 
