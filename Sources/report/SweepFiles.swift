@@ -90,7 +90,7 @@ enum SweepFiles {
         }
         s += MarkdownTable(
             headers: axes.map(\.header) + ["seeds"] + show.map { $0.replacingOccurrences(of: "_", with: " ") },
-            alignments: axes.map { $0.kind == .loss ? .left : .right } + [.right] + Array(repeating: .right, count: show.count),
+            alignments: axes.map { [.loss, .policy, .target].contains($0.kind) ? .left : .right } + [.right] + Array(repeating: .right, count: show.count),
             rows: aggregates.map { a in
                 a.cell.map(short) + [String(a.count)]
                     + idx.map { k in g4(a.mean[k]) + (a.halfWidth[k].isFinite ? " ± " + g4(a.halfWidth[k]) : "") }
@@ -98,17 +98,21 @@ enum SweepFiles {
         // DPO against spo in each cell of the other axes.
         var lines: [String] = []
         let others = axes.filter { $0 != .loss }
+        // At the sequence level the noise is label noise, and only axes with several values are named.
+        func phrase(_ axis: SweepAxis) -> String { level == .sequence && axis == .rewardNoise ? "label noise" : axis.phrase }
+        let named = level == .tabular ? others : others.filter { axis in Set(aggregates.compactMap { $0.value(axis) }).count > 1 }
         for a in aggregates where a.loss == .sigmoid {
             let rest = others.map { a.value($0) }
             guard let b = aggregates.first(where: { c in c.loss == .spo && others.map { c.value($0) } == rest }),
                   let k = names.firstIndex(of: "final_regret") else { continue }
-            let at = others.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
+            let at = named.isEmpty ? "every cell" : named.map { "\(phrase($0)) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
             lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) " + (Criteria.isZeroToRounding(b.mean[k]) ? "(spo's is 0 to rounding: no ratio)" : "(ratio \(g4(a.mean[k] / b.mean[k])))"))
         }
-        if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
+        let heading = level == .tabular ? "DPO against spo under reward-model noise" : "DPO against spo per cell"
+        if !lines.isEmpty { s += "\n## \(heading)\n\n" + lines.joined(separator: "\n") + "\n" }
         // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.
         let diverged = aggregates.filter { $0.diverged > 0 }.map { a in
-            "- " + axes.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
+            "- " + axes.map { "\(phrase($0)) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
                 + ": \(a.diverged) of \(a.count + a.diverged) runs diverged (left out of the means and intervals)"
         }
         if !diverged.isEmpty { s += "\n## Diverged runs\n\n" + diverged.joined(separator: "\n") + "\n" }
