@@ -23,7 +23,19 @@ extension Report {
             machine would write. With --out, finished runs are journalled as they complete: \
             rerunning the same command after an interruption skips them.
 
-            Sequence level (--policy markov|shared, or --policies markov,shared;             docs/theory.md §5.2): the grid adds the axes policy, target, proxy_bias,             spurious_token, vocab and length, rm_l2 (--targets, --proxy-biases,             --spurious-tokens, --vocabs, --lengths, --rm-l2s; each unset axis has one value),             and each run trains its loss as `report train --policy markov|shared` does.             runs.csv then has the columns run_id, policy, loss, target, beta, reward_noise,             proxy_bias, spurious_token, vocab, length, rm_l2, seed, the sequence summary's             metrics (final_expected_reward is the true reward, an oracle measurement;             final_proxy_reward, final_win_rate against pi_ref, final_mean_logp_chosen and             _rejected, ...; no win_rate_vs_dpo, which needs DPO's run of the same cell) and             status. Target true is the oracle: an upper bound. A sweep never mixes levels:             tabular/loglinear and markov/shared runs record different metrics, so             --policies tabular,markov is refused (run one sweep per level); a tabular             sweep's files keep their columns and bytes.
+            Sequence level (--policy markov|shared, or --policies markov,shared; docs/theory.md \
+            §5.2): the grid adds the axes policy, target, proxy_bias, spurious_token, vocab, \
+            length and rm_l2 (--targets, --proxy-biases, --spurious-tokens, --vocabs, --lengths, \
+            --rm-l2s; each unset axis has one value), and each run trains its loss as `report \
+            train --policy markov|shared` does. runs.csv then has the columns run_id, policy, \
+            loss, target, beta, reward_noise, proxy_bias, spurious_token, vocab, length, rm_l2, \
+            seed, the sequence summary's metrics (final_expected_reward is the true reward, an \
+            oracle measurement; final_proxy_reward, final_win_rate against pi_ref, \
+            final_mean_logp_chosen and _rejected, ...; no win_rate_vs_dpo, which needs DPO's run \
+            of the same cell) and status. Target true is the oracle: an upper bound. A sweep never \
+            mixes levels: tabular/loglinear and markov/shared runs record different metrics, so \
+            --policies tabular,markov is refused (run one sweep per level); a tabular sweep's \
+            files keep their columns and bytes.
 
             Example:
               report sweep --losses sigmoid,spo --betas 0.1,0.5 --reward-noises 0,0.5,1 --seeds 5 --out sweep/

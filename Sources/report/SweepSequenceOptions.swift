@@ -18,15 +18,15 @@ struct SweepSequenceOptions: ParsableArguments {
     var policies: String?
     @Option(help: "Comma list of targets of the reward-aware losses (markov/shared): true (the oracle: an upper bound), proxy, fitted (default: --target, else fitted).")
     var targets: String?
-    @Option(help: "Comma list of proxy biases lambda in [-1e150, 1e150] (markov/shared; default 0).")
+    @Option(parsing: .unconditional, help: "Comma list of proxy biases lambda in [-1e150, 1e150] (markov/shared; default 0).")
     var proxyBiases: String?
-    @Option(help: "Comma list of spurious tokens k in 0..<V (markov/shared; default 0).")
+    @Option(parsing: .unconditional, help: "Comma list of spurious tokens k in 0..<V (markov/shared; default 0).")
     var spuriousTokens: String?
-    @Option(help: "Comma list of vocabularies V >= 2 (markov/shared; default \(SequenceConfig().vocabulary)).")
+    @Option(parsing: .unconditional, help: "Comma list of vocabularies V >= 2 (markov/shared; default \(SequenceConfig().vocabulary)).")
     var vocabs: String?
-    @Option(help: "Comma list of response lengths T >= 1 (markov/shared; default \(SequenceConfig().length)).")
+    @Option(parsing: .unconditional, help: "Comma list of response lengths T >= 1 (markov/shared; default \(SequenceConfig().length)).")
     var lengths: String?
-    @Option(name: .customLong("rm-l2s"), help: "Comma list of the fitted reward model's L2 strengths in [0, 1e150] (markov/shared; default \(shortText(SequenceConfig().rewardModelL2))).")
+    @Option(name: .customLong("rm-l2s"), parsing: .unconditional, help: "Comma list of the fitted reward model's L2 strengths in [0, 1e150] (markov/shared; default \(shortText(SequenceConfig().rewardModelL2))).")
     var rmL2s: String?
 
     /// The sequence-only options given, by name (`--policies` is not one: it may name a tabular policy).
@@ -144,7 +144,14 @@ extension Report.SweepCommand {
 
     /// ``optionError(_:)`` with the sweep's list options named (`--vocabs` for `--vocab`, ...).
     static func sweepOptionError(_ error: ExperimentError) -> ValidationError {
-        let message = optionError(error).message
+        // A grid list's own error (empty, repeated, of the wrong type) names the list.
+        if let name = error.parameterName, let axis = SweepLevel.sequence.axes.first(where: { $0.listName == name }) {
+            let option = axis == .loss ? "--losses" : "--" + axis.manifestKey.replacingOccurrences(of: "_", with: "-")
+            return ValidationError("\(option): \(error)")
+        }
+        var message = optionError(error).message
+        let table = "--prompts, --vocab, --length:"
+        if message.hasPrefix(table) { message = "--prompts, --vocabs, --lengths:" + message.dropFirst(table.count) }
         for (single, list) in [("--vocab", "--vocabs"), ("--length", "--lengths"), ("--proxy-bias", "--proxy-biases"),
                                ("--spurious-token", "--spurious-tokens"), ("--rm-l2", "--rm-l2s"),
                                ("--reward-noise", "--reward-noises"), ("--beta", "--betas")] where message.hasPrefix(single + ":") {

@@ -115,3 +115,18 @@ import Testing
         #expect(r.stdout.isEmpty)
     }
 }
+
+extension SequenceSweepCLITests {
+    /// Negative values reach the list options, and the messages name the sweep's list options.
+    @Test(arguments: [
+        (["--policy", "markov", "--spurious-tokens", "-1"], "--spurious-tokens"),
+        (["--policy", "markov", "--lengths", "3,3"], "--lengths"),
+        (["--policy", "markov", "--vocabs", "100000", "--lengths", "100000"], "--vocabs, --lengths"),
+        (["--policy", "markov", "--rm-l2s", "-1"], "--rm-l2s"),
+    ])
+    func listOptionsAreNamed(args: [String], mentions: String) throws {
+        let r = try ReportCommandTests.run(["sweep", "--seeds", "1"] + args)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains(mentions), "stderr: \(r.stderr)")
+    }
+}
