@@ -28,13 +28,23 @@ public struct SweepSpec: Sendable, Hashable, Codable {
     public var simulation: SimulationConfig
     /// The base training configuration; the axes' values replace its fields per run.
     public var training: TrainingConfig
+    /// The base sequence-level configuration, for a sweep of the sequence level (nil: the
+    /// tabular level, on ``simulation``). The axes' values replace its fields per run.
+    public var sequence: SequenceConfig?
 
     public init(grid: [SweepAxis: [SweepValue]], simulation: SimulationConfig = SimulationConfig(),
-                training: TrainingConfig = TrainingConfig(loss: .spo)) {
+                training: TrainingConfig = TrainingConfig(loss: .spo), sequence: SequenceConfig? = nil) {
         self.grid = grid
         self.simulation = simulation
         self.training = training
+        self.sequence = sequence
     }
+
+    /// The sweep's level: ``SweepLevel/sequence`` when it has a base ``sequence`` configuration.
+    public var level: SweepLevel { sequence == nil ? .tabular : .sequence }
+
+    /// The level's axes, in enumeration order.
+    public var axes: [SweepAxis] { level.axes }
 
     public init(losses: [Loss], betas: [Double], rewardNoises: [Double], seeds: [UInt64],
                 simulation: SimulationConfig = SimulationConfig(),
@@ -48,14 +58,18 @@ public struct SweepSpec: Sendable, Hashable, Codable {
     public func values(of axis: SweepAxis) -> [SweepValue] { grid[axis] ?? [] }
 
     /// Number of runs, the product of the axes' list lengths.
-    public var runCount: Int { SweepAxis.allCases.reduce(1) { $0 * values(of: $1).count } }
+    public var runCount: Int { axes.reduce(1) { $0 * values(of: $1).count } }
 
     /// Checks the grid (non-empty lists without repeats, values of each axis's type) and
     /// every combination of the non-replicate axes' configuration, naming the first bad
     /// parameter.
     public func validate() throws(ExperimentError) {
         var count = 1, overflow = false
-        for axis in SweepAxis.allCases {
+        for axis in SweepAxis.allCases where !axes.contains(axis) {
+            try require(values(of: axis).isEmpty, axis.listName, values(of: axis).map(\.description).joined(separator: ","),
+                        "no values: a \(level.rawValue)-level sweep has no \(axis.column) axis")
+        }
+        for axis in axes {
             let xs = values(of: axis)
             try require(!xs.isEmpty, axis.listName, "[]", "at least one value")
             var seen = Set<SweepValue>()
@@ -68,10 +82,16 @@ public struct SweepSpec: Sendable, Hashable, Codable {
             overflow = overflow || o
         }
         try require(!overflow && count <= 1 << 40, "sweep size",
-                    SweepAxis.allCases.map { String(values(of: $0).count) }.joined(separator: " x "), "at most 2^40 runs")
+                    axes.map { String(values(of: $0).count) }.joined(separator: " x "), "at most 2^40 runs")
         // Configuration errors depend on the non-replicate axes only; the loss innermost so
         // that a simulation is checked before the losses on it.
-        let checked = SweepAxis.allCases.filter { !$0.isReplicate && $0 != .loss } + [.loss]
+        let checked = axes.filter { !$0.isReplicate && $0 != .loss } + [.loss]
+        if let sequence {
+            for combination in product(checked) {
+                try Self.validate(sequence: sequence, training: training, axes: checked, values: combination)
+            }
+            return
+        }
         for combination in product(checked) {
             var sim = simulation, t = training
             for (axis, value) in zip(checked, combination) { axis.apply(value, to: &sim, &t) }
@@ -88,13 +108,14 @@ public struct SweepSpec: Sendable, Hashable, Codable {
     /// All runs in id order (the first axis outermost). Validates first.
     public func runs() throws(ExperimentError) -> [SweepRun] {
         try validate()
-        return product(SweepAxis.allCases).enumerated().map { SweepRun(id: $0.offset, values: $0.element) }
+        let level = self.level
+        return product(axes).enumerated().map { SweepRun(id: $0.offset, values: $0.element, level: level) }
     }
 
     /// The simulation and training configuration of `run`.
     public func configuration(for run: SweepRun) -> (simulation: SimulationConfig, training: TrainingConfig) {
         var sim = simulation, t = training
-        for (axis, value) in zip(SweepAxis.allCases, run.values) { axis.apply(value, to: &sim, &t) }
+        for (axis, value) in zip(run.level.axes, run.values) { axis.apply(value, to: &sim, &t) }
         return (sim, t)
     }
 }
@@ -122,12 +143,15 @@ extension SweepSpec {
 /// One run of a sweep, identified by its id (its position in ``SweepSpec/runs()``).
 public struct SweepRun: Sendable, Hashable, Codable {
     public var id: Int
-    /// One value per axis, in the order of ``SweepAxis/allCases``.
+    /// One value per axis, in the order of the level's axes (``SweepLevel/axes``).
     public var values: [SweepValue]
+    /// The sweep's level, which names the axes of ``values``.
+    public var level: SweepLevel
 
-    public init(id: Int, values: [SweepValue]) {
+    public init(id: Int, values: [SweepValue], level: SweepLevel = .tabular) {
         self.id = id
         self.values = values
+        self.level = level
     }
 
     public init(id: Int, loss: Loss, beta: Double, rewardNoise: Double, seed: UInt64) {
@@ -136,7 +160,7 @@ public struct SweepRun: Sendable, Hashable, Codable {
 
     /// The value on `axis`.
     public func value(_ axis: SweepAxis) -> SweepValue? {
-        guard let k = SweepAxis.allCases.firstIndex(of: axis), k < values.count else { return nil }
+        guard let k = level.axes.firstIndex(of: axis), k < values.count else { return nil }
         return values[k]
     }
 
@@ -148,55 +172,117 @@ public struct SweepRun: Sendable, Hashable, Codable {
     /// The id's column.
     static let idColumn = "run_id"
 
-    /// `run_id`, then one column per axis: `run_id, loss, beta, reward_noise, seed`.
-    public static var columnNames: [String] { [idColumn] + SweepAxis.allCases.map(\.column) }
+    /// The tabular level's columns: `run_id, loss, beta, reward_noise, seed`.
+    public static var columnNames: [String] { columnNames(.tabular) }
+
+    /// `run_id`, then one column per axis of `level`.
+    public static func columnNames(_ level: SweepLevel) -> [String] { [idColumn] + level.axes.map(\.column) }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: ColumnKey.self)
         try c.encode(id, forKey: ColumnKey(Self.idColumn))
         var a = encoder.container(keyedBy: SweepAxis.self)
-        for (axis, value) in zip(SweepAxis.allCases, values) { try value.encode(to: &a, key: axis) }
+        for (axis, value) in zip(level.axes, values) { try value.encode(to: &a, key: axis) }
     }
 
+    /// Reads a row back; a row with a `policy` column is of the sequence level.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: ColumnKey.self)
         let a = try decoder.container(keyedBy: SweepAxis.self)
+        let level: SweepLevel = a.contains(.policy) ? .sequence : .tabular
         self.init(id: try c.decode(Int.self, forKey: ColumnKey(Self.idColumn)),
-                  values: try SweepAxis.allCases.map { try $0.decode(from: a, key: $0) })
+                  values: try level.axes.map { try $0.decode(from: a, key: $0) }, level: level)
     }
 }
 
 /// A finished run: its identity and its summary. One row of the sweep's per-run CSV.
+///
+/// A tabular run's metrics are its ``summary``; a sequence-level run's are its
+/// ``sequenceSummary`` (its ``summary`` then carries the loss, the status and the fields the
+/// two share: final regret, KL and true reward, min log pi_l, max h, max gradient norm).
 public struct SweepRunResult: Sendable, Hashable, Codable {
     public var run: SweepRun
     public var summary: RunSummary
+    /// The sequence-level summary (nil for a tabular run).
+    public var sequenceSummary: SequenceRunSummary?
 
     public init(run: SweepRun, summary: RunSummary) {
         self.run = run
         self.summary = summary
+        self.sequenceSummary = nil
+    }
+
+    /// A sequence-level run's result.
+    public init(run: SweepRun, sequenceSummary s: SequenceRunSummary) {
+        self.run = run
+        self.summary = RunSummary(loss: s.loss, finalRegret: s.finalRegret, finalKLRef: s.finalKLRef,
+                                  finalExpectedReward: s.finalExpectedReward, minLogpRejected: s.minLogpRejected,
+                                  meanAbsHMinusTarget: .nan, maxH: s.maxH, unseenMass: .nan, maxGradNorm: s.maxGradNorm,
+                                  maxLog10AbsDPRejected: .nan, status: s.status)
+        self.sequenceSummary = s
+    }
+
+    /// `ok` or `diverged at step N`.
+    public var status: RunStatus { sequenceSummary?.status ?? summary.status }
+
+    /// Equal when the run, the status and the metrics' bits are: a NaN metric (an empty
+    /// cell) equals itself, so a result equals its own copy read back from a row.
+    public static func == (a: SweepRunResult, b: SweepRunResult) -> Bool {
+        a.run == b.run && a.summary.loss == b.summary.loss && a.status == b.status
+            && a.metricValues.map(\.bitPattern) == b.metricValues.map(\.bitPattern)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(run)
+        hasher.combine(metricValues.map(\.bitPattern))
+    }
+
+    /// The metrics in the order of ``SweepLevel/metricColumnNames`` of the run's level.
+    public var metricValues: [Double] {
+        if let s = sequenceSummary { return SequenceRunSummary.metricFields.map { s[keyPath: $0.field] } }
+        return summary.metricValues
     }
 
     /// The status column (``RunStatus``: `ok` or `diverged at step N`), last.
     static let statusColumn = "status"
 
-    /// ``SweepRun/columnNames``, then ``RunSummary/metricColumnNames``, then `status` (last,
-    /// so the other columns keep their positions).
-    public static var columnNames: [String] { SweepRun.columnNames + RunSummary.metricColumnNames + [statusColumn] }
+    /// The tabular level's columns (``columnNames(_:)``).
+    public static var columnNames: [String] { columnNames(.tabular) }
+
+    /// ``SweepRun/columnNames(_:)``, then the level's ``SweepLevel/metricColumnNames``, then
+    /// `status` (last, so the other columns keep their positions).
+    public static func columnNames(_ level: SweepLevel) -> [String] {
+        SweepRun.columnNames(level) + level.metricColumnNames + [statusColumn]
+    }
 
     /// One flat table row: the run's columns, the summary's metrics, then its status.
     public func encode(to encoder: any Encoder) throws {
         try run.encode(to: encoder)
-        try summary.encodeMetrics(to: encoder)
         var c = encoder.container(keyedBy: ColumnKey.self)
-        try c.encode(summary.status, forKey: ColumnKey(Self.statusColumn))
+        if let s = sequenceSummary {
+            for f in SequenceRunSummary.metricFields { try c.encode(s[keyPath: f.field], forKey: ColumnKey(f.name)) }
+        } else {
+            try summary.encodeMetrics(to: encoder)
+        }
+        try c.encode(status, forKey: ColumnKey(Self.statusColumn))
     }
 
     /// Reads a row back by column name (empty metrics are NaN; the status is required).
     public init(from decoder: any Decoder) throws {
-        run = try SweepRun(from: decoder)
-        summary = try RunSummary(loss: run.loss, metricsFrom: decoder)
+        let run = try SweepRun(from: decoder)
         let c = try decoder.container(keyedBy: ColumnKey.self)
-        summary.status = try c.decode(RunStatus.self, forKey: ColumnKey(Self.statusColumn))
+        let status = try c.decode(RunStatus.self, forKey: ColumnKey(Self.statusColumn))
+        if run.level == .sequence {
+            var s = SequenceRunSummary(loss: run.loss, metrics: [], status: status)
+            for f in SequenceRunSummary.metricFields {
+                s[keyPath: f.field] = try c.decodeIfPresent(Double.self, forKey: ColumnKey(f.name)) ?? .nan
+            }
+            self.init(run: run, sequenceSummary: s)
+        } else {
+            var summary = try RunSummary(loss: run.loss, metricsFrom: decoder)
+            summary.status = status
+            self.init(run: run, summary: summary)
+        }
     }
 }
 
@@ -216,18 +302,22 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     /// `mean ± halfWidth`, with `s` the sample standard deviation. NaN when `n = 1`, and
     /// non-finite when a run's value is.
     public var halfWidth: [Double]
+    /// The sweep's level: it names the axes of ``cell`` and the metrics of ``mean``.
+    public var level: SweepLevel
 
-    public init(cell: [SweepValue], count: Int, diverged: Int = 0, mean: [Double], halfWidth: [Double]) {
+    public init(cell: [SweepValue], count: Int, diverged: Int = 0, mean: [Double], halfWidth: [Double],
+                level: SweepLevel = .tabular) {
         self.cell = cell
         self.count = count
         self.diverged = diverged
         self.mean = mean
         self.halfWidth = halfWidth
+        self.level = level
     }
 
     /// The value on `axis` (nil for a replicate axis).
     public func value(_ axis: SweepAxis) -> SweepValue? {
-        guard let k = SweepAxis.cellAxes.firstIndex(of: axis), k < cell.count else { return nil }
+        guard let k = level.cellAxes.firstIndex(of: axis), k < cell.count else { return nil }
         return cell[k]
     }
 
@@ -243,36 +333,41 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     /// The cell's axes (`loss, beta, reward_noise`), `seeds` (runs that finished `ok`),
     /// `<metric>_mean, <metric>_ci95` per metric of ``RunSummary/metricColumnNames``, then
     /// `diverged`.
-    public static var columnNames: [String] {
-        SweepAxis.cellAxes.map(\.column) + [countColumn]
-            + RunSummary.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] } + [divergedColumn]
+    public static var columnNames: [String] { columnNames(.tabular) }
+
+    /// The columns of an aggregate of `level`: its cell axes, `seeds`, two per metric, `diverged`.
+    public static func columnNames(_ level: SweepLevel) -> [String] {
+        level.cellAxes.map(\.column) + [countColumn]
+            + level.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] } + [divergedColumn]
     }
 
-    /// One flat table row in the order of ``columnNames``.
+    /// One flat table row in the order of ``columnNames(_:)``.
     public func encode(to encoder: any Encoder) throws {
         var a = encoder.container(keyedBy: SweepAxis.self)
-        for (axis, value) in zip(SweepAxis.cellAxes, cell) { try value.encode(to: &a, key: axis) }
+        for (axis, value) in zip(level.cellAxes, cell) { try value.encode(to: &a, key: axis) }
         var m = encoder.container(keyedBy: ColumnKey.self)
         try m.encode(count, forKey: ColumnKey(Self.countColumn))
-        for (k, name) in RunSummary.metricColumnNames.enumerated() {
+        for (k, name) in level.metricColumnNames.enumerated() {
             try m.encode(k < mean.count ? mean[k] : .nan, forKey: ColumnKey(name + "_mean"))
             try m.encode(k < halfWidth.count ? halfWidth[k] : .nan, forKey: ColumnKey(name + "_ci95"))
         }
         try m.encode(diverged, forKey: ColumnKey(Self.divergedColumn))
     }
 
-    /// Reads a row back by column name (empty cells are NaN).
+    /// Reads a row back by column name (empty cells are NaN; a `policy` column: the sequence level).
     public init(from decoder: any Decoder) throws {
         let a = try decoder.container(keyedBy: SweepAxis.self)
         let m = try decoder.container(keyedBy: ColumnKey.self)
+        let level: SweepLevel = a.contains(.policy) ? .sequence : .tabular
         var mean: [Double] = [], half: [Double] = []
-        for name in RunSummary.metricColumnNames {
+        for name in level.metricColumnNames {
             mean.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_mean")) ?? .nan)
             half.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_ci95")) ?? .nan)
         }
-        self.init(cell: try SweepAxis.cellAxes.map { try $0.decode(from: a, key: $0) },
+        self.init(cell: try level.cellAxes.map { try $0.decode(from: a, key: $0) },
                   count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)),
-                  diverged: try m.decode(Int.self, forKey: ColumnKey(Self.divergedColumn)), mean: mean, halfWidth: half)
+                  diverged: try m.decode(Int.self, forKey: ColumnKey(Self.divergedColumn)), mean: mean, halfWidth: half,
+                  level: level)
     }
 }
 
@@ -303,6 +398,7 @@ public enum Sweep {
     /// ``run(_:of:)`` with at most `threads` threads inside the training (results do not
     /// depend on it; see ``Trainer/threads``).
     static func run(_ run: SweepRun, of spec: SweepSpec, threads: Int) throws(ExperimentError) -> SweepRunResult {
+        if run.level == .sequence { return try sequenceRun(run, of: spec, threads: threads) }
         let (sim, training) = spec.configuration(for: run)
         let trainer = try Trainer(environment: try Environment(sim), config: training)
         trainer.threads = threads
@@ -358,7 +454,8 @@ public enum Sweep {
     /// runs are counted in ``SweepAggregate/diverged``. A cell whose runs all diverged has
     /// `count` 0 and NaN means (empty cells in the CSV).
     public static func aggregate(_ results: [SweepRunResult]) -> [SweepAggregate] {
-        let cellIndices = SweepAxis.allCases.indices.filter { !SweepAxis.allCases[$0].isReplicate }
+        let level = results.first?.run.level ?? .tabular
+        let cellIndices = level.axes.indices.filter { !level.axes[$0].isReplicate }
         var order: [[SweepValue]] = []
         var groups: [[SweepValue]: [SweepRunResult]] = [:]
         for r in results.sorted(by: { $0.run.id < $1.run.id }) {
@@ -368,15 +465,15 @@ public enum Sweep {
         }
         return order.compactMap { k in
             guard let all = groups[k], let first = all.first else { return nil }
-            let g = all.filter { !$0.summary.status.isDiverged }
+            let g = all.filter { !$0.status.isDiverged }
             let n = g.count
-            let columns = RunSummary.metricColumnNames.count
+            let columns = level.metricColumnNames.count
             var mean = [Double](repeating: .nan, count: columns)
             var half = [Double](repeating: .nan, count: columns)
             let t = n >= 2 ? StudentT.quantile(0.975, degreesOfFreedom: Double(n - 1)) : .nan
             for c in 0..<columns {
                 guard n >= 1 else { continue }
-                let xs = g.map { $0.summary.metricValues[c] }
+                let xs = g.map { $0.metricValues[c] }
                 let m = xs.reduce(0, +) / Double(n)
                 mean[c] = m
                 if n >= 2 {
@@ -387,7 +484,7 @@ public enum Sweep {
                 }
             }
             let cell = cellIndices.map { $0 < first.run.values.count ? first.run.values[$0] : .real(.nan) }
-            return SweepAggregate(cell: cell, count: n, diverged: all.count - n, mean: mean, halfWidth: half)
+            return SweepAggregate(cell: cell, count: n, diverged: all.count - n, mean: mean, halfWidth: half, level: level)
         }
     }
 }

@@ -7,16 +7,33 @@ import LossMath
 /// enumeration order and the aggregate's grouping all iterate over `allCases`, so a new axis
 /// is one new case here: the compiler then asks for its arm in each switch below.
 ///
-/// Order matters: runs are enumerated with the first axis outermost, and columns appear in
-/// this order. Replicate axes (``isReplicate``, the seed) are averaged over by
-/// ``Sweep/aggregate(_:)``; the others form an aggregate's cell.
+/// A sweep has one ``SweepLevel``: the tabular level's axes are `loss, beta, reward_noise,
+/// seed`; the sequence level (docs/theory.md §5.2) adds `policy` (markov|shared), `target`,
+/// `proxy_bias`, `spurious_token`, `vocab`, `length` and `rm_l2`. Order matters: runs are
+/// enumerated with the level's first axis outermost, and columns appear in that order.
+/// Replicate axes (``isReplicate``, the seed) are averaged over by ``Sweep/aggregate(_:)``;
+/// the others form an aggregate's cell.
 ///
-/// See also: ``SweepValue``, ``SweepSpec``, ``SweepRun``.
+/// See also: ``SweepLevel``, ``SweepValue``, ``SweepSpec``, ``SweepRun``.
 public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, CodingKey {
     case loss
     case beta
     case rewardNoise = "reward_noise"
     case seed
+    /// The sequence-level parameterisation (markov or shared).
+    case policy
+    /// Where reward-aware losses get `dr` (true: the oracle, proxy, fitted).
+    case target
+    /// The proxy's bias `lambda` (`r~ = r + lambda #{t : y_t = k}`).
+    case proxyBias = "proxy_bias"
+    /// The spurious token `k`.
+    case spuriousToken = "spurious_token"
+    /// The vocabulary `V`.
+    case vocab
+    /// Tokens per response `T`.
+    case length
+    /// The fitted reward model's L2 strength.
+    case rmL2 = "rm_l2"
 
     /// The column name in runs.csv and aggregate.csv (the raw value).
     public var column: String { rawValue }
@@ -28,6 +45,13 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .beta: return "betas"
         case .rewardNoise: return "reward_noises"
         case .seed: return "seeds"
+        case .policy: return "policies"
+        case .target: return "targets"
+        case .proxyBias: return "proxy_biases"
+        case .spuriousToken: return "spurious_tokens"
+        case .vocab: return "vocabs"
+        case .length: return "lengths"
+        case .rmL2: return "rm_l2s"
         }
     }
 
@@ -38,6 +62,13 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .beta: return "betas"
         case .rewardNoise: return "reward noises"
         case .seed: return "seeds"
+        case .policy: return "policies"
+        case .target: return "targets"
+        case .proxyBias: return "proxy biases"
+        case .spuriousToken: return "spurious tokens"
+        case .vocab: return "vocabs"
+        case .length: return "lengths"
+        case .rmL2: return "rm-l2s"
         }
     }
 
@@ -48,12 +79,21 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .beta: return "beta"
         case .rewardNoise: return "noise"
         case .seed: return "seed"
+        case .policy: return "policy"
+        case .target: return "target"
+        case .proxyBias: return "lambda"
+        case .spuriousToken: return "k"
+        case .vocab: return "V"
+        case .length: return "T"
+        case .rmL2: return "rm l2"
         }
     }
 
     public var phrase: String {
         switch self {
         case .rewardNoise: return "reward-model noise"
+        case .proxyBias: return "proxy bias"
+        case .spuriousToken: return "spurious token"
         default: return header
         }
     }
@@ -62,16 +102,19 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
     public var kind: SweepValue.Kind {
         switch self {
         case .loss: return .loss
-        case .beta, .rewardNoise: return .real
+        case .beta, .rewardNoise, .proxyBias, .rmL2: return .real
         case .seed: return .seed
+        case .spuriousToken, .vocab, .length: return .integer
+        case .policy: return .policy
+        case .target: return .target
         }
     }
 
     /// True for an axis of independent replicates, which ``Sweep/aggregate(_:)`` averages over.
     public var isReplicate: Bool { self == .seed }
 
-    /// The axes that form an aggregate's cell, in order.
-    public static var cellAxes: [SweepAxis] { allCases.filter { !$0.isReplicate } }
+    /// The tabular level's cell axes, in order (``SweepLevel/cellAxes``).
+    public static var cellAxes: [SweepAxis] { SweepLevel.tabular.cellAxes }
 
     /// Sets `value` (of this axis's ``kind``, checked by ``SweepSpec/validate()``) on a run's
     /// configuration.
@@ -85,30 +128,95 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         }
     }
 
+    /// Sets `value` on a sequence-level run's configuration (``SweepLevel/sequence``).
+    public func apply(_ value: SweepValue, to sequence: inout SequenceConfig, _ training: inout TrainingConfig) {
+        switch (self, value) {
+        case (.loss, .loss(let l)): training.loss = l
+        case (.beta, .real(let b)): sequence.beta = b
+        case (.rewardNoise, .real(let s)): sequence.rewardNoise = s
+        case (.seed, .seed(let s)): sequence.seed = s
+        case (.policy, .policy(let p)): sequence.parameterisation = p
+        case (.target, .target(let t)): sequence.target = t
+        case (.proxyBias, .real(let x)): sequence.proxyBias = x
+        case (.spuriousToken, .integer(let k)): sequence.spuriousToken = k
+        case (.vocab, .integer(let v)): sequence.vocabulary = v
+        case (.length, .integer(let t)): sequence.length = t
+        case (.rmL2, .real(let x)): sequence.rewardModelL2 = x
+        default: break
+        }
+    }
+
     /// Decodes this axis's value from its column.
     func decode<K: CodingKey>(from c: KeyedDecodingContainer<K>, key: K) throws -> SweepValue {
         switch kind {
         case .loss: return .loss(try c.decode(Loss.self, forKey: key))
         case .real: return .real(try c.decode(Double.self, forKey: key))
         case .seed: return .seed(try c.decode(UInt64.self, forKey: key))
+        case .integer: return .integer(try c.decode(Int.self, forKey: key))
+        case .policy: return .policy(try c.decode(SequenceConfig.Parameterisation.self, forKey: key))
+        case .target: return .target(try c.decode(SequenceConfig.Target.self, forKey: key))
         }
     }
 }
 
-/// A value on a ``SweepAxis``: a loss, a real number or a seed.
+/// The level of a sweep: which trainer its runs use and which axes (columns) it has.
+///
+/// A sweep never mixes levels: the tabular and log-linear policies (``Trainer``) and the
+/// sequence-level policies (``SequenceTrainer``) record different metrics, so each level has
+/// its own runs.csv columns. The tabular level's columns and bytes are those of sweeps
+/// before the sequence level existed.
+///
+/// See also: ``SweepAxis``, ``SweepSpec/level``.
+public enum SweepLevel: String, Sendable, Hashable, Codable, CaseIterable {
+    /// ``Trainer`` on the tabular or log-linear policy: `loss, beta, reward_noise, seed`.
+    case tabular
+    /// ``SequenceTrainer`` (docs/theory.md §5.2): `policy, loss, target, beta, reward_noise,
+    /// proxy_bias, spurious_token, vocab, length, rm_l2, seed`.
+    case sequence
+
+    /// The level's axes, in enumeration and column order (the first outermost).
+    public var axes: [SweepAxis] {
+        switch self {
+        case .tabular: return [.loss, .beta, .rewardNoise, .seed]
+        case .sequence: return [.policy, .loss, .target, .beta, .rewardNoise, .proxyBias, .spuriousToken, .vocab, .length, .rmL2, .seed]
+        }
+    }
+
+    /// The axes that form an aggregate's cell (all but the replicates), in order.
+    public var cellAxes: [SweepAxis] { axes.filter { !$0.isReplicate } }
+
+    /// The run metrics' column names: ``RunSummary/metricColumnNames`` for the tabular level;
+    /// for the sequence level ``SequenceRunSummary``'s metric columns (without
+    /// `win_rate_vs_dpo`, which needs DPO's run of the same cell).
+    public var metricColumnNames: [String] {
+        switch self {
+        case .tabular: return RunSummary.metricColumnNames
+        case .sequence: return SequenceRunSummary.metricFields.map(\.name)
+        }
+    }
+}
+
+/// A value on a ``SweepAxis``: a loss, a real number, a seed, an integer, a sequence-level
+/// parameterisation or a target.
 public enum SweepValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case loss(Loss)
     case real(Double)
     case seed(UInt64)
+    case integer(Int)
+    case policy(SequenceConfig.Parameterisation)
+    case target(SequenceConfig.Target)
 
     /// The type of a value, as an axis declares it.
-    public enum Kind: Sendable, Hashable { case loss, real, seed }
+    public enum Kind: Sendable, Hashable { case loss, real, seed, integer, policy, target }
 
     public var kind: Kind {
         switch self {
         case .loss: return .loss
         case .real: return .real
         case .seed: return .seed
+        case .integer: return .integer
+        case .policy: return .policy
+        case .target: return .target
         }
     }
 
@@ -117,6 +225,9 @@ public enum SweepValue: Sendable, Hashable, Codable, CustomStringConvertible {
         case .loss(let l): return "\(l)"
         case .real(let x): return "\(x)"
         case .seed(let s): return "\(s)"
+        case .integer(let k): return "\(k)"
+        case .policy(let p): return p.rawValue
+        case .target(let t): return t.rawValue
         }
     }
 
@@ -126,6 +237,9 @@ public enum SweepValue: Sendable, Hashable, Codable, CustomStringConvertible {
         case .loss(let l): try c.encode(l, forKey: key)
         case .real(let x): try c.encode(x, forKey: key)
         case .seed(let s): try c.encode(s, forKey: key)
+        case .integer(let k): try c.encode(k, forKey: key)
+        case .policy(let p): try c.encode(p, forKey: key)
+        case .target(let t): try c.encode(t, forKey: key)
         }
     }
 
@@ -138,4 +252,5 @@ public enum SweepValue: Sendable, Hashable, Codable, CustomStringConvertible {
     public var loss: Loss? { if case .loss(let l) = self { return l }; return nil }
     public var real: Double? { if case .real(let x) = self { return x }; return nil }
     public var seedValue: UInt64? { if case .seed(let s) = self { return s }; return nil }
+    public var integer: Int? { if case .integer(let k) = self { return k }; return nil }
 }

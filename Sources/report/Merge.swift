@@ -56,12 +56,14 @@ extension Report {
                 }
                 if manifest == nil { manifest = m; firstFolder = folder }
                 try SweepMerge.requireFinished(folder)
+                let level = SweepFiles.level(manifest: m)
+                let columns = SweepRunResult.columnNames(level)
                 let grid = SweepMerge.grid(manifest: m)
                 let runsURL = dir.appendingPathComponent("runs.csv")
                 let doc: CSVDocument
                 do { doc = try CSVDocument.read(contentsOf: runsURL, source: runsURL.path) } catch { throw ReportError("\(error)") }
-                guard doc.header == SweepRunResult.columnNames else {
-                    throw ReportError("\(runsURL.path): unexpected header; expected \(SweepRunResult.columnNames.joined(separator: ","))")
+                guard doc.header == columns else {
+                    throw ReportError("\(runsURL.path): unexpected header; expected \(columns.joined(separator: ","))")
                 }
                 for k in doc.rows.indices {
                     let r: SweepRunResult
@@ -110,7 +112,7 @@ enum SweepMerge {
     /// The value texts of each axis (``SweepAxis/allCases`` order) recorded in a manifest.
     static func grid(manifest: String) -> [[String]] {
         let lines = manifest.split(separator: "\n")
-        return SweepAxis.allCases.map { axis in
+        return SweepFiles.level(manifest: manifest).axes.map { axis in
             let key = axis.manifestKey + "="
             guard let line = lines.first(where: { $0.hasPrefix(key) }) else { return [] }
             return line.dropFirst(key.count).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -124,7 +126,7 @@ enum SweepMerge {
         var rest = run.id
         var expected = [String](repeating: "", count: grid.count)
         for a in grid.indices.reversed() {
-            guard !grid[a].isEmpty else { return "cannot be checked (the manifest lists no \(SweepAxis.allCases[a].manifestKey))" }
+            guard !grid[a].isEmpty else { return "cannot be checked (the manifest lists no \(run.level.axes[a].manifestKey))" }
             expected[a] = grid[a][rest % grid[a].count]
             rest /= grid[a].count
         }
@@ -139,7 +141,7 @@ enum SweepMerge {
     /// The number of runs of the grid recorded in a manifest: the product of its axes' lengths.
     static func runCount(manifest: String) -> Int {
         var n = 1
-        for key in SweepAxis.allCases.map({ $0.manifestKey + "=" }) {
+        for key in SweepFiles.level(manifest: manifest).axes.map({ $0.manifestKey + "=" }) {
             if let line = manifest.split(separator: "\n").first(where: { $0.hasPrefix(key) }) {
                 n *= line.dropFirst(key.count).split(separator: ",").count
             }

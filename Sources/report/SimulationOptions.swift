@@ -23,7 +23,7 @@ enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
 /// The simulated environment's options (docs/theory.md §5), shared by train and sweep.
 /// Defaults are Experiments' default tabular problem.
 struct SimulationOptions: ParsableArguments {
-    @Option(help: "Policy family: tabular, loglinear, or the sequence-level markov or shared (report train only).")
+    @Option(help: "Policy family: tabular, loglinear, or the sequence-level markov or shared (markov/shared: report train and sweep).")
     var policy: PolicyChoice = .tabular
     @Option(parsing: .unconditional, help: "Prompts P.")
     var prompts: Int = SimulationConfig().prompts

@@ -10,7 +10,7 @@ extension Report {
     struct SweepCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sweep",
-            abstract: "Run a grid of losses x beta x reward noise x seeds and aggregate over seeds.",
+            abstract: "Run a grid of losses x beta x reward noise x seeds (and the sequence-level axes) and aggregate over seeds.",
             discussion: """
             One summary row per run (runs.csv) and an aggregate with the mean and a 95% \
             Student-t interval over seeds per (loss, beta, noise) (aggregate.csv, sweep.md). \
@@ -23,8 +23,23 @@ extension Report {
             machine would write. With --out, finished runs are journalled as they complete: \
             rerunning the same command after an interruption skips them.
 
+            Sequence level (--policy markov|shared, or --policies markov,shared; docs/theory.md \
+            §5.2): the grid adds the axes policy, target, proxy_bias, spurious_token, vocab, \
+            length and rm_l2 (--targets, --proxy-biases, --spurious-tokens, --vocabs, --lengths, \
+            --rm-l2s; each unset axis has one value), and each run trains its loss as `report \
+            train --policy markov|shared` does. runs.csv then has the columns run_id, policy, \
+            loss, target, beta, reward_noise, proxy_bias, spurious_token, vocab, length, rm_l2, \
+            seed, the sequence summary's metrics (final_expected_reward is the true reward, an \
+            oracle measurement; final_proxy_reward, final_win_rate against pi_ref, \
+            final_mean_logp_chosen and _rejected, ...; no win_rate_vs_dpo, which needs DPO's run \
+            of the same cell) and status. Target true is the oracle: an upper bound. A sweep never \
+            mixes levels: tabular/loglinear and markov/shared runs record different metrics, so \
+            --policies tabular,markov is refused (run one sweep per level); a tabular sweep's \
+            files keep their columns and bytes.
+
             Example:
               report sweep --losses sigmoid,spo --betas 0.1,0.5 --reward-noises 0,0.5,1 --seeds 5 --out sweep/
+              report sweep --policies markov,shared --losses sigmoid,spo --proxy-biases 0,1 --betas 0.5 --reward-noises 0 --seeds 3 --out seq/
               report sweep --shard 0/4 --out sweep-0 ...   # and 1/4, 2/4, 3/4 elsewhere
               report merge sweep-0 sweep-1 sweep-2 sweep-3 --out sweep
             """
@@ -46,15 +61,26 @@ extension Report {
         @Option(help: .hidden)
         var stopAfter: Int?
         @OptionGroup var simulation: SimulationOptions
+        @OptionGroup(title: "Sequence-level axes (--policy markov|shared)") var sequenceAxes: SweepSequenceOptions
         @OptionGroup var optimizer: OptimizerOptions
         @OptionGroup var output: OutputOptions
 
         func spec() throws -> SweepSpec {
-            try simulation.requireTabular("report sweep")
-            try optimizer.requireTabularTarget()
+            let policies = try sequenceAxes.policyList(simulation.policy)
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
             guard seeds >= 1 && seeds <= 1_000_000 else { throw ValidationError("--seeds must be between 1 and 1000000, got \(seeds)") }
+            let parameterisations = policies.compactMap(\.sequenceParameterisation)
+            if !parameterisations.isEmpty {
+                return try sequenceSpec(parameterisations, losses: list, betas: try parseNumbers(betas, option: "--betas"),
+                                        noises: try parseNumbers(rewardNoises, option: "--reward-noises"))
+            }
+            if let option = sequenceAxes.given.first {
+                throw ValidationError("\(option) applies to --policy markov|shared (the sequence level); this sweep is \(policies.first?.rawValue ?? "tabular")")
+            }
+            try optimizer.requireTabularTarget()
+            var simulation = self.simulation
+            if let p = policies.first { simulation.policy = p }
             let s = SweepSpec(losses: list, betas: try parseNumbers(betas, option: "--betas"),
                               rewardNoises: try parseNumbers(rewardNoises, option: "--reward-noises"),
                               seeds: (1...seeds).map { UInt64($0) },
@@ -141,88 +167,5 @@ extension Report {
             case nil: if output.out == nil { emit(byName["sweep.md"]!) }
             }
         }
-    }
-}
-
-/// The files a sweep (or a merge) writes. Both build them with this one function from the
-/// run results sorted by id, so a merge of shards is byte-identical to a single run.
-enum SweepFiles {
-    struct File { let name: String; let text: String }
-
-    /// A text that identifies the sweep's grid and settings (not the shard), stored in
-    /// manifest.txt so that merge can refuse shards of different sweeps.
-    static func manifest(spec: SweepSpec, shard: String?) -> String {
-        var lines: [String] = []
-        for axis in SweepAxis.allCases {
-            lines.append("\(axis.manifestKey)=\(spec.values(of: axis).map(text).joined(separator: ","))")
-        }
-        let sim = spec.simulation
-        lines.append("simulation=\(sim.policy.rawValue) P=\(sim.prompts) K=\(sim.responses) n=\(sim.pairsPerPrompt) d=\(sim.features) s_ref=\(CSVWriter.format(sim.referenceSpread)) s_r=\(CSVWriter.format(sim.rewardSpread)) labels=\(sim.labels.rawValue) pairs=\(sim.pairSampling.rawValue) seed=\(sim.seed)")
-        let t = spec.training
-        lines.append("training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) batch=\(t.batchSize.map(String.init) ?? "full") clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") target=\(t.target) log_every=\(t.logEvery)")
-        // Only when given, so the manifest of a sweep without them keeps its bytes.
-        if !t.lossParameterValues.isEmpty {
-            lines.append("loss_params=" + t.lossParameterValues.sorted { $0.key < $1.key }
-                .map { "\($0.key)=\(CSVWriter.format($0.value))" }.joined(separator: ","))
-        }
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func files(manifest: String, results: [SweepRunResult]) -> [File] {
-        let runs = tableCSV(results, columns: SweepRunResult.columnNames)
-        let aggregates = Sweep.aggregate(results)
-        let agg = tableCSV(aggregates, columns: SweepAggregate.columnNames)
-        return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs),
-                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates))] + SweepFigures.files(aggregates, manifest: manifest)
-    }
-
-    /// A grid value as the manifest writes it: a loss name, a CSV number or an integer.
-    static func text(_ value: SweepValue) -> String {
-        switch value {
-        case .loss(let l): return l.rawValue
-        case .real(let x): return CSVWriter.format(x)
-        case .seed(let s): return String(s)
-        }
-    }
-
-    /// A grid value as sweep.md shows it.
-    static func short(_ value: SweepValue) -> String {
-        if case .real(let x) = value { return g4(x) }
-        return text(value)
-    }
-
-    static func g4(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "-" }
-
-    static func markdown(_ aggregates: [SweepAggregate]) -> String {
-        var s = "# Sweep: mean and 95% interval over seeds\n\n"
-        let names = RunSummary.metricColumnNames
-        let show = ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
-        let idx = show.compactMap { names.firstIndex(of: $0) }
-        let axes = SweepAxis.cellAxes
-        s += MarkdownTable(
-            headers: axes.map(\.header) + ["seeds"] + show.map { $0.replacingOccurrences(of: "_", with: " ") },
-            alignments: axes.map { $0.kind == .loss ? .left : .right } + [.right] + Array(repeating: .right, count: show.count),
-            rows: aggregates.map { a in
-                a.cell.map(short) + [String(a.count)]
-                    + idx.map { k in g4(a.mean[k]) + (a.halfWidth[k].isFinite ? " ± " + g4(a.halfWidth[k]) : "") }
-            }).render()
-        // DPO against spo in each cell of the other axes.
-        var lines: [String] = []
-        let others = axes.filter { $0 != .loss }
-        for a in aggregates where a.loss == .sigmoid {
-            let rest = others.map { a.value($0) }
-            guard let b = aggregates.first(where: { c in c.loss == .spo && others.map { c.value($0) } == rest }),
-                  let k = names.firstIndex(of: "final_regret") else { continue }
-            let at = others.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
-            lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) " + (Criteria.isZeroToRounding(b.mean[k]) ? "(spo's is 0 to rounding: no ratio)" : "(ratio \(g4(a.mean[k] / b.mean[k])))"))
-        }
-        if !lines.isEmpty { s += "\n## DPO against spo under reward-model noise\n\n" + lines.joined(separator: "\n") + "\n" }
-        // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.
-        let diverged = aggregates.filter { $0.diverged > 0 }.map { a in
-            "- " + axes.map { "\($0.phrase) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
-                + ": \(a.diverged) of \(a.count + a.diverged) runs diverged (left out of the means and intervals)"
-        }
-        if !diverged.isEmpty { s += "\n## Diverged runs\n\n" + diverged.joined(separator: "\n") + "\n" }
-        return s
     }
 }

@@ -8,7 +8,7 @@ import LossMath
 /// Student-t interval (``Experiments/SweepAggregate/halfWidth``) as a band.
 ///
 /// Built on ``Experiments/SweepAxis`` alone: every non-loss cell axis whose values are
-/// numbers, with at least two values, gets figures, one per combination of the other axes' values, so an axis added to
+/// numbers, with at least two values, gets figures, one per combination of the other axes' values (at the sequence level, of those with several values), so an axis added to
 /// SweepAxis gets its figures without a change here. File names:
 /// `figures/<metric>-vs-<axis>[-<other axis>=<value>...].svg`.
 ///
@@ -37,16 +37,21 @@ enum SweepFigures {
 
     /// The figure files for `aggregates`; `manifest` supplies the simulation and training
     /// settings for the titles and notes.
-    static func files(_ aggregates: [SweepAggregate], manifest: String) -> [SweepFiles.File] {
+    static func files(_ aggregates: [SweepAggregate], manifest: String, level: SweepLevel = .tabular) -> [SweepFiles.File] {
         let lines = manifest.split(separator: "\n").map(String.init)
-        let settings = lines.filter { $0.hasPrefix("simulation=") || $0.hasPrefix("training=") }
+        let settings = lines.filter { $0.hasPrefix("simulation=") || $0.hasPrefix("sequence=") || $0.hasPrefix("training=") }
         let policy = lines.first { $0.hasPrefix("simulation=") }.map { String($0.dropFirst("simulation=".count).prefix { $0 != " " }) } ?? ""
         var files: [SweepFiles.File] = []
-        let axes = SweepAxis.cellAxes
+        let axes = level.cellAxes
         for axis in axes where axis.kind != .loss {
             let xs = Set(aggregates.compactMap { number($0, axis) }).sorted()
             guard xs.count >= 2 else { continue }
-            let others = axes.filter { $0 != axis && $0 != .loss }
+            // The sequence level has many axes: only those with several values name a figure
+            // (the tabular level keeps its file names).
+            let others = axes.filter { other in
+                other != axis && other != .loss
+                    && (level == .tabular || Set(aggregates.compactMap { $0.value(other).map(SweepFiles.text) }).count > 1)
+            }
             var groups: [[String]: [SweepAggregate]] = [:]
             var order: [[String]] = []
             for a in aggregates {
@@ -59,7 +64,7 @@ enum SweepFigures {
                 let group = groups[key] ?? []
                 let at = zip(others, key).map { "\($0.header) \($1)" }.joined(separator: ", ")
                 let suffix = zip(others, key).map { "-\($0.column)=\($1)" }.joined()
-                for (k, metric) in RunSummary.metricColumnNames.enumerated() {
+                for (k, metric) in level.metricColumnNames.enumerated() {
                     let plot = figure(group, axis: axis, metric: k, name: metric, logX: logX,
                                       title: "\(metric) against \(axis.header)" + (at.isEmpty ? "" : " (\(at))") + (policy.isEmpty ? "" : ", \(policy)"),
                                       settings: settings)

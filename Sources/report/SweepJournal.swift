@@ -33,12 +33,13 @@ struct SweepJournal: Sendable {
         do { try AtomicFile.createDirectory(dir) } catch { throw ReportError("\(error)") }
         let url = dir.appendingPathComponent(Self.fileName)
         path = url.path
-        let headerLines = manifest.split(separator: "\n").map { "# " + $0 } + [(SweepRunResult.columnNames + ["checksum"]).joined(separator: ",")]
+        let level = SweepFiles.level(manifest: manifest)
+        let headerLines = manifest.split(separator: "\n").map { "# " + $0 } + [(SweepRunResult.columnNames(level) + ["checksum"]).joined(separator: ",")]
         let header = headerLines.joined(separator: "\n") + "\n"
         var completed: [SweepRunResult] = []
         if let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8),
            text.hasPrefix(header) {
-            completed = Self.read(body: text.dropFirst(header.count), firstLine: headerLines.count + 1, grid: grid, path: path)
+            completed = Self.read(body: text.dropFirst(header.count), firstLine: headerLines.count + 1, grid: grid, path: path, level: level)
             let keep = header + completed.map { Self.line($0) }.joined()
             do { try AtomicFile.write(keep, to: url) } catch { throw ReportError("\(error)") }
         } else {
@@ -52,7 +53,8 @@ struct SweepJournal: Sendable {
 
     /// The kept runs of a journal's `body` (the text after its header), with a note per
     /// ignored line; `firstLine` is the file line number of the body's first line.
-    static func read(body: Substring, firstLine: Int, grid: [SweepRun], path: String) -> [SweepRunResult] {
+    static func read(body: Substring, firstLine: Int, grid: [SweepRun], path: String,
+                     level: SweepLevel = .tabular) -> [SweepRunResult] {
         var kept: [Int: (line: Int, result: SweepRunResult)] = [:]
         var dropped = Set<Int>()
         var order: [Int] = []
@@ -67,7 +69,7 @@ struct SweepJournal: Sendable {
                 note("\(path): line \(n) is damaged (its checksum does not match); ignored, its run is recomputed")
                 continue
             }
-            guard let r = row(String(piece[..<comma])) else {
+            guard let r = row(String(piece[..<comma]), level: level) else {
                 note("\(path): line \(n) does not read as a run row; ignored, its run is recomputed")
                 continue
             }
@@ -92,7 +94,7 @@ struct SweepJournal: Sendable {
 
     /// A run's journal line: its runs.csv row, a comma, its checksum and a newline.
     static func line(_ result: SweepRunResult) -> String {
-        let csv = tableCSV([result], columns: SweepRunResult.columnNames)
+        let csv = tableCSV([result], columns: SweepRunResult.columnNames(result.run.level))
         let rows = csv.split(separator: "\n", omittingEmptySubsequences: false)
         let row = rows.count > 1 ? String(rows[1]) : ""
         return row + "," + checksum(row[...]) + "\n"
@@ -112,8 +114,8 @@ struct SweepJournal: Sendable {
     }
 
     /// One row text read back into a run row by column name (nil if it does not read).
-    static func row(_ text: String) -> SweepRunResult? {
-        let csv = SweepRunResult.columnNames.joined(separator: ",") + "\n" + text + "\n"
+    static func row(_ text: String, level: SweepLevel = .tabular) -> SweepRunResult? {
+        let csv = SweepRunResult.columnNames(level).joined(separator: ",") + "\n" + text + "\n"
         guard let doc = try? CSVDocument.parse(csv, source: fileName), doc.rows.count == 1,
               doc.rows[0].count == doc.header.count else { return nil }
         return try? doc.decodeRow(SweepRunResult.self, at: 0)

@@ -17,7 +17,7 @@ import Testing
         (["train", "--rm-l2", "0.1"], "--rm-l2"),
         (["train", "--target", "fitted"], "--target fitted"),
         (["train", "--target", "proxy"], "--target proxy"),
-        (["sweep", "--policy", "markov"], "--policy markov"),
+        (["sweep", "--policies", "tabular,markov"], "--policies"),  // a sweep never mixes levels
         (["sweep", "--target", "fitted"], "--target fitted"),
         // Tabular options with a sequence policy are rejected too.
         (["train", "--policy", "markov", "--responses", "9"], "--responses"),
