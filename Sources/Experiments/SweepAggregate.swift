@@ -1,0 +1,86 @@
+import LossMath
+
+/// Mean and 95% Student-t interval over seeds of one cell: one value per non-replicate axis
+/// (``SweepAxis/cellAxes``). Diverged runs (``RunStatus/diverged(atStep:)``) are left out of
+/// the mean and the interval and counted in ``diverged``.
+public struct SweepAggregate: Sendable, Hashable, Codable {
+    /// One value per ``SweepAxis/cellAxes``, in order.
+    public var cell: [SweepValue]
+    /// Number of seeds (runs) in the cell that finished `ok`: the `n` of the mean.
+    public var count: Int
+    /// Number of runs in the cell that diverged (left out of the mean and interval).
+    public var diverged: Int
+    /// Per metric of ``RunSummary/metricColumnNames``: the mean over seeds.
+    public var mean: [Double]
+    /// Per metric: the half-width `t_{0.975, n-1} s / sqrt(n)` of the 95% interval
+    /// `mean ± halfWidth`, with `s` the sample standard deviation. NaN when `n = 1`, and
+    /// non-finite when a run's value is.
+    public var halfWidth: [Double]
+    /// The sweep's level: it names the axes of ``cell`` and the metrics of ``mean``.
+    public var level: SweepLevel
+
+    public init(cell: [SweepValue], count: Int, diverged: Int = 0, mean: [Double], halfWidth: [Double],
+                level: SweepLevel = .tabular) {
+        self.cell = cell
+        self.count = count
+        self.diverged = diverged
+        self.mean = mean
+        self.halfWidth = halfWidth
+        self.level = level
+    }
+
+    /// The value on `axis` (nil for a replicate axis).
+    public func value(_ axis: SweepAxis) -> SweepValue? {
+        guard let k = level.cellAxes.firstIndex(of: axis), k < cell.count else { return nil }
+        return cell[k]
+    }
+
+    public var loss: Loss { value(.loss)?.loss ?? .sigmoid }
+    public var beta: Double { value(.beta)?.real ?? .nan }
+    public var rewardNoise: Double { value(.rewardNoise)?.real ?? .nan }
+
+    /// The column of the number of replicates in a cell.
+    static let countColumn = "seeds"
+    /// The column of the number of diverged runs in a cell, last.
+    static let divergedColumn = "diverged"
+
+    /// The cell's axes (`loss, beta, reward_noise`), `seeds` (runs that finished `ok`),
+    /// `<metric>_mean, <metric>_ci95` per metric of ``RunSummary/metricColumnNames``, then
+    /// `diverged`.
+    public static var columnNames: [String] { columnNames(.tabular) }
+
+    /// The columns of an aggregate of `level`: its cell axes, `seeds`, two per metric, `diverged`.
+    public static func columnNames(_ level: SweepLevel) -> [String] {
+        level.cellAxes.map(\.column) + [countColumn]
+            + level.metricColumnNames.flatMap { [$0 + "_mean", $0 + "_ci95"] } + [divergedColumn]
+    }
+
+    /// One flat table row in the order of ``columnNames(_:)``.
+    public func encode(to encoder: any Encoder) throws {
+        var a = encoder.container(keyedBy: SweepAxis.self)
+        for (axis, value) in zip(level.cellAxes, cell) { try value.encode(to: &a, key: axis) }
+        var m = encoder.container(keyedBy: ColumnKey.self)
+        try m.encode(count, forKey: ColumnKey(Self.countColumn))
+        for (k, name) in level.metricColumnNames.enumerated() {
+            try m.encode(k < mean.count ? mean[k] : .nan, forKey: ColumnKey(name + "_mean"))
+            try m.encode(k < halfWidth.count ? halfWidth[k] : .nan, forKey: ColumnKey(name + "_ci95"))
+        }
+        try m.encode(diverged, forKey: ColumnKey(Self.divergedColumn))
+    }
+
+    /// Reads a row back by column name (empty cells are NaN; a `policy` column: the sequence level).
+    public init(from decoder: any Decoder) throws {
+        let a = try decoder.container(keyedBy: SweepAxis.self)
+        let m = try decoder.container(keyedBy: ColumnKey.self)
+        let level: SweepLevel = a.contains(.policy) ? .sequence : .tabular
+        var mean: [Double] = [], half: [Double] = []
+        for name in level.metricColumnNames {
+            mean.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_mean")) ?? .nan)
+            half.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_ci95")) ?? .nan)
+        }
+        self.init(cell: try level.cellAxes.map { try $0.decode(from: a, key: $0) },
+                  count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)),
+                  diverged: try m.decode(Int.self, forKey: ColumnKey(Self.divergedColumn)), mean: mean, halfWidth: half,
+                  level: level)
+    }
+}
