@@ -74,3 +74,60 @@ func markovRowStep(gradient g: UnsafeMutablePointer<Double>, parameters theta: U
     logSoftmaxRow(theta, into: out, probabilities: e, count: count)
     return squares
 }
+
+/// Two independent active rows of the fused `markov` step at once: exactly
+/// ``markovRowStep(gradient:parameters:logPolicy:probabilities:count:update:offset:)`` on
+/// row `A` and on row `B` (each row's own operations in the same order, so the same bits),
+/// with the two rows' loops interleaved so that their serial chains (the sums of squares, the
+/// maximum, the sum of the exponentials, the logarithm) overlap instead of running one after
+/// the other. Returns the two rows' `sum_a g_a^2`.
+///
+/// - Precondition: the rows do not overlap (distinct states).
+///
+/// See also: ``logSoftmaxRowPair(_:into:probabilities:_:into:probabilities:count:)``.
+@inline(__always)
+func markovRowStepPair(gradient gA: UnsafeMutablePointer<Double>, parameters thA: UnsafeMutablePointer<Double>,
+                       logPolicy outA: UnsafeMutablePointer<Double>, probabilities eA: UnsafeMutablePointer<Double>,
+                       offset offA: Int,
+                       gradient gB: UnsafeMutablePointer<Double>, parameters thB: UnsafeMutablePointer<Double>,
+                       logPolicy outB: UnsafeMutablePointer<Double>, probabilities eB: UnsafeMutablePointer<Double>,
+                       offset offB: Int,
+                       count: Int, update: FoldedRowUpdate) -> (Double, Double) {
+    var squaresA = 0.0, squaresB = 0.0
+    for a in 0..<count {
+        squaresA += gA[a] * gA[a]
+        squaresB += gB[a] * gB[a]
+    }
+    update.apply(gradient: gA, parameters: thA, offset: offA, count: count)
+    update.apply(gradient: gB, parameters: thB, offset: offB, count: count)
+    logSoftmaxRowPair(thA, into: outA, probabilities: eA, thB, into: outB, probabilities: eB, count: count)
+    return (squaresA, squaresB)
+}
+
+/// ``logSoftmaxRow(_:into:probabilities:count:)`` on two independent rows `A` and `B`, each
+/// with exactly its operations in the same order (the same bits), the rows' loops
+/// interleaved so that their reductions and logarithms overlap.
+@inline(__always)
+func logSoftmaxRowPair(_ lA: UnsafePointer<Double>, into outA: UnsafeMutablePointer<Double>,
+                       probabilities eA: UnsafeMutablePointer<Double>,
+                       _ lB: UnsafePointer<Double>, into outB: UnsafeMutablePointer<Double>,
+                       probabilities eB: UnsafeMutablePointer<Double>, count v: Int) {
+    var mA = lA[0], mB = lB[0]
+    for a in 1..<v {
+        mA = Swift.max(mA, lA[a])
+        mB = Swift.max(mB, lB[a])
+    }
+    for a in 0..<v { eA[a] = Elementary.exp(lA[a] - mA) }
+    for a in 0..<v { eB[a] = Elementary.exp(lB[a] - mB) }
+    var sumA = 0.0, sumB = 0.0
+    for a in 0..<v {
+        sumA += eA[a]
+        sumB += eB[a]
+    }
+    let logSumA = Elementary.log(sumA), logSumB = Elementary.log(sumB)
+    for a in 0..<v { outA[a] = (lA[a] - mA) - logSumA }
+    for a in 0..<v { outB[a] = (lB[a] - mB) - logSumB }
+    let inverseA = 1 / sumA, inverseB = 1 / sumB
+    for a in 0..<v { eA[a] *= inverseA }
+    for a in 0..<v { eB[a] *= inverseB }
+}

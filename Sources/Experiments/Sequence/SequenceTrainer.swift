@@ -89,7 +89,7 @@ public final class SequenceTrainer {
     let values: UnsafeMutableBufferPointer<Double>
     let dChosen: UnsafeMutableBufferPointer<Double>, dRejected: UnsafeMutableBufferPointer<Double>
     let scratch: UnsafeMutableBufferPointer<Double>     // V
-    let rowGradient: UnsafeMutableBufferPointer<Double> // V, the fused step's gradient row
+    let rowGradient: UnsafeMutableBufferPointer<Double> // 2V, the fused step's two gradient rows
     let activeStates: [Int], allStates: [Int]
     /// Prompt `x`'s pairs are `pairStart[x] ..< pairStart[x + 1]` (the environment's pairs
     /// come prompt by prompt), its active states `activeStates[activeStart[x] ..< activeStart[x + 1]]`.
@@ -185,7 +185,7 @@ public final class SequenceTrainer {
         values = buffer(pairCount, 0.0)
         dChosen = buffer(pairCount, 0.0); dRejected = buffer(pairCount, 0.0)
         scratch = buffer(space.vocabulary, 0.0)
-        rowGradient = buffer(space.vocabulary, 0.0)
+        rowGradient = buffer(2 * space.vocabulary, 0.0)
         selectStates()
         // pi_ref: the same bits as env.reference.logProbabilities (the same operations).
         refresh(allStates)

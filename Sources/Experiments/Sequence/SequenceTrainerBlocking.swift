@@ -45,7 +45,7 @@ extension SequenceTrainer {
         if blockSnapshot.count != snapshotCount { blockSnapshot = [Double](repeating: 0, count: snapshotCount) }
         var partials = [Double](repeating: 0, count: 2 * count * prompts)   // [step][prompt]: loss, then squares
         let chunks = Swift.max(1, Swift.min(threads, prompts))
-        var scratchRows = [Double](repeating: 0, count: 2 * chunks * v)       // per chunk: counts, gradient row
+        var scratchRows = [Double](repeating: 0, count: 3 * chunks * v)       // per chunk: counts, two gradient rows
         let firstUpdate = optimizer.steps + 1
         blockSnapshot.withUnsafeMutableBufferPointer { snap in
             partials.withUnsafeMutableBufferPointer { part in
@@ -58,7 +58,7 @@ extension SequenceTrainer {
                             trainer.snapshotRows(prompt: x, into: sp, moments: moments)
                             trainer.blockedPrompt(x, firstUpdate: firstUpdate, steps: count, losses: pp,
                                                   squares: pp + count * prompts,
-                                                  counts: rp + 2 * c * v, gradientRow: rp + (2 * c + 1) * v)
+                                                  counts: rp + 3 * c * v, gradientRows: rp + (3 * c + 1) * v)
                         }
                     }
                 }
@@ -91,10 +91,11 @@ extension SequenceTrainer {
     /// then for each of its active rows the logit gradient, the update and the log-softmax
     /// (``fusedLogitStep()``'s operations). Writes its loss and squared-norm partials of step
     /// `j` at `losses[j P + x]`, `squares[j P + x]`. `counts` and `gradientRow` are `V`
-    /// scratch entries of this thread (`counts` zeroed, and left zeroed).
+    /// scratch entries of this thread (`counts` zeroed, and left zeroed), `gradientRows` `2 V`
+    /// (the rows go two at a time through ``markovRowStepPair``, the same bits).
     func blockedPrompt(_ x: Int, firstUpdate: Int, steps: Int, losses: UnsafeMutablePointer<Double>,
                        squares: UnsafeMutablePointer<Double>, counts: UnsafeMutablePointer<Double>,
-                       gradientRow g: UnsafeMutablePointer<Double>) {
+                       gradientRows g: UnsafeMutablePointer<Double>) {
         let prompts = space.prompts, v = space.vocabulary
         let pairs = pairStart[x] ..< pairStart[x + 1]
         let rows = activeStart[x] ..< activeStart[x + 1]
@@ -122,7 +123,20 @@ extension SequenceTrainer {
             }
             let update = FoldedRowUpdate(optimizer.update(step: firstUpdate + j))
             var sq = 0.0
-            for r in rows {
+            var r = rows.lowerBound
+            while r + 1 < rows.upperBound {
+                let rowA = activeStates[r] * v, rowB = activeStates[r + 1] * v
+                rowLogitGradient(state: activeStates[r], counts: counts, into: g)
+                rowLogitGradient(state: activeStates[r + 1], counts: counts, into: g + v)
+                let (qa, qb) = markovRowStepPair(
+                    gradient: g, parameters: th + rowA, logPolicy: lp + rowA, probabilities: p + rowA, offset: rowA,
+                    gradient: g + v, parameters: th + rowB, logPolicy: lp + rowB, probabilities: p + rowB, offset: rowB,
+                    count: v, update: update)
+                sq += qa
+                sq += qb
+                r += 2
+            }
+            if r < rows.upperBound {
                 let s = activeStates[r]
                 let row = s * v
                 rowLogitGradient(state: s, counts: counts, into: g)

@@ -80,7 +80,26 @@ extension SequenceTrainer {
         let perPrompt = space.statesPerPrompt
         guard let lp = logPi.baseAddress, let g = rowGradient.baseAddress, let c = rowCounts.baseAddress,
               let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
-        for s in states {
+        // Two rows at a time (``markovRowStepPair``, the same bits as one at a time); each
+        // row's squares are added to its prompt's partial in state order.
+        var i = 0
+        while i + 1 < states.count {
+            let sA = states[i], sB = states[i + 1]
+            let rowA = sA * v, rowB = sB * v
+            rowLogitGradient(state: sA, counts: c, into: g)
+            rowLogitGradient(state: sB, counts: c, into: g + v)
+            let (qa, qb) = markovRowStepPair(
+                gradient: g, parameters: th + rowA, logPolicy: lp + rowA, probabilities: p + rowA, offset: rowA,
+                gradient: g + v, parameters: th + rowB, logPolicy: lp + rowB, probabilities: p + rowB, offset: rowB,
+                count: v, update: update)
+            if sA / perPrompt != current { squares += part; part = 0; current = sA / perPrompt }
+            part += qa
+            if sB / perPrompt != current { squares += part; part = 0; current = sB / perPrompt }
+            part += qb
+            i += 2
+        }
+        if i < states.count {
+            let s = states[i]
             let row = s * v
             let x = s / perPrompt
             if x != current { squares += part; part = 0; current = x }
