@@ -1,3 +1,4 @@
+import GSLKit
 import LossMath
 
 /// Mean and 95% Student-t interval over seeds of one cell: one value per non-replicate axis
@@ -82,5 +83,48 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
                   count: try m.decode(Int.self, forKey: ColumnKey(Self.countColumn)),
                   diverged: try m.decode(Int.self, forKey: ColumnKey(Self.divergedColumn)), mean: mean, halfWidth: half,
                   level: level)
+    }
+}
+
+extension Sweep {
+    /// Mean and 95% interval over seeds per cell (loss, beta, noise), in order of first appearance
+    /// in `results` sorted by run id. Uses GSL's Student-t quantile ``GSLKit/StudentT``.
+    ///
+    /// Only runs with status `ok` enter the mean and interval (`n` = their number); diverged
+    /// runs are counted in ``SweepAggregate/diverged``. A cell whose runs all diverged has
+    /// `count` 0 and NaN means (empty cells in the CSV).
+    public static func aggregate(_ results: [SweepRunResult]) -> [SweepAggregate] {
+        let level = results.first?.run.level ?? .tabular
+        let cellIndices = level.axes.indices.filter { !level.axes[$0].isReplicate }
+        var order: [[SweepValue]] = []
+        var groups: [[SweepValue]: [SweepRunResult]] = [:]
+        for r in results.sorted(by: { $0.run.id < $1.run.id }) {
+            let k = cellIndices.map { $0 < r.run.values.count ? r.run.values[$0].bitKey : .real(.nan) }
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(r)
+        }
+        return order.compactMap { k in
+            guard let all = groups[k], let first = all.first else { return nil }
+            let g = all.filter { !$0.status.isDiverged }
+            let n = g.count
+            let columns = level.metricColumnNames.count
+            var mean = [Double](repeating: .nan, count: columns)
+            var half = [Double](repeating: .nan, count: columns)
+            let t = n >= 2 ? StudentT.quantile(0.975, degreesOfFreedom: Double(n - 1)) : .nan
+            for c in 0..<columns {
+                guard n >= 1 else { continue }
+                let xs = g.map { $0.metricValues[c] }
+                let m = xs.reduce(0, +) / Double(n)
+                mean[c] = m
+                if n >= 2 {
+                    // Two-pass variance (no E[x^2] - E[x]^2 cancellation).
+                    let ss = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) }
+                    let s = (ss / Double(n - 1)).squareRoot()
+                    half[c] = t * s / Double(n).squareRoot()
+                }
+            }
+            let cell = cellIndices.map { $0 < first.run.values.count ? first.run.values[$0] : .real(.nan) }
+            return SweepAggregate(cell: cell, count: n, diverged: all.count - n, mean: mean, halfWidth: half, level: level)
+        }
     }
 }
