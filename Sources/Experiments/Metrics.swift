@@ -147,29 +147,52 @@ struct ColumnKey: CodingKey {
 }
 
 /// How a training run ended: `ok`, or `diverged at step N` when the parameters after `N`
-/// steps, or the loss or gradient at them, were not finite (``Trainer/divergedAtStep``).
-/// A diverged run's metrics are its last finite ones; findings never compare with them.
+/// steps, or the loss or gradient at them, were not finite (``Trainer/divergedAtStep``),
+/// or `failed: <reason>` when the run could not be trained at all (its trainer threw, e.g.
+/// `spo_asym` on data with a zero reward gap; a sweep records it and goes on).
+/// A diverged run's metrics are its last finite ones, a failed run has none (empty cells);
+/// findings never compare with either.
 public enum RunStatus: Sendable, Hashable, Codable, CustomStringConvertible {
     case ok
     case diverged(atStep: Int)
+    /// The run threw before or while training; `reason` is one line (no CR or LF).
+    case failed(reason: String)
 
-    /// The table text: `ok` or `diverged at step N`.
+    /// The table text: `ok`, `diverged at step N` or `failed: <reason>`.
     public var description: String {
         switch self {
         case .ok: "ok"
         case .diverged(let n): "diverged at step \(n)"
+        case .failed(let reason): Self.failedPrefix + reason
         }
     }
 
-    /// The status of a table cell's text; nil if it is neither form.
+    static let failedPrefix = "failed: "
+
+    /// A failed status for `error`, its text on one line (CR and LF become spaces).
+    public static func failed(_ error: some Error) -> RunStatus {
+        let text = "\(error)".map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : String($0) }.joined()
+        return .failed(reason: text.isEmpty ? "unknown error" : text)
+    }
+
+    /// The status of a table cell's text; nil if it is none of the forms.
     public init?(_ text: String) {
         if text == "ok" { self = .ok; return }
+        if text.hasPrefix(Self.failedPrefix), text.count > Self.failedPrefix.count,
+           !text.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            self = .failed(reason: String(text.dropFirst(Self.failedPrefix.count)))
+            return
+        }
         let prefix = "diverged at step "
         guard text.hasPrefix(prefix), let n = Int(text.dropFirst(prefix.count)), n >= 0 else { return nil }
         self = .diverged(atStep: n)
     }
 
+    /// True unless `ok`: the run diverged or failed (left out of means and comparisons).
     public var isDiverged: Bool { self != .ok }
+
+    /// True for a run that failed (threw) rather than trained.
+    public var isFailed: Bool { if case .failed = self { return true }; return false }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -180,7 +203,7 @@ public enum RunStatus: Sendable, Hashable, Codable, CustomStringConvertible {
         let c = try decoder.singleValueContainer()
         let text = try c.decode(String.self)
         guard let s = RunStatus(text) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "status \"\(text)\" is neither ok nor diverged at step N")
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "status \"\(text)\" is neither ok, diverged at step N nor failed: <reason>")
         }
         self = s
     }

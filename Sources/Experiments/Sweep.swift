@@ -334,6 +334,8 @@ public enum Sweep {
     ///   - finished: called with each run's result as soon as it finishes (before
     ///     `progress`), from worker threads, one at a time under the same lock: the place
     ///     to journal runs as they complete.
+    /// - Returns: one result per run. A run that throws is a result with status
+    ///   ``RunStatus/failed(reason:)`` and no metrics; the other runs are unaffected.
     /// - Throws: validation errors of `spec`, before any run starts.
     public static func run(_ spec: SweepSpec, runs: [SweepRun], workers: Int = Sweep.processorCount,
                            progress: (@Sendable (_ completed: Int, _ total: Int) -> Void)? = nil,
@@ -347,11 +349,13 @@ public enum Sweep {
         let inner = threads == 1 ? Swift.max(1, workers) : 1
         let work: @Sendable (Int) -> Void = { _ in
             while let k = state.claim() {
-                // Validation above covers every run's configuration, so a failure here would
-                // be a bug; it is recorded, not swallowed.
-                let outcome: Result<SweepRunResult, ExperimentError>
-                outcome = Result { () throws(ExperimentError) -> SweepRunResult in try Sweep.run(ordered[k], of: spec, threads: inner) }
-                state.finish(k, outcome, progress, finished)
+                // A run that throws (its data defeat its loss, e.g. spo_asym on a zero reward
+                // gap) becomes a failed row; the sweep goes on (``SweepRunResult/init(run:failure:)``).
+                let result: SweepRunResult
+                do { result = try Sweep.run(ordered[k], of: spec, threads: inner) } catch {
+                    result = SweepRunResult(run: ordered[k], failure: error)
+                }
+                state.finish(k, .success(result), progress, finished)
             }
         }
         if threads == 1 {

@@ -2,14 +2,15 @@ import GSLKit
 import LossMath
 
 /// Mean and 95% Student-t interval over seeds of one cell: one value per non-replicate axis
-/// (``SweepAxis/cellAxes``). Diverged runs (``RunStatus/diverged(atStep:)``) are left out of
-/// the mean and the interval and counted in ``diverged``.
+/// (``SweepAxis/cellAxes``). Diverged runs (``RunStatus/diverged(atStep:)``) and failed runs
+/// (``RunStatus/failed(reason:)``) are left out of the mean and the interval and counted in
+/// ``diverged``.
 public struct SweepAggregate: Sendable, Hashable, Codable {
     /// One value per ``SweepAxis/cellAxes``, in order.
     public var cell: [SweepValue]
     /// Number of seeds (runs) in the cell that finished `ok`: the `n` of the mean.
     public var count: Int
-    /// Number of runs in the cell that diverged (left out of the mean and interval).
+    /// Number of runs in the cell that diverged or failed (left out of the mean and interval).
     public var diverged: Int
     /// Per metric of ``RunSummary/metricColumnNames``: the mean over seeds.
     public var mean: [Double]

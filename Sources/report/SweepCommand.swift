@@ -23,6 +23,11 @@ extension Report {
             machine would write. With --out, finished runs are journalled as they complete: \
             rerunning the same command after an interruption skips them.
 
+            A run whose trainer refuses its data (spo_asym on a pair with a zero reward gap) \
+            does not stop the sweep: its row has status "failed: <reason>" and empty metrics, \
+            the aggregates leave it out (counted in the diverged column), sweep.md lists it, \
+            and the sweep exits with status 4 after writing every file.
+
             Sequence level (--policy markov|shared, or --policies markov,shared; docs/theory.md \
             §5.2): the grid adds the axes policy, target, proxy_bias, spurious_token, vocab, \
             length and rm_l2 (--targets, --proxy-biases, --spurious-tokens, --vocabs, --lengths, \
@@ -91,6 +96,20 @@ extension Report {
         }
 
         func shardIndex() throws -> (Int, Int)? { try parseShard(shard) }
+
+        /// Exit status of a sweep with failed runs (its files are written in full first).
+        static let failedRunsExitCode: Int32 = 4
+
+        /// After the files: when some runs failed (``Experiments/RunStatus/failed(reason:)``), a
+        /// message with their number (even with --quiet: it explains the exit status) and exit
+        /// ``failedRunsExitCode``.
+        static func reportFailures(_ results: [SweepRunResult]) throws {
+            let failed = Sweep.failures(results)
+            guard let first = failed.first else { return }
+            StandardOutput.writeError("error: " + "\(failed.count) of \(results.count) runs failed (status \"failed: ...\" in runs.csv, listed in sweep.md; "
+                 + "left out of the aggregates); the first: run \(first.run.id), \(first.status)\n")
+            throw ExitCode(failedRunsExitCode)
+        }
 
         func validate() throws {
             try output.rejectPlot("report sweep", instead: "its figures are SVG files in --out DIR/figures; use markdown, csv or json")
@@ -161,11 +180,12 @@ extension Report {
             }
             let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
             switch output.format {
-            case .csv?: emit(byName["aggregate.csv"]!)
-            case .markdown?, .plot?: emit(byName["sweep.md"]!)
-            case .json?: emit(jsonRecords(fromCSV: byName["aggregate.csv"]!))
-            case nil: if output.out == nil { emit(byName["sweep.md"]!) }
+            case .csv?: emit(byName["aggregate.csv"] ?? "")
+            case .markdown?, .plot?: emit(byName["sweep.md"] ?? "")
+            case .json?: emit(jsonRecords(fromCSV: byName["aggregate.csv"] ?? ""))
+            case nil: if output.out == nil { emit(byName["sweep.md"] ?? "") }
             }
+            try Self.reportFailures(results)
         }
     }
 }

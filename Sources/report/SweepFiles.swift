@@ -50,7 +50,7 @@ enum SweepFiles {
         let aggregates = Sweep.aggregate(results)
         let agg = tableCSV(aggregates, columns: SweepAggregate.columnNames(level))
         return [File(name: "manifest.txt", text: manifest), File(name: "runs.csv", text: runs),
-                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates, level: level))]
+                File(name: "aggregate.csv", text: agg), File(name: "sweep.md", text: markdown(aggregates, level: level, failures: Sweep.failures(results)))]
             + SweepFigures.files(aggregates, manifest: manifest, level: level)
     }
 
@@ -75,7 +75,11 @@ enum SweepFiles {
 
     static func g4(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "-" }
 
-    static func markdown(_ aggregates: [SweepAggregate], level: SweepLevel = .tabular) -> String {
+    /// sweep.md: the aggregate table, DPO against spo per cell, then (only when some run
+    /// did not end `ok`, so other sweeps keep their bytes) the cells with diverged or failed
+    /// runs and each failed run with its reason (`failures`, ``Sweep/failures(_:)``).
+    static func markdown(_ aggregates: [SweepAggregate], level: SweepLevel = .tabular,
+                         failures: [SweepRunResult] = []) -> String {
         var s = "# Sweep: mean and 95% interval over seeds\n\n"
         let names = level.metricColumnNames
         let show = level == .tabular ? ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
@@ -111,11 +115,22 @@ enum SweepFiles {
         let heading = level == .tabular ? "DPO against spo under reward-model noise" : "DPO against spo per cell"
         if !lines.isEmpty { s += "\n## \(heading)\n\n" + lines.joined(separator: "\n") + "\n" }
         // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.
+        let failedCells = failures.map { r in level.cellAxes.map { r.run.value($0).map(text) } }
         let diverged = aggregates.filter { $0.diverged > 0 }.map { a in
-            "- " + axes.map { "\(phrase($0)) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
-                + ": \(a.diverged) of \(a.count + a.diverged) runs diverged (left out of the means and intervals)"
+            let key = a.cell.map { Optional(text($0)) }
+            let what = failedCells.contains(key) ? "diverged or failed" : "diverged"
+            return "- " + axes.map { "\(phrase($0)) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
+                + ": \(a.diverged) of \(a.count + a.diverged) runs \(what) (left out of the means and intervals)"
         }
         if !diverged.isEmpty { s += "\n## Diverged runs\n\n" + diverged.joined(separator: "\n") + "\n" }
+        if !failures.isEmpty {
+            s += "\n## Failed runs\n\nThese runs could not be trained (their trainer refused the run's data); "
+            s += "their rows in runs.csv have the status and empty metrics.\n\n"
+            s += failures.map { r in
+                "- run \(r.run.id) (" + r.run.level.axes.map { "\(phrase($0)) \(r.run.value($0).map(short) ?? "-")" }
+                    .joined(separator: ", ") + "): \(r.status)"
+            }.joined(separator: "\n") + "\n"
+        }
         return s
     }
 }

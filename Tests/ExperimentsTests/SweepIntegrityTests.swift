@@ -43,3 +43,29 @@ import Experiments
         #expect(SweepAggregate.columnNames.last == "diverged")
     }
 }
+
+/// A run whose trainer throws is a failed row, not the end of the sweep.
+@Suite struct SweepFailureTests {
+    @Test func aThrowingRunIsAFailedRow() throws {
+        // V = 3, T = 1: some pair has two equal responses, so spo_asym's true gap is 0 there.
+        let grid: [SweepAxis: [SweepValue]] = [
+            .policy: [.policy(.markov)], .loss: [.loss(.sigmoid), .loss(.spoAsym)], .target: [.target(.trueReward)],
+            .beta: [.real(0.5)], .rewardNoise: [.real(0)], .proxyBias: [.real(0)], .spuriousToken: [.integer(0)],
+            .vocab: [.integer(3)], .length: [.integer(1)], .rmL2: [.real(0.01)], .seed: [.seed(1)]]
+        let spec = SweepSpec(grid: grid, training: TrainingConfig(loss: .sigmoid, steps: 10, logEvery: 5),
+                             sequence: SequenceConfig(prompts: 2, pairsPerPrompt: 4))
+        let results = try Sweep.run(spec, runs: try spec.runs(), workers: 2)
+        #expect(results.count == 2)
+        #expect(results[0].status == .ok)
+        #expect(results[1].status.isFailed && results[1].status.isDiverged)
+        #expect(results[1].status.description.hasPrefix("failed: reward gap for spo_asym"))
+        #expect(results[1].metricValues.allSatisfy { $0.isNaN })
+        #expect(Sweep.failures(results).map(\.run.id) == [1])
+        let cells = Sweep.aggregate(results)
+        #expect(cells.count == 2 && cells[1].count == 0 && cells[1].diverged == 1)
+        // The status text reads back.
+        #expect(RunStatus(results[1].status.description) == results[1].status)
+        #expect(RunStatus.failed(ExperimentError.invalidParameter(name: "a", value: "b\nc", requirement: "d")).description.contains("\n") == false)
+        #expect(RunStatus("failed: ") == nil)
+    }
+}
