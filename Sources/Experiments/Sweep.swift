@@ -239,7 +239,7 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
 
     /// The metrics in the order of ``SweepLevel/metricColumnNames`` of the run's level.
     public var metricValues: [Double] {
-        if let s = sequenceSummary { return SequenceRunSummary.metricFields.map { s[keyPath: $0.field] } }
+        if let s = sequenceSummary { return SequenceRunSummary.metricFields.map { s[keyPath: $0.field] } + [s.winRateVersusDPO ?? .nan] }
         return summary.metricValues
     }
 
@@ -261,6 +261,7 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
         var c = encoder.container(keyedBy: ColumnKey.self)
         if let s = sequenceSummary {
             for f in SequenceRunSummary.metricFields { try c.encode(s[keyPath: f.field], forKey: ColumnKey(f.name)) }
+            try c.encode(s.winRateVersusDPO ?? .nan, forKey: ColumnKey(SweepLevel.winRateVersusDPOColumn))
         } else {
             try summary.encodeMetrics(to: encoder)
         }
@@ -277,6 +278,8 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
             for f in SequenceRunSummary.metricFields {
                 s[keyPath: f.field] = try c.decodeIfPresent(Double.self, forKey: ColumnKey(f.name)) ?? .nan
             }
+            s.winRateVersusDPO = try c.decodeIfPresent(Double.self, forKey: ColumnKey(SweepLevel.winRateVersusDPOColumn))
+                .flatMap { $0.isNaN ? nil : $0 }
             self.init(run: run, sequenceSummary: s)
         } else {
             var summary = try RunSummary(loss: run.loss, metricsFrom: decoder)
@@ -312,8 +315,9 @@ public enum Sweep {
 
     /// ``run(_:of:)`` with at most `threads` threads inside the training (results do not
     /// depend on it; see ``Trainer/threads``).
-    static func run(_ run: SweepRun, of spec: SweepSpec, threads: Int) throws(ExperimentError) -> SweepRunResult {
-        if run.level == .sequence { return try sequenceRun(run, of: spec, threads: threads) }
+    static func run(_ run: SweepRun, of spec: SweepSpec, threads: Int,
+                    dpoCache: SequenceDPOCache? = nil) throws(ExperimentError) -> SweepRunResult {
+        if run.level == .sequence { return try sequenceRun(run, of: spec, threads: threads, dpoCache: dpoCache) }
         let (sim, training) = spec.configuration(for: run)
         let trainer = try Trainer(environment: try Environment(sim), config: training)
         trainer.threads = threads
@@ -347,12 +351,14 @@ public enum Sweep {
         let threads = Swift.max(1, Swift.min(workers, total))
         // Runs side by side each train on one thread; a lone worker may split its training.
         let inner = threads == 1 ? Swift.max(1, workers) : 1
+        // DPO's runs, shared by the runs of a sequence-level cell that need them (win_rate_vs_dpo).
+        let dpoCache = spec.level == .sequence ? SequenceDPOCache() : nil
         let work: @Sendable (Int) -> Void = { _ in
             while let k = state.claim() {
                 // A run that throws (its data defeat its loss, e.g. spo_asym on a zero reward
                 // gap) becomes a failed row; the sweep goes on (``SweepRunResult/init(run:failure:)``).
                 let result: SweepRunResult
-                do { result = try Sweep.run(ordered[k], of: spec, threads: inner) } catch {
+                do { result = try Sweep.run(ordered[k], of: spec, threads: inner, dpoCache: dpoCache) } catch {
                     result = SweepRunResult(run: ordered[k], failure: error)
                 }
                 state.finish(k, .success(result), progress, finished)

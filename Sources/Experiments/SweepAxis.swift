@@ -186,14 +186,18 @@ public enum SweepLevel: String, Sendable, Hashable, Codable, CaseIterable {
     public var cellAxes: [SweepAxis] { axes.filter { !$0.isReplicate } }
 
     /// The run metrics' column names: ``RunSummary/metricColumnNames`` for the tabular level;
-    /// for the sequence level ``SequenceRunSummary``'s metric columns (without
-    /// `win_rate_vs_dpo`, which needs DPO's run of the same cell).
+    /// for the sequence level ``SequenceRunSummary``'s metric columns, then
+    /// `win_rate_vs_dpo` (``Sweep/sequenceRun(_:of:threads:dpoCache:)`` says how a sweep run,
+    /// which trains one loss, gets DPO's policy), the order of `report train`'s summary.csv.
     public var metricColumnNames: [String] {
         switch self {
         case .tabular: return RunSummary.metricColumnNames
-        case .sequence: return SequenceRunSummary.metricFields.map(\.name)
+        case .sequence: return SequenceRunSummary.metricFields.map(\.name) + [Self.winRateVersusDPOColumn]
         }
     }
+
+    /// The sequence level's column of the win rate against DPO's policy of the same cell and seed.
+    static let winRateVersusDPOColumn = "win_rate_vs_dpo"
 }
 
 /// A value on a ``SweepAxis``: a loss, a real number, a seed, an integer, a sequence-level

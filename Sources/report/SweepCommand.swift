@@ -36,8 +36,10 @@ extension Report {
             loss, target, beta, reward_noise, proxy_bias, spurious_token, vocab, length, rm_l2, \
             seed, the sequence summary's metrics (final_expected_reward is the true reward, an \
             oracle measurement; final_proxy_reward, final_win_rate against pi_ref, \
-            final_mean_logp_chosen and _rejected, ...; no win_rate_vs_dpo, which needs DPO's run \
-            of the same cell) and status. Target true is the oracle: an upper bound. A sweep never \
+            final_mean_logp_chosen and _rejected, ...), win_rate_vs_dpo (against the policy DPO, \
+            sigmoid, trains on the same cell and seed: each run trains DPO too unless this \
+            process already did, so a sweep without sigmoid among its losses costs up to \
+            twice as much; sigmoid's own row is 0.5 by definition) and status. Target true is the oracle: an upper bound. A sweep never \
             mixes levels: tabular/loglinear and markov/shared runs record different metrics, so \
             --policies tabular,markov is refused (run one sweep per level); a tabular sweep's \
             files keep their columns and bytes.

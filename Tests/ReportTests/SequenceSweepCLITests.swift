@@ -130,3 +130,45 @@ extension SequenceSweepCLITests {
         #expect(r.stderr.contains(mentions), "stderr: \(r.stderr)")
     }
 }
+
+extension SequenceSweepCLITests {
+    /// `win_rate_vs_dpo`: a sweep row equals `report train --losses sigmoid,spo,ipo`'s row in
+    /// every column, win_rate_vs_dpo included (exact enumeration at V^T = 81, Monte Carlo at
+    /// 3^13 > 2^20); DPO's own row is 1/2 by definition; a sweep without sigmoid in its
+    /// losses, or on one worker, gives the same value (DPO's run is retrained, not looked up).
+    @Test(arguments: [("markov", "4"), ("shared", "13")])
+    func winRateVersusDPOIsReportTrains(policy: String, length: String) throws {
+        let dir = try R.tempDir()
+        let common = ["--policy", policy, "--proxy-bias", "1", "--target", "proxy", "--reward-noise", "0.3", "--prompts", "2",
+                      "--pairs-per-prompt", "3", "--steps", "30", "--log-every", "10"]
+        func sweep(_ losses: String, jobs: String) throws -> [[String: String]] {
+            let out = dir.appendingPathComponent("s-\(losses)-\(jobs)").path
+            let r = try R.run(["sweep", "--policy", policy, "--losses", losses, "--proxy-biases", "1", "--targets", "proxy",
+                               "--betas", "0.25", "--reward-noises", "0.3", "--seeds", "2", "--prompts", "2",
+                               "--pairs-per-prompt", "3", "--steps", "30", "--log-every", "10",
+                               "--vocabs", "3", "--lengths", length, "--jobs", jobs, "--out", out, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return R.table(try String(contentsOfFile: out + "/runs.csv", encoding: .utf8))
+        }
+        let rows = try sweep("sigmoid,spo,ipo", jobs: "2")
+        #expect(rows.count == 6)
+        let train = try R.run(["train", "--losses", "sigmoid,spo,ipo", "--beta", "0.25", "--seed", "2", "--vocab", "3",
+                               "--length", length, "--format", "csv"] + common)
+        #expect(train.status == 0, "\(train.stderr)")
+        let summary = R.table(train.stdout)
+        #expect(summary.count == 3)
+        for s in summary {
+            guard let row = rows.first(where: { $0["loss"] == s["loss"] && $0["seed"] == "2" }) else {
+                Issue.record("no sweep row for \(s["loss"] ?? "-")"); continue
+            }
+            #expect(row["win_rate_vs_dpo"]?.isEmpty == false)
+            for key in s.keys where !(key == "win_rate_vs_dpo" && s["loss"] == "sigmoid") {
+                #expect(row[key] == s[key], "\(s["loss"] ?? "-") \(key): sweep \(row[key] ?? "-") train \(s[key] ?? "-")")
+            }
+        }
+        #expect(rows.filter { $0["loss"] == "sigmoid" }.allSatisfy { $0["win_rate_vs_dpo"] == "0.5" })
+        // Without sigmoid in the sweep, serially: the same values.
+        let alone = try sweep("spo", jobs: "1")
+        #expect(alone.map { $0["win_rate_vs_dpo"] } == rows.filter { $0["loss"] == "spo" }.map { $0["win_rate_vs_dpo"] })
+    }
+}
