@@ -41,7 +41,9 @@ public struct SweepSpec: Sendable, Hashable, Codable {
     }
 
     /// The sweep's level: ``SweepLevel/sequence`` when it has a base ``sequence`` configuration.
-    public var level: SweepLevel { sequence == nil ? .tabular : .sequence }
+    public var level: SweepLevel {
+        SweepLevel(sequence == nil ? .tabular : .sequence, learningRate: !values(of: .learningRate).isEmpty)
+    }
 
     /// The level's axes, in enumeration order.
     public var axes: [SweepAxis] { level.axes }
@@ -189,7 +191,7 @@ public struct SweepRun: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: ColumnKey.self)
         let a = try decoder.container(keyedBy: SweepAxis.self)
-        let level: SweepLevel = a.contains(.policy) ? .sequence : .tabular
+        let level = SweepLevel.of(a)
         self.init(id: try c.decode(Int.self, forKey: ColumnKey(Self.idColumn)),
                   values: try level.axes.map { try $0.decode(from: a, key: $0) }, level: level)
     }
@@ -273,7 +275,7 @@ public struct SweepRunResult: Sendable, Hashable, Codable {
         let run = try SweepRun(from: decoder)
         let c = try decoder.container(keyedBy: ColumnKey.self)
         let status = try c.decode(RunStatus.self, forKey: ColumnKey(Self.statusColumn))
-        if run.level == .sequence {
+        if run.level.isSequence {
             var s = SequenceRunSummary(loss: run.loss, metrics: [], status: status)
             for f in SequenceRunSummary.metricFields {
                 s[keyPath: f.field] = try c.decodeIfPresent(Double.self, forKey: ColumnKey(f.name)) ?? .nan
@@ -317,7 +319,7 @@ public enum Sweep {
     /// depend on it; see ``Trainer/threads``).
     static func run(_ run: SweepRun, of spec: SweepSpec, threads: Int,
                     dpoCache: SequenceDPOCache? = nil) throws(ExperimentError) -> SweepRunResult {
-        if run.level == .sequence { return try sequenceRun(run, of: spec, threads: threads, dpoCache: dpoCache) }
+        if run.level.isSequence { return try sequenceRun(run, of: spec, threads: threads, dpoCache: dpoCache) }
         let (sim, training) = spec.configuration(for: run)
         let trainer = try Trainer(environment: try Environment(sim), config: training)
         trainer.threads = threads
@@ -352,7 +354,7 @@ public enum Sweep {
         // Runs side by side each train on one thread; a lone worker may split its training.
         let inner = threads == 1 ? Swift.max(1, workers) : 1
         // DPO's runs, shared by the runs of a sequence-level cell that need them (win_rate_vs_dpo).
-        let dpoCache = spec.level == .sequence ? SequenceDPOCache() : nil
+        let dpoCache = spec.level.isSequence ? SequenceDPOCache() : nil
         let work: @Sendable (Int) -> Void = { _ in
             while let k = state.claim() {
                 // A run that throws (its data defeat its loss, e.g. spo_asym on a zero reward

@@ -74,7 +74,7 @@ public struct SweepAggregate: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let a = try decoder.container(keyedBy: SweepAxis.self)
         let m = try decoder.container(keyedBy: ColumnKey.self)
-        let level: SweepLevel = a.contains(.policy) ? .sequence : .tabular
+        let level = SweepLevel.of(a)
         var mean: [Double] = [], half: [Double] = []
         for name in level.metricColumnNames {
             mean.append(try m.decodeIfPresent(Double.self, forKey: ColumnKey(name + "_mean")) ?? .nan)

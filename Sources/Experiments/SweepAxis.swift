@@ -9,7 +9,9 @@ import LossMath
 ///
 /// A sweep has one ``SweepLevel``: the tabular level's axes are `loss, beta, reward_noise,
 /// seed`; the sequence level (docs/theory.md §5.2) adds `policy` (markov|shared), `target`,
-/// `proxy_bias`, `spurious_token`, `vocab`, `length` and `rm_l2`. Order matters: runs are
+/// `proxy_bias`, `spurious_token`, `vocab`, `length` and `rm_l2`. Either level takes the
+/// optional `learning_rate` axis, just before `seed`, present only when given
+/// (``SweepLevel/hasLearningRate``). Order matters: runs are
 /// enumerated with the level's first axis outermost, and columns appear in that order.
 /// Replicate axes (``isReplicate``, the seed) are averaged over by ``Sweep/aggregate(_:)``;
 /// the others form an aggregate's cell.
@@ -34,6 +36,8 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
     case length
     /// The fitted reward model's L2 strength.
     case rmL2 = "rm_l2"
+    /// The optimiser's learning rate (`--lrs`, either level; a column only when given).
+    case learningRate = "learning_rate"
 
     /// The column name in runs.csv and aggregate.csv (the raw value).
     public var column: String { rawValue }
@@ -52,6 +56,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .vocab: return "vocabs"
         case .length: return "lengths"
         case .rmL2: return "rm_l2s"
+        case .learningRate: return "learning_rates"
         }
     }
 
@@ -69,6 +74,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .vocab: return "vocabs"
         case .length: return "lengths"
         case .rmL2: return "rm-l2s"
+        case .learningRate: return "learning rates"
         }
     }
 
@@ -86,6 +92,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .vocab: return "V"
         case .length: return "T"
         case .rmL2: return "rm l2"
+        case .learningRate: return "lr"
         }
     }
 
@@ -94,6 +101,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .rewardNoise: return "reward-model noise"
         case .proxyBias: return "proxy bias"
         case .spuriousToken: return "spurious token"
+        case .learningRate: return "learning rate"
         default: return header
         }
     }
@@ -102,7 +110,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
     public var kind: SweepValue.Kind {
         switch self {
         case .loss: return .loss
-        case .beta, .rewardNoise, .proxyBias, .rmL2: return .real
+        case .beta, .rewardNoise, .proxyBias, .rmL2, .learningRate: return .real
         case .seed: return .seed
         case .spuriousToken, .vocab, .length: return .integer
         case .policy: return .policy
@@ -124,6 +132,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case (.beta, .real(let b)): simulation.beta = b
         case (.rewardNoise, .real(let s)): simulation.rewardNoise = s
         case (.seed, .seed(let s)): simulation.seed = s
+        case (.learningRate, .real(let x)): training.learningRate = x
         default: break
         }
     }
@@ -142,6 +151,7 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case (.vocab, .integer(let v)): sequence.vocabulary = v
         case (.length, .integer(let t)): sequence.length = t
         case (.rmL2, .real(let x)): sequence.rewardModelL2 = x
+        case (.learningRate, .real(let x)): training.learningRate = x
         default: break
         }
     }
@@ -157,47 +167,6 @@ public enum SweepAxis: String, CaseIterable, Sendable, Hashable, Codable, Coding
         case .target: return .target(try c.decode(SequenceConfig.Target.self, forKey: key))
         }
     }
-}
-
-/// The level of a sweep: which trainer its runs use and which axes (columns) it has.
-///
-/// A sweep never mixes levels: the tabular and log-linear policies (``Trainer``) and the
-/// sequence-level policies (``SequenceTrainer``) record different metrics, so each level has
-/// its own runs.csv columns. The tabular level's columns and bytes are those of sweeps
-/// before the sequence level existed.
-///
-/// See also: ``SweepAxis``, ``SweepSpec/level``.
-public enum SweepLevel: String, Sendable, Hashable, Codable, CaseIterable {
-    /// ``Trainer`` on the tabular or log-linear policy: `loss, beta, reward_noise, seed`.
-    case tabular
-    /// ``SequenceTrainer`` (docs/theory.md §5.2): `policy, loss, target, beta, reward_noise,
-    /// proxy_bias, spurious_token, vocab, length, rm_l2, seed`.
-    case sequence
-
-    /// The level's axes, in enumeration and column order (the first outermost).
-    public var axes: [SweepAxis] {
-        switch self {
-        case .tabular: return [.loss, .beta, .rewardNoise, .seed]
-        case .sequence: return [.policy, .loss, .target, .beta, .rewardNoise, .proxyBias, .spuriousToken, .vocab, .length, .rmL2, .seed]
-        }
-    }
-
-    /// The axes that form an aggregate's cell (all but the replicates), in order.
-    public var cellAxes: [SweepAxis] { axes.filter { !$0.isReplicate } }
-
-    /// The run metrics' column names: ``RunSummary/metricColumnNames`` for the tabular level;
-    /// for the sequence level ``SequenceRunSummary``'s metric columns, then
-    /// `win_rate_vs_dpo` (``Sweep/sequenceRun(_:of:threads:dpoCache:)`` says how a sweep run,
-    /// which trains one loss, gets DPO's policy), the order of `report train`'s summary.csv.
-    public var metricColumnNames: [String] {
-        switch self {
-        case .tabular: return RunSummary.metricColumnNames
-        case .sequence: return SequenceRunSummary.metricFields.map(\.name) + [Self.winRateVersusDPOColumn]
-        }
-    }
-
-    /// The sequence level's column of the win rate against DPO's policy of the same cell and seed.
-    static let winRateVersusDPOColumn = "win_rate_vs_dpo"
 }
 
 /// A value on a ``SweepAxis``: a loss, a real number, a seed, an integer, a sequence-level

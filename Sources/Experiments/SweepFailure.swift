@@ -16,7 +16,7 @@ extension SweepRunResult {
     /// ``RunStatus/failed(_:)`` of `error`.
     public init(run: SweepRun, failure error: some Error) {
         let status = RunStatus.failed(error)
-        if run.level == .sequence {
+        if run.level.isSequence {
             self.init(run: run, sequenceSummary: SequenceRunSummary(loss: run.loss, metrics: [], status: status))
         } else {
             self.init(run: run, summary: RunSummary(loss: run.loss, metrics: [], status: status))

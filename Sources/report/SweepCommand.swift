@@ -23,6 +23,9 @@ extension Report {
             machine would write. With --out, finished runs are journalled as they complete: \
             rerunning the same command after an interruption skips them.
 
+            --lrs a,b adds a learning_rate axis (either level, just before seed); its column \
+            exists only when --lrs is given, so other sweeps keep their files' bytes.
+
             A run whose trainer refuses its data (spo_asym on a pair with a zero reward gap) \
             does not stop the sweep: its row has status "failed: <reason>" and empty metrics, \
             the aggregates leave it out (counted in the diverged column), sweep.md lists it, \
@@ -58,6 +61,8 @@ extension Report {
         var betas: String = "0.5"
         @Option(help: "Comma list of reward-model noise levels s_noise.")
         var rewardNoises: String = "0,0.5,1"
+        @Option(parsing: .unconditional, help: "Comma list of learning rates: a learning_rate axis (either level; its column only when given). Default: --lr.")
+        var lrs: String?
         @Option(help: "Number of seeds per cell (seeds 1...N), each a different data set.")
         var seeds: Int = 5
         @Option(help: "Run only shard i of n (i in 0..<n), written i/n.")
@@ -78,9 +83,15 @@ extension Report {
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
             guard seeds >= 1 && seeds <= 1_000_000 else { throw ValidationError("--seeds must be between 1 and 1000000, got \(seeds)") }
             let parameterisations = policies.compactMap(\.sequenceParameterisation)
+            let rates = try learningRates()
             if !parameterisations.isEmpty {
-                return try sequenceSpec(parameterisations, losses: list, betas: try parseNumbers(betas, option: "--betas"),
-                                        noises: try parseNumbers(rewardNoises, option: "--reward-noises"))
+                var s = try sequenceSpec(parameterisations, losses: list, betas: try parseNumbers(betas, option: "--betas"),
+                                         noises: try parseNumbers(rewardNoises, option: "--reward-noises"))
+                if let rates {
+                    s.grid[.learningRate] = rates.map { .real($0) }
+                    do { try s.validate() } catch { throw Self.learningRateError(error) ?? Self.sweepOptionError(error) }
+                }
+                return s
             }
             if let option = sequenceAxes.given.first {
                 throw ValidationError("\(option) applies to --policy markov|shared (the sequence level); this sweep is \(policies.first?.rawValue ?? "tabular")")
@@ -88,13 +99,29 @@ extension Report {
             try optimizer.requireTabularTarget()
             var simulation = self.simulation
             if let p = policies.first { simulation.policy = p }
-            let s = SweepSpec(losses: list, betas: try parseNumbers(betas, option: "--betas"),
+            var s = SweepSpec(losses: list, betas: try parseNumbers(betas, option: "--betas"),
                               rewardNoises: try parseNumbers(rewardNoises, option: "--reward-noises"),
                               seeds: (1...seeds).map { UInt64($0) },
                               simulation: simulation.simulation(beta: 1, rewardNoise: 0),
                               training: optimizer.training(loss: list[0]))
-            do { try s.validate() } catch { throw optionError(error) }
+            if let rates { s.grid[.learningRate] = rates.map { .real($0) } }
+            do { try s.validate() } catch { throw (rates == nil ? nil : Self.learningRateError(error)) ?? optionError(error) }
             return s
+        }
+
+        /// `--lrs` as numbers (nil when not given); refused together with a non-default `--lr`.
+        func learningRates() throws -> [Double]? {
+            guard let lrs else { return nil }
+            if optimizer.learningRate != TrainingConfig(loss: .sigmoid).learningRate {
+                throw ValidationError("--lrs: give --lr or --lrs, not both (--lr \(optimizer.learningRate) with --lrs \(lrs))")
+            }
+            return try parseNumbers(lrs, option: "--lrs")
+        }
+
+        /// A validation error about the learning-rate axis, naming `--lrs` (nil for any other).
+        static func learningRateError(_ error: ExperimentError) -> ValidationError? {
+            guard let name = error.parameterName, name == SweepAxis.learningRate.listName || name == "learning rate" else { return nil }
+            return ValidationError("--lrs: \(error)")
         }
 
         func shardIndex() throws -> (Int, Int)? { try parseShard(shard) }

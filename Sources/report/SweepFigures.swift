@@ -50,7 +50,7 @@ enum SweepFigures {
             // (the tabular level keeps its file names).
             let others = axes.filter { other in
                 other != axis && other != .loss
-                    && (level == .tabular || Set(aggregates.compactMap { $0.value(other).map(SweepFiles.text) }).count > 1)
+                    && (!level.isSequence || Set(aggregates.compactMap { $0.value(other).map(SweepFiles.text) }).count > 1)
             }
             var groups: [[String]: [SweepAggregate]] = [:]
             var order: [[String]] = []

@@ -41,7 +41,9 @@ enum SweepFiles {
 
     /// The level of the sweep a manifest describes: sequence when it has a `policies=` line.
     static func level(manifest: String) -> SweepLevel {
-        manifest.split(separator: "\n").contains { $0.hasPrefix(SweepAxis.policy.manifestKey + "=") } ? .sequence : .tabular
+        let lines = manifest.split(separator: "\n")
+        func has(_ axis: SweepAxis) -> Bool { lines.contains { $0.hasPrefix(axis.manifestKey + "=") } }
+        return SweepLevel(has(.policy) ? .sequence : .tabular, learningRate: has(.learningRate))
     }
 
     static func files(manifest: String, results: [SweepRunResult]) -> [File] {
@@ -82,12 +84,12 @@ enum SweepFiles {
                          failures: [SweepRunResult] = []) -> String {
         var s = "# Sweep: mean and 95% interval over seeds\n\n"
         let names = level.metricColumnNames
-        let show = level == .tabular ? ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
+        let show = !level.isSequence ? ["final_regret", "mean_abs_h_minus_target", "min_logp_rejected", "max_h"]
             : ["final_regret", "final_expected_reward", "final_proxy_reward", "final_win_rate",
                "final_mean_logp_chosen", "final_mean_logp_rejected"]
         let idx = show.compactMap { names.firstIndex(of: $0) }
         let axes = level.cellAxes
-        if level == .sequence {
+        if level.isSequence {
             s += "Sequence level (docs/theory.md §5.2): final_expected_reward is the true reward (an oracle measurement), "
             s += "final_proxy_reward the proxy that labelled the data, win rates against pi_ref under the true reward. "
             s += "Target true is the oracle (the true reward gap): its rows are an upper bound, not a comparison on equal information.\n\n"
@@ -103,8 +105,8 @@ enum SweepFiles {
         var lines: [String] = []
         let others = axes.filter { $0 != .loss }
         // At the sequence level the noise is label noise, and only axes with several values are named.
-        func phrase(_ axis: SweepAxis) -> String { level == .sequence && axis == .rewardNoise ? "label noise" : axis.phrase }
-        let named = level == .tabular ? others : others.filter { axis in Set(aggregates.compactMap { $0.value(axis) }).count > 1 }
+        func phrase(_ axis: SweepAxis) -> String { level.isSequence && axis == .rewardNoise ? "label noise" : axis.phrase }
+        let named = !level.isSequence ? others : others.filter { axis in Set(aggregates.compactMap { $0.value(axis) }).count > 1 }
         for a in aggregates where a.loss == .sigmoid {
             let rest = others.map { a.value($0) }
             guard let b = aggregates.first(where: { c in c.loss == .spo && others.map { c.value($0) } == rest }),
@@ -112,7 +114,7 @@ enum SweepFiles {
             let at = named.isEmpty ? "every cell" : named.map { "\(phrase($0)) \(a.value($0).map(short) ?? "-")" }.joined(separator: ", ")
             lines.append("- \(at): final regret DPO \(g4(a.mean[k])), spo \(g4(b.mean[k])) " + (Criteria.isZeroToRounding(b.mean[k]) ? "(spo's is 0 to rounding: no ratio)" : "(ratio \(g4(a.mean[k] / b.mean[k])))"))
         }
-        let heading = level == .tabular ? "DPO against spo under reward-model noise" : "DPO against spo per cell"
+        let heading = !level.isSequence ? "DPO against spo under reward-model noise" : "DPO against spo per cell"
         if !lines.isEmpty { s += "\n## \(heading)\n\n" + lines.joined(separator: "\n") + "\n" }
         // Only when a run diverged, so the file of a sweep without divergence keeps its bytes.
         let failedCells = failures.map { r in level.cellAxes.map { r.run.value($0).map(text) } }
