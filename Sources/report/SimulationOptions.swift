@@ -23,8 +23,13 @@ enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
 /// The simulated environment's options (docs/theory.md §5), shared by train and sweep.
 /// Defaults are Experiments' default tabular problem.
 struct SimulationOptions: ParsableArguments {
-    @Option(help: "Policy family: tabular, loglinear, or the sequence-level markov or shared (markov/shared: report train and sweep).")
-    var policy: PolicyChoice = .tabular
+    @Option(name: .customLong("policy"), help: "Policy family: tabular (default), loglinear, or the sequence-level markov or shared (markov/shared: report train and sweep).")
+    var policyGiven: PolicyChoice?
+    /// `--policy`, tabular when not given (``policyGiven`` tells whether it was).
+    var policy: PolicyChoice {
+        get { policyGiven ?? .tabular }
+        set { policyGiven = newValue }
+    }
     @Option(parsing: .unconditional, help: "Prompts P.")
     var prompts: Int = SimulationConfig().prompts
     @Option(parsing: .unconditional, help: "Candidate responses per prompt K (>= 2; tabular and loglinear only).")

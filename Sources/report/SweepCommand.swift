@@ -78,7 +78,7 @@ extension Report {
         @OptionGroup var output: OutputOptions
 
         func spec() throws -> SweepSpec {
-            let policies = try sequenceAxes.policyList(simulation.policy)
+            let policies = try sequenceAxes.policyList(simulation.policyGiven)
             let list: [Loss]
             do { list = try Loss.parseList(losses) } catch { throw ValidationError("--losses: \(error)") }
             guard seeds >= 1 && seeds <= 1_000_000 else { throw ValidationError("--seeds must be between 1 and 1000000, got \(seeds)") }

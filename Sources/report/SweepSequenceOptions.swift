@@ -35,11 +35,14 @@ struct SweepSequenceOptions: ParsableArguments {
          ("--vocabs", vocabs), ("--lengths", lengths), ("--rm-l2s", rmL2s)].compactMap { $0.1 == nil ? nil : $0.0 }
     }
 
-    /// The policy list: `--policies` if given (all of one level), else `--policy`.
-    func policyList(_ policy: PolicyChoice) throws -> [PolicyChoice] {
-        guard let policies else { return [policy] }
-        if policy != .tabular {
-            throw ValidationError("--policies: give --policy or --policies, not both")
+    /// The policy list: `--policies` if given (all of one level), else `--policy` (tabular
+    /// when not given). `--policy` and `--policies` together are refused, naming both,
+    /// whatever their values (`--policy tabular --policies markov` mixes levels).
+    func policyList(_ policy: PolicyChoice?) throws -> [PolicyChoice] {
+        guard let policies else { return [policy ?? .tabular] }
+        if let policy {
+            throw ValidationError("--policy \(policy.rawValue) --policies \(policies): give --policy or --policies, not both "
+                                  + "(--policies is the sweep's policy axis)")
         }
         var out: [PolicyChoice] = []
         for part in policies.split(separator: ",", omittingEmptySubsequences: false) {

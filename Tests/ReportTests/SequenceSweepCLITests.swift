@@ -107,6 +107,14 @@ import Testing
         (["--policy", "markov", "--target", "true", "--targets", "proxy"], "--targets"),
         (["--policy", "markov", "--responses", "9"], "--responses"),
         (["--policy", "markov", "--lengths", "0"], "--lengths"),
+        // --policy and --policies together, whatever the values (levels mixed or not).
+        (["--policy", "tabular", "--policies", "markov"], "--policy tabular --policies markov"),
+        (["--policy", "markov", "--policies", "markov"], "--policy markov --policies markov"),
+        (["--policy", "loglinear", "--policies", "tabular"], "--policy loglinear --policies tabular"),
+        (["--policy", "loglinear", "--vocabs", "3"], "--vocabs"),
+        (["--policy", "tabular", "--target", "fitted"], "--target fitted"),
+        (["--policy", "markov", "--features", "3"], "--features"),
+        (["--policy", "markov", "--pair-sampling", "uniform"], "--pair-sampling"),
     ])
     func badSequenceSweepsAreRefused(args: [String], mentions: String) throws {
         let r = try R.run(["sweep", "--seeds", "1"] + args)
