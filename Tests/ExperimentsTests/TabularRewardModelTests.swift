@@ -125,5 +125,15 @@ import LossMath
         } } }
         let w = TabularStudyRunner.winRate(a, against: b, rewards: tied, prompts: env.prompts, responses: K)
         #expect(Swift.abs(w - brute / Double(env.prompts)) < 1e-14, "\(w) vs \(brute / Double(env.prompts))")
+        // Identical policies: exactly 1/2 (P(>) and P(<) are the same sums), ties or not,
+        // for the reference (step 0 of every arm: it printed 0.49999999999999994) and random ones.
+        #expect(TabularStudyRunner.winRate(env.logReference, against: env.logReference, environment: env) == 0.5)
+        for p in [a, b, randomPolicy(), randomPolicy()] {
+            #expect(TabularStudyRunner.winRate(p, against: p, rewards: tied, prompts: env.prompts, responses: K) == 0.5)
+            #expect(TabularStudyRunner.winRate(p, against: p, rewards: env.rewards, prompts: env.prompts, responses: K) == 0.5)
+        }
+        // Swapping the policies gives 1 - w (to rounding).
+        let v = TabularStudyRunner.winRate(b, against: a, rewards: tied, prompts: env.prompts, responses: K)
+        #expect(Swift.abs(v + w - 1) < 1e-15)
     }
 }

@@ -125,8 +125,16 @@ public enum TabularStudyRunner {
     /// under the true reward; see the type's documentation. In [0, 1], 1/2 for equal policies.
     ///
     /// Per prompt the responses are sorted by reward (ties, by exact equality, form one
-    /// group); each group of `pi` wins against the mass of `pi'` strictly below it and half
-    /// of `pi'`'s mass in the group: `O(P K log K)`.
+    /// group `g`, with masses `p_g` under `pi` and `q_g` under `pi'`), and the win rate
+    /// `P(>) + P(=)/2` is computed in the form
+    ///
+    ///     1/2 + (P(>) - P(<)) / 2,   P(>) = sum_g p_g Q_g,   P(<) = sum_g q_g Pm_g,
+    ///
+    /// with `Q_g`, `Pm_g` the masses of the groups strictly below `g` (equal to the first
+    /// form because `P(>) + P(=) + P(<) = 1`; the two differ by rounding only). The two sums
+    /// run over the groups in the same order with the same operations, so for identical
+    /// policies they are the same bits and the win rate is exactly 1/2 (the direct form
+    /// `sum_g p_g (Q_g + q_g / 2)` gave 0.49999999999999994 at step 0). `O(P K log K)`.
     public static func winRate(_ logPolicy: [Double], against other: [Double], environment env: Environment) -> Double {
         winRate(logPolicy, against: other, rewards: env.rewards, prompts: env.prompts, responses: env.responses)
     }
@@ -137,7 +145,9 @@ public enum TabularStudyRunner {
         for x in 0..<P {
             let base = x * K
             let order = (0..<K).sorted { rewards[base + $0] < rewards[base + $1] }
-            var below = 0.0, w = 0.0, i = 0
+            // wins = P(>), losses = P(<): the same operations in the same order on (p, q)
+            // and on (q, p), so equal policies give equal bits.
+            var theirsBelow = 0.0, mineBelow = 0.0, wins = 0.0, losses = 0.0, i = 0
             while i < K {
                 let r = rewards[base + order[i]]
                 var mine = 0.0, theirs = 0.0, j = i
@@ -146,11 +156,13 @@ public enum TabularStudyRunner {
                     theirs += Double.exp(other[base + order[j]])
                     j += 1
                 }
-                w += mine * (below + 0.5 * theirs)
-                below += theirs
+                wins += mine * theirsBelow
+                losses += theirs * mineBelow
+                theirsBelow += theirs
+                mineBelow += mine
                 i = j
             }
-            total += w
+            total += 0.5 + (wins - losses) / 2
         }
         return total / Double(Swift.max(1, P))
     }
