@@ -152,7 +152,7 @@ extension Report {
             var resumed: [StudyRunner.UnitResult] = []
             if let folder = out {
                 try Self.checkFolder(folder)
-                lock = try SweepLock(folder: folder)
+                lock = try SweepLock(folder: folder, command: "report study")
                 let j = try StudyJournal(folder: folder, manifest: manifest, shard: shardPart.map { "\($0.0)/\($0.1)" },
                                          units: units)
                 journal = j

@@ -160,7 +160,7 @@ extension Report {
             var lock: SweepLock? = nil
             defer { lock?.release() }
             if let folder = output.out {
-                lock = try SweepLock(folder: folder)
+                lock = try SweepLock(folder: folder, command: "report sweep")
                 let grid: [SweepRun]
                 do { grid = try spec.runs() } catch { throw optionError(error) }
                 let j = try SweepJournal(folder: folder, manifest: manifest, grid: grid)

@@ -5,22 +5,26 @@ import Glibc
 import Darwin
 #endif
 
-/// The lock of a sweep's `--out` folder: `.sweep.lock`, created with `O_CREAT | O_EXCL` and
-/// holding the owner's process id, so that two sweeps never write (or delete) each other's
-/// journal and files.
+/// The lock of a resumable command's `--out` folder (`report sweep`'s, and `report study`'s):
+/// `.sweep.lock` (the name for both), created with `O_CREAT | O_EXCL` and holding the owner's
+/// process id, so that two runs never write (or delete) each other's journal and files. Its
+/// messages name the command that took it (``command``).
 ///
 /// A lock whose process no longer exists (`kill(pid, 0)` fails with `ESRCH`: the sweep was
 /// killed) is stale and taken over with a note. A live owner gives a clear error, and nothing
 /// in the folder is touched. Limits: a reused PID looks alive (remove the file by hand), and
 /// the lock is advisory, for processes on one machine.
 ///
-/// See also: ``SweepJournal``.
+/// See also: ``SweepJournal``, ``StudyJournal``.
 struct SweepLock: Sendable {
     static let fileName = ".sweep.lock"
     let path: String
+    /// The command that writes into the folder, as messages name it (`report sweep`, `report study`).
+    let command: String
 
-    /// Takes the lock of `folder` (creating the folder if needed).
-    init(folder: String) throws {
+    /// Takes the lock of `folder` (creating the folder if needed) for `command`.
+    init(folder: String, command: String = "report sweep") throws {
+        self.command = command
         let dir = URL(fileURLWithPath: folder)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw ReportError("\(folder): cannot create the output folder: \(error.localizedDescription)")
@@ -34,12 +38,12 @@ struct SweepLock: Sendable {
                 _ = close(fd)
                 guard n == text.count else {
                     unlink(path)
-                    throw ReportError("\(path): cannot write the sweep lock")
+                    throw ReportError("\(path): cannot write the lock of `\(command)`")
                 }
                 return
             }
             guard errno == EEXIST else {
-                throw ReportError("\(path): cannot create the sweep lock: \(String(cString: strerror(errno)))")
+                throw ReportError("\(path): cannot create the lock of `\(command)`: \(String(cString: strerror(errno)))")
             }
             let owner = (try? String(contentsOfFile: path, encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -49,9 +53,9 @@ struct SweepLock: Sendable {
                 continue
             }
             let who = owner.map { "process \($0)" } ?? "another process"
-            throw ReportError("\(folder): another sweep (\(who)) is writing into this folder (\(path)); wait for it, or give another --out. If no sweep runs, remove \(path)")
+            throw ReportError("\(folder): another `\(command)` (\(who)) is writing into this folder (\(path)); wait for it, or give another --out. If no `\(command)` runs, remove \(path)")
         }
-        throw ReportError("\(path): could not take the sweep lock")
+        throw ReportError("\(path): could not take the lock of `\(command)`")
     }
 
     /// Removes the lock.

@@ -109,7 +109,7 @@ import Darwin
         try "\(getpid())\n".write(toFile: out + "/.sweep.lock", atomically: true, encoding: .utf8)
         let r = try R.run(Self.grid + ["--jobs", "1", "--out", out])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("another sweep (process \(getpid()))"), "\(r.stderr)")
+        #expect(r.stderr.contains("another `report sweep` (process \(getpid()))"), "\(r.stderr)")
         #expect(try Self.file(out + "/.sweep-journal.csv") == journal)
         #expect(FileManager.default.fileExists(atPath: out + "/.sweep.lock"))
         #expect(!FileManager.default.fileExists(atPath: out + "/runs.csv"))
