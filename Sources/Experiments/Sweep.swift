@@ -349,7 +349,7 @@ public enum Sweep {
         try spec.validate()
         let ordered = runs.sorted { $0.id < $1.id }
         let total = ordered.count
-        let state = SharedState(total: total)
+        let state = SweepWorkQueue(total: total)
         let threads = Swift.max(1, Swift.min(workers, total))
         // Runs side by side each train on one thread; a lone worker may split its training.
         let inner = threads == 1 ? Swift.max(1, workers) : 1
@@ -374,52 +374,4 @@ public enum Sweep {
         return try state.results()
     }
 
-}
-
-/// Work queue, result slots and progress counter of a parallel sweep, behind one lock.
-private final class SharedState: Sendable {
-    struct Inner {
-        var next = 0
-        var completed = 0
-        var slots: [Result<SweepRunResult, ExperimentError>?]
-    }
-    let total: Int
-    let inner: Mutex<Inner>
-
-    init(total: Int) {
-        self.total = total
-        inner = Mutex(Inner(slots: Array(repeating: nil, count: total)))
-    }
-
-    func claim() -> Int? {
-        inner.withLock { s in
-            guard s.next < total else { return nil }
-            defer { s.next += 1 }
-            return s.next
-        }
-    }
-
-    func finish(_ k: Int, _ r: Result<SweepRunResult, ExperimentError>,
-                _ progress: (@Sendable (Int, Int) -> Void)?, _ finished: (@Sendable (SweepRunResult) -> Void)?) {
-        inner.withLock { s in
-            s.slots[k] = r
-            if case .success(let result) = r { finished?(result) }
-            s.completed += 1
-            progress?(s.completed, total)
-        }
-    }
-
-    func results() throws(ExperimentError) -> [SweepRunResult] {
-        let slots = inner.withLock { $0.slots }
-        var out: [SweepRunResult] = []
-        out.reserveCapacity(slots.count)
-        for (k, s) in slots.enumerated() {
-            switch s {
-            case .success(let r)?: out.append(r)
-            case .failure(let e)?: throw e
-            case nil: throw ExperimentError.invalidParameter(name: "sweep run", value: "slot \(k)", requirement: "every run finished")
-            }
-        }
-        return out
-    }
 }
