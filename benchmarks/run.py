@@ -223,6 +223,23 @@ def main():
             if t.get("model_rate"):
                 w(f"| trainer {t['problem']} {t['loss']} | {t['op_count']} | {fmt(t['model_rate'] / 1e6)} | {fmt(serial(t) / 1e6 if serial(t) else None)} | "
                   f"{fmt(t['rate'] / 1e6)} | {fmt(t['rate'] / t['model_rate'], 2)} | {fmt(t['rate'] / serial(t) if serial(t) else None, 2)} |")
+        ceiling = [(t, next((r for r in trainer_rows if r["problem"] == t["problem"] and r["loss"] == t["loss"]), None))
+                   for t in swift["trainer"] if t.get("model_rate")]
+        if any(row for _, row in ceiling):
+            w("\nThe largest ratio to numpy the counted roofline allows (the model's rate on one thread, times the "
+              "cores for all cores, over numpy's measured rate at that size), with exp, division and square root at "
+              "the automatically vectorised (4-lane) peaks and at the explicit 8-lane peaks:\n")
+            w("| problem | loss | numpy (M/s) | ceiling 1 thread, 4 lanes | 8 lanes | ceiling all cores, 4 lanes | 8 lanes | measured 1 thread / all cores |")
+            w("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
+            cores = max((t["threads"] for t in swift["trainer"]), default=1)
+            for t, row in ceiling:
+                if not row:
+                    continue
+                sw = [u for u in swift["trainer"] if u["problem"] == t["problem"] and u["loss"] == t["loss"]]
+                allc = max(sw, key=lambda u: u["threads"])
+                m4, m8 = t["model_rate"], t.get("model_rate_8_lanes") or t["model_rate"]
+                w(f"| {t['problem']} | {t['loss']} | {fmt(row['rate'] / 1e6, 2)} | {fmt(m4 / row['rate'])} | {fmt(m8 / row['rate'])} | "
+                  f"{fmt(cores * m4 / row['rate'])} | {fmt(cores * m8 / row['rate'])} | {fmt(t['rate'] / row['rate'])} / {fmt(allc['rate'] / row['rate'])} |")
         w("\nPeaks: " + "; ".join(f"{p['name']} {p['rate'] / (1e9 if p['unit'] == 'B/s' else 1e6):.1f} {'G' if p['unit'] == 'B/s' else 'M'}{p['unit']}" for p in swift["peaks"]) + "\n")
 
     if swift.get("sweep"):

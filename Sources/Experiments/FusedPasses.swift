@@ -14,6 +14,9 @@ import LossMath
 // prompts' independent work overlaps (see StepVisitor). The phases are flat loops over the
 // block's cells or pairs, which LLVM vectorises to the machine's width (LossMath's
 // Elementary functions are inlined into them; the pairs' log-ratios are gathered first).
+// The hottest ones (the softmax's exponentials, DPO's and spo's derivatives, Adam) are
+// written in explicit eight-lane vectors, which are 512-bit registers in the native build
+// (LLVM's own vectorisation stops at 256 bits there); each lane is the scalar code's bits.
 //
 // **Determinism.** Each prompt's arithmetic is exactly the generic path's, in the same
 // order (every sum that crosses prompts, such as the mean loss, is formed afterwards,

@@ -14,3 +14,12 @@ import _CShims
 /// See also: `Double.squareRoot()`.
 @inline(__always)
 func intrinsicSquareRoot(_ x: Double) -> Double { cshims_sqrt(x) }
+
+/// ``intrinsicSquareRoot(_:)`` of each of eight lanes (LLVM joins the eight `llvm.sqrt` into
+/// one vector square root; `SIMD8.squareRoot()` goes through `Double.squareRoot()` per lane,
+/// with its libm call on the side). Correctly rounded, so each lane is the scalar's bits.
+@inline(__always)
+func intrinsicSquareRoot(_ x: SIMD8<Double>) -> SIMD8<Double> {
+    SIMD8(intrinsicSquareRoot(x[0]), intrinsicSquareRoot(x[1]), intrinsicSquareRoot(x[2]), intrinsicSquareRoot(x[3]),
+          intrinsicSquareRoot(x[4]), intrinsicSquareRoot(x[5]), intrinsicSquareRoot(x[6]), intrinsicSquareRoot(x[7]))
+}

@@ -108,12 +108,14 @@ private struct WindowVisitor: PairLossKernelVisitor {
 extension Trainer {
     /// Whether ``advance(steps:)`` may run a window of steps block by block: the tabular
     /// family's fused path, full batch, no clipping (see TemporalBlocking.swift for why the
-    /// other cases are coupled across prompts), and more than one block of prompts (a
-    /// problem that is one block, such as the default one, stays in cache anyway and would
-    /// only pay for the window's bookkeeping).
+    /// other cases are coupled across prompts). A problem of one block (such as the default
+    /// one) stays in cache anyway, but its window pays the step's fixed cost (the kernel
+    /// dispatch, the chunk closure, the engine's bookkeeping) once instead of at every
+    /// step: 1.13x (DPO) and 1.15x (spo) less CPU time on the default problem, measured
+    /// (BENCHMARKS.md, issue 12).
     var canBlockSteps: Bool {
         engine.canFuse && useFusedPath && useTemporalBlocking && config.clipNorm == nil
-            && (config.batchSize ?? engine.pairCount) >= engine.pairCount && engine.P > engine.blockPrompts
+            && (config.batchSize ?? engine.pairCount) >= engine.pairCount
     }
 
     /// `n` optimiser steps: the same state, bit for bit, as `n` calls of ``step()`` (which

@@ -34,12 +34,13 @@ extension BenchResult {
         if !trainer.isEmpty {
             s += "## Trainer: full-batch Adam, pair-updates per second\n\n"
             s += "pair-updates = pairs x steps; metrics every 20 steps included; environment generation excluded.\n\n"
-            s += MarkdownTable(headers: ["problem", "P", "K", "n", "loss", "steps", "threads", "M pair-updates/s", "time (s)", "op count / pair-update", "model (1 thread)", "measured / model", "final regret"],
-                               alignments: [.left, .right, .right, .right, .left, .right, .right, .right, .right, .left, .right, .right, .right],
+            s += MarkdownTable(headers: ["problem", "P", "K", "n", "loss", "steps", "threads", "M pair-updates/s", "time (s)", "op count / pair-update", "model (1 thread)", "measured / model", "model, 8-lane peaks", "final regret"],
+                               alignments: [.left, .right, .right, .right, .left, .right, .right, .right, .right, .left, .right, .right, .right, .right],
                                rows: trainer.map { t in
                                    [t.problem, "\(t.P)", "\(t.K)", "\(t.n)", t.loss.rawValue, "\(t.steps)", "\(t.threads)", mega(t.rate),
                                     String(format: "%.3f", t.seconds), t.ops?.text ?? "-", t.modelRate.map(mega) ?? "-",
-                                    t.modelRate.map { f2(t.rate / $0) } ?? "-", String(format: "%.6g", t.finalRegret)]
+                                    t.modelRate.map { f2(t.rate / $0) } ?? "-", t.modelRateEightLanes.map(mega) ?? "-",
+                                    String(format: "%.6g", t.finalRegret)]
                                }).render()
             let pairsByKey = Dictionary(grouping: trainer) { "\($0.problem) \($0.loss.rawValue)" }
             var lines: [String] = []
@@ -126,7 +127,8 @@ extension BenchResult {
         o["trainer"] = .array(trainer.map { t in
             .object(["problem": .string(t.problem), "loss": .string(t.loss.rawValue), "P": .integer(t.P), "K": .integer(t.K),
                      "n": .integer(t.n), "steps": .integer(t.steps), "threads": .integer(t.threads), "seconds": num(t.seconds),
-                     "rate": num(t.rate), "model_rate": num(t.modelRate), "model_rate_no_overlap": num(t.modelRateWithoutOverlap), "op_count": t.ops.map { .string($0.text) } ?? .null,
+                     "rate": num(t.rate), "model_rate": num(t.modelRate), "model_rate_no_overlap": num(t.modelRateWithoutOverlap),
+                     "model_rate_8_lanes": num(t.modelRateEightLanes), "op_count": t.ops.map { .string($0.text) } ?? .null,
                      "final_regret": num(t.finalRegret)])
         })
         o["sweep"] = .array(sweep.map { .object(["workers": .integer($0.workers), "runs": .integer($0.runs), "steps": .integer($0.steps), "seconds": num($0.seconds), "rate": num($0.rate)]) })

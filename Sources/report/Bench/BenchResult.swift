@@ -67,6 +67,8 @@ struct TrainerRow {
     var seconds: Double, rate: Double
     var finalRegret: Double
     var ops: OpCount?, modelRate: Double?, modelRateWithoutOverlap: Double? = nil
+    /// The max model with exp, division and square root at their explicit eight-lane peaks.
+    var modelRateEightLanes: Double? = nil
 }
 
 struct SweepRow { var workers: Int; var runs: Int; var steps: Int; var seconds: Double; var rate: Double }

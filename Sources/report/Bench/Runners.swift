@@ -80,7 +80,7 @@ struct BenchRunner {
     }
 
     func trainer(losses: [Loss], defaultSteps: Int, midSteps: Int, largeSteps: Int, largePrompts: Int, peaks: [PeakRow]) throws -> [TrainerRow] {
-        let model = Self.peaks(from: peaks)
+        let model = Self.peaks(from: peaks), model8 = Self.eightLanePeaks(from: peaks)
         var rows: [TrainerRow] = []
         let threadCounts = Array(Set([1, Sweep.processorCount])).sorted()
         for (name, sim, steps) in [("default", Self.defaultProblem(), defaultSteps), ("mid", Self.midProblem(), midSteps),
@@ -104,10 +104,12 @@ struct BenchRunner {
                     let ops = Self.trainerOps(loss: loss, P: sim.prompts, K: sim.responses, n: sim.pairsPerPrompt, logEvery: 20, inCache: inCache)
                     let modelRate = ops.flatMap { o in model.map { Double(threads) / $0.seconds(o) } }
                     let serialRate = ops.flatMap { o in model.map { Double(threads) / $0.secondsWithoutOverlap(o) } }
+                    let rate8 = ops.flatMap { o in model8.map { Double(threads) / $0.seconds(o) } }
                     rows.append(TrainerRow(problem: name, loss: loss, P: sim.prompts, K: sim.responses, n: sim.pairsPerPrompt,
                                            steps: steps, threads: threads, seconds: seconds, rate: work / seconds,
                                            finalRegret: regret, ops: ops, modelRate: threads == 1 ? modelRate : nil,
-                                           modelRateWithoutOverlap: threads == 1 ? serialRate : nil))
+                                           modelRateWithoutOverlap: threads == 1 ? serialRate : nil,
+                                           modelRateEightLanes: threads == 1 ? rate8 : nil))
                 }
             }
         }

@@ -1,0 +1,123 @@
+import GSLKit
+import LossMath
+import Testing
+
+// The eight-lane exp and sigmoid (Sources/LossMath/ElementaryVector.swift) against the
+// scalar functions they copy: every lane must be the same bits (NaN: NaN), so that a loop
+// switched to explicit 512-bit vectors changes no result.
+
+@Suite struct ElementaryVectorTests {
+
+    /// Bit equality, with any NaN equal to any NaN of the same sign.
+    static func same(_ a: Double, _ b: Double) -> Bool {
+        a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN && a.sign == b.sign)
+    }
+
+    /// Special values, the clamps and the ends of the normal and subnormal ranges.
+    static let specials: [Double] = [
+        0, -0.0, 1, -1, .nan, -.nan, .infinity, -.infinity, .ulpOfOne, -.ulpOfOne,
+        .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+        -.greatestFiniteMagnitude, 709.782712893384, 709.7827128933841, 709.79, 710, 710.5, 746, -708.39,
+        -708.4, -709.1, -744.44, -745.1332191019411, -745.1332191019412, -745.2, -746, -746.5, -1000,
+        0x1p-54, -0x1p-54, 0.34657359027997264, -0.34657359027997264, 0.5 * 0.6931471805599453,
+        36.7368005696771, -36.7368005696771, 1e-300, -1e-300,
+    ]
+
+    /// Arguments: the specials, then random ones spread over exp's whole range and
+    /// concentrated near 0 (GSL MT19937, seed 12).
+    static func arguments() -> [Double] {
+        let rng = RandomGenerator(seed: 12)
+        var xs = specials
+        for i in 0..<200_000 {
+            let u = rng.uniform()
+            switch i % 4 {
+            case 0: xs.append(-760 + 1480 * u)
+            case 1: xs.append(-40 + 80 * u)
+            case 2: xs.append((u - 0.5) * 1e-3)
+            default: xs.append(-745.2 + 37 * u)
+            }
+        }
+        return xs
+    }
+
+    static func lanes(_ xs: [Double], _ f: (SIMD8<Double>) -> SIMD8<Double>) -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(xs.count + 8)
+        var i = 0
+        while i < xs.count {
+            var v = SIMD8<Double>(repeating: 0)
+            for l in 0..<8 { v[l] = xs[(i + l) % xs.count] }
+            let r = f(v)
+            for l in 0..<8 where i + l < xs.count { out.append(r[l]) }
+            i += 8
+        }
+        return out
+    }
+
+    @Test func expLanesAreTheScalarExpBitForBit() {
+        let xs = Self.arguments()
+        let got = Self.lanes(xs) { Elementary.exp($0) }
+        var mismatches = 0
+        for (x, y) in zip(xs, got) where !Self.same(y, Elementary.exp(x)) {
+            mismatches += 1
+            if mismatches < 5 { Issue.record("exp(\(x)): lanes \(y), scalar \(Elementary.exp(x))") }
+        }
+        #expect(mismatches == 0)
+        #expect(got.count == xs.count)
+    }
+
+    @Test func sigmoidLanesAreTheScalarSigmoidBitForBit() {
+        let xs = Self.arguments()
+        let got = Self.lanes(xs) { Elementary.sigmoid($0) }
+        var mismatches = 0
+        for (x, y) in zip(xs, got) where !Self.same(y, sigmoid(x)) {
+            mismatches += 1
+            if mismatches < 5 { Issue.record("sigmoid(\(x)): lanes \(y), scalar \(sigmoid(x))") }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// The lanes are independent: a NaN or an overflow in one lane leaves the others alone.
+    @Test func lanesDoNotInteract() {
+        let v = SIMD8<Double>(.nan, 1, 800, -2, -800, 0.5, .infinity, -.infinity)
+        let e = Elementary.exp(v)
+        #expect(e[0].isNaN)
+        #expect(e[1] == Elementary.exp(1) && e[3] == Elementary.exp(-2) && e[5] == Elementary.exp(0.5))
+        #expect(e[2] == .infinity && e[4] == 0 && e[6] == .infinity && e[7] == 0)
+    }
+
+    /// The eight-lane derivative kernels of DPO and spo (Sources/LossMath/VectorDerivatives.swift)
+    /// against their scalar `derivatives`, over betas, log-ratios from tiny to overflowing
+    /// and the specials.
+    @Test func vectorDerivativesAreTheScalarOnesBitForBit() {
+        let xs = Self.arguments()
+        let rng = RandomGenerator(seed: 13)
+        var mismatches = 0
+        for beta in [0.1, 1, 1e-150, 3e5] {
+            let dpo = Losses.Sigmoid(unchecked: LossParameters(beta: beta))
+            let spo = Losses.SPO(unchecked: LossParameters(beta: beta))
+            var i = 0
+            while i + 8 <= xs.count {
+                var uW = SIMD8<Double>(repeating: 0), uL = uW, gap = uW
+                for l in 0..<8 {
+                    uW[l] = xs[i + l]
+                    uL[l] = l % 3 == 0 ? -xs[i + l] : rng.uniform() * 20 - 10
+                    gap[l] = l % 2 == 0 ? xs[(i + l + 1) % xs.count] : rng.uniform() * 4 - 2
+                }
+                let d = dpo.derivatives(uW: uW, uL: uL)
+                let s = spo.derivatives(uW: uW, uL: uL, rewardGap: gap)
+                for l in 0..<8 {
+                    let e = dpo.derivatives(uW: uW[l], uL: uL[l], rewardGap: gap[l])
+                    let f = spo.derivatives(uW: uW[l], uL: uL[l], rewardGap: gap[l])
+                    if !(Self.same(d.dChosen[l], e.dChosen) && Self.same(d.dRejected[l], e.dRejected)
+                         && Self.same(s.dChosen[l], f.dChosen) && Self.same(s.dRejected[l], f.dRejected)) {
+                        mismatches += 1
+                        if mismatches < 5 { Issue.record("beta \(beta), uW \(uW[l]), uL \(uL[l]), gap \(gap[l])") }
+                    }
+                }
+                i += 8
+            }
+        }
+        #expect(mismatches == 0)
+    }
+}
