@@ -15,7 +15,7 @@ import LossMath
 /// Why: the scalar function inlined into a loop over one row vectorises only within the
 /// row; the packed kernel holds eight rows in the lanes, one vector per token.
 ///
-/// See also: ``markovGroupStep(counts:parameters:m:v:probabilities:count:update:)``.
+/// See also: ``markovGroupStep(_:previous:count:update:)``.
 @inline(__always)
 func laneExp(_ x: SIMD8<Double>) -> SIMD8<Double> {
     // The constants of Elementary (internal to LossMath, copied digit for digit).

@@ -54,7 +54,7 @@ extension SequenceTrainer {
     /// (so the same bits), on a packed copy of the prompt's active rows.
     ///
     /// It packs the rows' `theta`, `m`, `v` and `pi` (groups of eight rows, one row per
-    /// lane), runs every step on the copy with ``markovGroupStep(counts:parameters:m:v:probabilities:count:update:)``,
+    /// lane), runs every step on the copy with ``markovGroupStep(_:previous:count:update:)``,
     /// and unpacks at the end. Within the block no `log pi` table is written: the path
     /// sums of step `j >= 1` read `(theta_a - m) - log sum` at the visited entries (each
     /// row's maximum `m` and `log sum` kept from its last update: the bits the table would
@@ -136,7 +136,13 @@ extension SequenceTrainer {
                 weights[2 * i + 1] = scale * dRejected[i]
             }
             let update = FoldedRowUpdate(optimizer.update(step: firstUpdate + j))
+            // Group by group; the exponentials of each group run in the loop of the next.
             var sq = 0.0
+            var previous: (group: PackedGroup, maximum: SIMD8<Double>)? = nil
+            func finish(_ group: Int, _ p: PackedGroup, _ mx: SIMD8<Double>, _ sum: SIMD8<Double>) {
+                storeLanes(mx, w.rowMax + 8 * group)
+                storeLanes(finishGroupSoftmax(probabilities: p.pi, sum: sum, count: vocab), w.rowLogSum + 8 * group)
+            }
             for group in 0..<groups {
                 let first = rows.lowerBound + 8 * group, lanes = Swift.min(8, rows.upperBound - first)
                 let o = group * gv
@@ -146,12 +152,14 @@ extension SequenceTrainer {
                         w.counts[8 * occurrenceToken[q] + k] += weights[occurrenceWeight[q]]
                     }
                 }
-                let (q2, mx, sum) = markovGroupStep(counts: w.counts, parameters: w.theta + o, m: w.m + o, v: w.v + o,
-                                                    probabilities: w.pi + o, count: vocab, update: update)
-                let logSum = finishGroupSoftmax(probabilities: w.pi + o, sum: sum, count: vocab)
-                storeLanes(mx, w.rowMax + 8 * group)
-                storeLanes(logSum, w.rowLogSum + 8 * group)
+                let current = PackedGroup(counts: w.counts, theta: w.theta + o, m: w.m + o, v: w.v + o, pi: w.pi + o)
+                let (q2, mx, previousSum) = markovGroupStep(current, previous: previous, count: vocab, update: update)
+                if let (p, pm) = previous { finish(group - 1, p, pm, previousSum) }
+                previous = (current, mx)
                 for k in 0..<lanes { sq += q2[k] }
+            }
+            if let (p, pm) = previous {
+                finish(groups - 1, p, pm, groupExponentials(p, maximum: pm, count: vocab))
             }
             losses[j * prompts + x] = part
             squares[j * prompts + x] = sq
