@@ -13,9 +13,10 @@ extension SequenceTrainer {
 
     /// Takes the steps `stepCount + 1 ... end` by temporal blocking: prompt by prompt (on up
     /// to `threads` threads, each a contiguous range of prompts), every step of the block
-    /// while the prompt's rows of `theta`, `m`, `v`, `log pi` and `pi` (about 2 MB at
-    /// `P = 64, V = 32, T = 64, n = 16`) stay in cache, instead of streaming the whole table
-    /// once per step.
+    /// on a packed copy of the prompt's active rows of `theta`, `m`, `v` and `pi` (eight rows
+    /// per vector, about 1.3 MB at `P = 64, V = 32, T = 64, n = 16`), which stays in cache,
+    /// instead of streaming the whole table once per step
+    /// (``packedPrompt(_:firstUpdate:steps:losses:squares:scratch:)``).
     ///
     /// **Why it is exact.** With `markov` and no clipping the prompts share nothing within a
     /// step: prompt `x`'s pairs read only its rows of `log pi`, its rows' gradients read only
