@@ -8,8 +8,9 @@ import LossMath
 /// ``adamRow(g:theta:m:v:count:lr:c1:c2:)``'s `lr (m/c1) / (sqrt(v/c2) + eps)` in exact
 /// arithmetic (not bit for bit) with one division per parameter instead of three and no
 /// per-parameter division under the square root. SGD is `theta -= lr g`, as ``RowUpdate``.
-/// Every sequence-trainer step (generic, fused, blocked) updates through it, so they agree
-/// bit for bit; the tabular trainer keeps ``RowUpdate`` (its bits are unchanged).
+/// The generic and fused sequence-trainer steps update through it (the blocked step's
+/// packed kernel, ``markovGroupStep(_:previous:count:update:)``, does its operations lane by
+/// lane), so they agree bit for bit; the tabular trainer keeps ``RowUpdate`` (its bits are unchanged).
 ///
 /// See also: ``OptimizerState/update(step:)``, ``markovRowStep(gradient:parameters:logPolicy:probabilities:count:update:offset:)``.
 struct FoldedRowUpdate {
@@ -62,8 +63,9 @@ struct FoldedRowUpdate {
 /// (in index order), applies `update` to
 /// `theta[0 ..< count]` (parameters `offset ..< offset + count`) and writes the row's
 /// log-softmax and probabilities with ``logSoftmaxRow(_:into:probabilities:count:)``.
-/// Contiguous loops without per-element calls that block vectorisation; the step path and
-/// the blocked path both call it, so they give the same bits.
+/// Contiguous loops without per-element calls that block vectorisation; the fused step
+/// calls it, and the blocked path's packed kernel does the same operations lane by lane
+/// (``markovGroupStep(_:previous:count:update:)``), so they give the same bits.
 @inline(__always)
 func markovRowStep(gradient g: UnsafeMutablePointer<Double>, parameters theta: UnsafeMutablePointer<Double>,
                    logPolicy out: UnsafeMutablePointer<Double>, probabilities e: UnsafeMutablePointer<Double>,

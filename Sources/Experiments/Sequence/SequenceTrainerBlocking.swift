@@ -13,9 +13,10 @@ extension SequenceTrainer {
 
     /// Takes the steps `stepCount + 1 ... end` by temporal blocking: prompt by prompt (on up
     /// to `threads` threads, each a contiguous range of prompts), every step of the block
-    /// while the prompt's rows of `theta`, `m`, `v`, `log pi` and `pi` (about 2 MB at
-    /// `P = 64, V = 32, T = 64, n = 16`) stay in cache, instead of streaming the whole table
-    /// once per step.
+    /// on a packed copy of the prompt's active rows of `theta`, `m`, `v` and `pi` (eight rows
+    /// per vector, about 1.3 MB at `P = 64, V = 32, T = 64, n = 16`), which stays in cache,
+    /// instead of streaming the whole table once per step
+    /// (``packedPrompt(_:firstUpdate:steps:losses:squares:scratch:)``).
     ///
     /// **Why it is exact.** With `markov` and no clipping the prompts share nothing within a
     /// step: prompt `x`'s pairs read only its rows of `log pi`, its rows' gradients read only
@@ -45,21 +46,22 @@ extension SequenceTrainer {
         if blockSnapshot.count != snapshotCount { blockSnapshot = [Double](repeating: 0, count: snapshotCount) }
         var partials = [Double](repeating: 0, count: 2 * count * prompts)   // [step][prompt]: loss, then squares
         let chunks = Swift.max(1, Swift.min(threads, prompts))
-        var scratchRows = [Double](repeating: 0, count: 3 * chunks * v)       // per chunk: counts, two gradient rows
         let firstUpdate = optimizer.steps + 1
+        let (largestRows, largestPairs) = largestPrompt
+        let statesPerPrompt = space.statesPerPrompt, pathEntries = 2 * largestPairs * space.length
         blockSnapshot.withUnsafeMutableBufferPointer { snap in
             partials.withUnsafeMutableBufferPointer { part in
-                scratchRows.withUnsafeMutableBufferPointer { rows in
-                    guard let sp = snap.baseAddress, let pp = part.baseAddress, let rp = rows.baseAddress else { return }
-                    let shared = UncheckedSendable((self, sp, pp, rp))
-                    forEachChunk(prompts, chunks: chunks) { range, c in
-                        let (trainer, sp, pp, rp) = shared.value
-                        for x in range {
-                            trainer.snapshotRows(prompt: x, into: sp, moments: moments)
-                            trainer.blockedPrompt(x, firstUpdate: firstUpdate, steps: count, losses: pp,
-                                                  squares: pp + count * prompts,
-                                                  counts: rp + 3 * c * v, gradientRows: rp + (3 * c + 1) * v)
-                        }
+                guard let sp = snap.baseAddress, let pp = part.baseAddress else { return }
+                let shared = UncheckedSendable((self, sp, pp))
+                forEachChunk(prompts, chunks: chunks) { range, _ in
+                    let (trainer, sp, pp) = shared.value
+                    let scratch = PackedPromptScratch(rows: largestRows, vocabulary: v, pathEntries: pathEntries,
+                                                      statesPerPrompt: statesPerPrompt)
+                    defer { scratch.deallocate() }
+                    for x in range {
+                        trainer.snapshotRows(prompt: x, into: sp, moments: moments)
+                        trainer.packedPrompt(x, firstUpdate: firstUpdate, steps: count, losses: pp,
+                                             squares: pp + count * prompts, scratch: scratch)
                     }
                 }
             }
@@ -84,68 +86,6 @@ extension SequenceTrainer {
         }
         optimizer.advance(by: count)
         stepCount = end
-    }
-
-    /// Prompt `x`'s part of `steps` steps, the first being optimiser step `firstUpdate`:
-    /// per step, its pairs' path sums, the loss kernel on its pairs, its scaled derivatives,
-    /// then for each of its active rows the logit gradient, the update and the log-softmax
-    /// (``fusedLogitStep()``'s operations). Writes its loss and squared-norm partials of step
-    /// `j` at `losses[j P + x]`, `squares[j P + x]`. `counts` and `gradientRow` are `V`
-    /// scratch entries of this thread (`counts` zeroed, and left zeroed), `gradientRows` `2 V`
-    /// (the rows go two at a time through ``markovRowStepPair``, the same bits).
-    func blockedPrompt(_ x: Int, firstUpdate: Int, steps: Int, losses: UnsafeMutablePointer<Double>,
-                       squares: UnsafeMutablePointer<Double>, counts: UnsafeMutablePointer<Double>,
-                       gradientRows g: UnsafeMutablePointer<Double>) {
-        let prompts = space.prompts, v = space.vocabulary
-        let pairs = pairStart[x] ..< pairStart[x + 1]
-        let rows = activeStart[x] ..< activeStart[x + 1]
-        guard let lp = logPi.baseAddress, paths.baseAddress != nil,
-              let th = theta.baseAddress, let p = probabilities.baseAddress else { return }
-        let scale = 1 / Double(pairCount)
-        for j in 0..<steps {
-            sumPaths(pairs)
-            if !pairs.isEmpty {
-                config.loss.evaluateBatch(
-                    chosen: UnsafeBufferPointer(rebasing: logpChosen[pairs]),
-                    rejected: UnsafeBufferPointer(rebasing: logpRejected[pairs]),
-                    refChosen: UnsafeBufferPointer(rebasing: refChosen[pairs]),
-                    refRejected: UnsafeBufferPointer(rebasing: refRejected[pairs]),
-                    rewardGaps: UnsafeBufferPointer(rebasing: gaps[pairs]), parameters: lossParameters,
-                    values: UnsafeMutableBufferPointer(rebasing: values[pairs]),
-                    dChosen: UnsafeMutableBufferPointer(rebasing: dChosen[pairs]),
-                    dRejected: UnsafeMutableBufferPointer(rebasing: dRejected[pairs]))
-            }
-            var part = 0.0
-            for i in pairs {
-                part += scale * values[i]
-                weights[2 * i] = scale * dChosen[i]
-                weights[2 * i + 1] = scale * dRejected[i]
-            }
-            let update = FoldedRowUpdate(optimizer.update(step: firstUpdate + j))
-            var sq = 0.0
-            var r = rows.lowerBound
-            while r + 1 < rows.upperBound {
-                let rowA = activeStates[r] * v, rowB = activeStates[r + 1] * v
-                rowLogitGradient(state: activeStates[r], counts: counts, into: g)
-                rowLogitGradient(state: activeStates[r + 1], counts: counts, into: g + v)
-                let (qa, qb) = markovRowStepPair(
-                    gradient: g, parameters: th + rowA, logPolicy: lp + rowA, probabilities: p + rowA, offset: rowA,
-                    gradient: g + v, parameters: th + rowB, logPolicy: lp + rowB, probabilities: p + rowB, offset: rowB,
-                    count: v, update: update)
-                sq += qa
-                sq += qb
-                r += 2
-            }
-            if r < rows.upperBound {
-                let s = activeStates[r]
-                let row = s * v
-                rowLogitGradient(state: s, counts: counts, into: g)
-                sq += markovRowStep(gradient: g, parameters: th + row, logPolicy: lp + row, probabilities: p + row,
-                                      count: v, update: update, offset: row)
-            }
-            losses[j * prompts + x] = part
-            squares[j * prompts + x] = sq
-        }
     }
 
     /// Copies prompt `x`'s active rows of `theta` (and of Adam's `m`, `v` when `moments`)
