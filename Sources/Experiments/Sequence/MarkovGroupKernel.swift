@@ -81,7 +81,7 @@ func markovGroupStep(_ w: PackedGroup, previous: (group: PackedGroup, maximum: S
         for a in 0..<count {
             token(a)
             let o = 8 * a
-            let e = laneExp(loadLanes(p.theta + o) - pm)
+            let e = Elementary.exp(loadLanes(p.theta + o) - pm)
             storeLanes(e, p.pi + o)
             sum += e
         }
@@ -92,13 +92,13 @@ func markovGroupStep(_ w: PackedGroup, previous: (group: PackedGroup, maximum: S
 }
 
 /// The second half of a packed group's step on its own (the last group of a prompt):
-/// `e_a = exp(theta_a - m)` by ``laneExp(_:)`` into `pi`, and their sum in token order
+/// `e_a = exp(theta_a - m)` by ``Elementary/exp(_:)-(SIMD8<Double>)`` into `pi`, and their sum in token order
 /// (as ``logSoftmaxRow(_:into:probabilities:count:)``).
 @inline(__always)
 func groupExponentials(_ w: PackedGroup, maximum: SIMD8<Double>, count: Int) -> SIMD8<Double> {
     var sum = SIMD8<Double>(repeating: 0)
     for a in 0..<count {
-        let e = laneExp(loadLanes(w.theta + 8 * a) - maximum)
+        let e = Elementary.exp(loadLanes(w.theta + 8 * a) - maximum)
         storeLanes(e, w.pi + 8 * a)
         sum += e
     }
@@ -107,13 +107,13 @@ func groupExponentials(_ w: PackedGroup, maximum: SIMD8<Double>, count: Int) -> 
 
 /// Finishes a packed group's step after its exponentials (``groupExponentials(_:maximum:count:)``
 /// or ``markovGroupStep(_:previous:count:update:)``'s `previousSum`): returns
-/// per lane `log(sum)` (``laneLog(_:)``: ``Elementary/log(_:)``'s bits) and scales the group's
+/// per lane `log(sum)` (``Elementary/log(_:)-(SIMD8<Double>)``: ``Elementary/log(_:)``'s bits) and scales the group's
 /// `e_a` in `pi` by `1 / sum` (as ``logSoftmaxRow(_:into:probabilities:count:)``, the same
 /// bits).
 @inline(__always)
 func finishGroupSoftmax(probabilities pp: UnsafeMutablePointer<Double>, sum: SIMD8<Double>,
                         count: Int) -> SIMD8<Double> {
-    let logSum = laneLog(sum)
+    let logSum = Elementary.log(sum)
     let inverse = 1 / sum
     for a in 0..<count { storeLanes(loadLanes(pp + 8 * a) * inverse, pp + 8 * a) }
     return logSum
