@@ -138,7 +138,12 @@ import LossMath
         let tied = try #require(WinRate.exact(policy: pi, against: reference, reward: counts))
         #expect(close(tied.value, bruteWinRate(logits, referenceLogits, reward: counts), rel: 1e-9))
         let selfWin = try #require(WinRate.exact(policy: pi, against: pi, reward: counts))
-        #expect(close(selfWin.value, 0.5, rel: 1e-12), "a policy against itself wins half")
+        #expect(selfWin.value == 0.5, "a policy against itself wins exactly half")
+        let selfWinRho = try #require(WinRate.exact(policy: pi, against: pi, reward: rho))
+        #expect(selfWinRho.value == 0.5, "exactly half with real-valued rewards too")
+        // Swapping the policies gives 1 - W (to rounding).
+        let swapped = try #require(WinRate.exact(policy: reference, against: pi, reward: counts))
+        #expect(close(tied.value + swapped.value, 1, abs: 1e-15))
         #expect(WinRate.exact(policy: optimum.optimal, against: reference, reward: rho).map { $0.value > 0.5 } == true)
     }
 

@@ -11,8 +11,10 @@ import LossMath
 /// other ties are decided by exact floating-point equality of those sums.
 ///
 /// - **Exact** (``exact(policy:against:reward:)``) when `V^T <= 2^20`: all responses of a
-///   prompt are enumerated, those of `pi'` sorted by reward with cumulative probabilities,
-///   and each response of `pi` looked up by binary search: `O(P V^T (T + log V^T))`.
+///   prompt are enumerated and sorted by reward; ties (exact equality) form groups, and
+///   `W` is computed as `1/2 + (P(>) - P(<))/2`, both sums over the groups in the same
+///   order (equal to the direct form since `P(>) + P(=) + P(<) = 1`; for `pi = pi'` the two
+///   sums are the same bits, so `W = 1/2` exactly): `O(P V^T (T + log V^T))`.
 /// - **Monte Carlo** (``monteCarlo(policy:against:reward:samplesPerPrompt:generator:)``)
 ///   otherwise: `m` independent pairs per prompt, with the standard error of the estimate.
 ///
@@ -40,7 +42,7 @@ public struct WinRate: Sendable, Hashable {
 
     /// The exact win rate, or `nil` when `V^T > 2^20`.
     ///
-    /// Accuracy: a cumulative sum over up to `2^20` probabilities, so about `1e-10` absolute
+    /// Accuracy: running sums over up to `2^20` probabilities, so about `1e-10` absolute
     /// at the limit and a few ulps on small spaces.
     public static func exact(policy: MarkovPolicy, against other: MarkovPolicy, reward rho: [Double]) -> WinRate? {
         let space = policy.space
@@ -52,18 +54,25 @@ public struct WinRate: Sendable, Hashable {
             let (rewards, lp, lq) = (sums[0], sums[1], sums[2])
             // By reward, then index: a fully determined order, so the sums are the same bits.
             let order = rewards.indices.sorted { (rewards[$0], $0) < (rewards[$1], $1) }
-            let sortedRewards = order.map { rewards[$0] }
-            var cumulative = [Double](repeating: 0, count: order.count + 1)
-            for (k, i) in order.enumerated() { cumulative[k + 1] = cumulative[k] + Elementary.exp(lq[i]) }
-            var win = 0.0
-            for i in rewards.indices {
-                let p = Elementary.exp(lp[i])
-                if p == 0 { continue }
-                let lo = lowerBound(sortedRewards, rewards[i], strict: true)
-                let hi = lowerBound(sortedRewards, rewards[i], strict: false)
-                win += p * (cumulative[lo] + (cumulative[hi] - cumulative[lo]) / 2)
+            // Groups of equal reward in increasing order, masses p_g (pi) and q_g (pi'):
+            // wins = P(>) = sum_g p_g Q_g and losses = P(<) = sum_g q_g Pm_g, with Q_g, Pm_g
+            // the masses strictly below g; the same operations on (p, q) and on (q, p), so
+            // equal policies give equal bits and W = 1/2 exactly.
+            var theirsBelow = 0.0, mineBelow = 0.0, wins = 0.0, losses = 0.0, k = 0
+            while k < order.count {
+                let r = rewards[order[k]]
+                var mine = 0.0, theirs = 0.0
+                while k < order.count && rewards[order[k]] == r {
+                    mine += Elementary.exp(lp[order[k]])
+                    theirs += Elementary.exp(lq[order[k]])
+                    k += 1
+                }
+                wins += mine * theirsBelow
+                losses += theirs * mineBelow
+                theirsBelow += theirs
+                mineBelow += mine
             }
-            total += win
+            total += 0.5 + (wins - losses) / 2
         }
         return WinRate(value: total / Double(space.prompts), standardError: 0, isExact: true)
     }
@@ -92,17 +101,6 @@ public struct WinRate: Sendable, Hashable {
         }
         let p = Double(space.prompts)
         return WinRate(value: total / p, standardError: variance.squareRoot() / p, isExact: false)
-    }
-
-    /// The first index whose value is `>= key` (`strict`) or `> key` (not strict).
-    private static func lowerBound(_ xs: [Double], _ key: Double, strict: Bool) -> Int {
-        var lo = 0
-        var hi = xs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if strict ? xs[mid] < key : xs[mid] <= key { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
     }
 }
 
