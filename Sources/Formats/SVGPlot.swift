@@ -313,7 +313,11 @@ public struct SVGPlot: Sendable {
                 if ((r.upperBound / step).rounded(.down) - (r.lowerBound / step).rounded(.up)) < Double(count) { break }
             }
             let first = (r.lowerBound / step).rounded(.up), last = (r.upperBound / step).rounded(.down)
-            if last > first && step.isFinite {
+            // Powers of ten with integer exponents only while they are few (a span beyond
+            // 10^133 decades left the loop with ~1e17 ticks: a hang) and the exponents fit
+            // an Int (`Int(k * step)` trapped from 1e19 decades); else the linear ticks below.
+            if last > first && step.isFinite && last - first < Double(count)
+                && Swift.max(Swift.abs(first * step), Swift.abs(last * step)) < 1e15 {
                 return stride(from: first, through: last, by: 1).map { k in
                     Tick(value: k * step, label: minus(String(Int(k * step))), power: true)
                 }
