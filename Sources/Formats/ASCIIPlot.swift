@@ -105,8 +105,8 @@ public struct ASCIIPlot: Sendable {
         if !title.isEmpty { lines.append(Self.fit(title, width)) }
         let finite = series.map { s in s.points.filter { $0.0.isFinite && $0.1.isFinite } }
         let all = finite.joined()
-        let xr = Self.padded(xRange ?? all.lazy.map(\.0).min().map { $0 ... all.lazy.map(\.0).max()! })
-        let yr = Self.padded(yRange ?? all.lazy.map(\.1).min().map { $0 ... all.lazy.map(\.1).max()! })
+        let xr = Self.padded(xRange ?? Self.extent(all.lazy.map(\.0)))
+        let yr = Self.padded(yRange ?? Self.extent(all.lazy.map(\.1)))
         guard let xr, let yr,
               finite.contains(where: { $0.contains { xr.contains($0.0) && yr.contains($0.1) } }) else {
             lines.append("(no data to plot: every series is empty, non-finite or out of range)")
@@ -192,6 +192,19 @@ public struct ASCIIPlot: Sendable {
     // MARK: Helpers (internal for tests)
 
     /// `range`, widened when its ends are equal; nil stays nil.
+    /// `min ... max` of `values` (nil when empty), the first of equal values as `min()` and
+    /// `max()` pick them; `values` must not hold NaN (callers pass finite values).
+    static func extent<S: Sequence<Double>>(_ values: S) -> ClosedRange<Double>? {
+        var it = values.makeIterator()
+        guard let first = it.next() else { return nil }
+        var (lo, hi) = (first, first)
+        while let v = it.next() {
+            if v < lo { lo = v }
+            if hi < v { hi = v }
+        }
+        return lo ... hi
+    }
+
     static func padded(_ range: ClosedRange<Double>?) -> ClosedRange<Double>? {
         guard let r = range else { return nil }
         guard r.lowerBound == r.upperBound else { return r }

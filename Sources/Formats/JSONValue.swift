@@ -59,12 +59,12 @@ public enum JSONValue: Sendable, Equatable {
         case .object(let members):
             guard !members.isEmpty else { out += "{}"; return }
             out += "{"
-            for (k, key) in members.keys.sorted(by: Self.byUTF8).enumerated() {
+            for (k, member) in members.sorted(by: { Self.byUTF8($0.key, $1.key) }).enumerated() {
                 if k > 0 { out += "," }
                 if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                Self.writeString(key, into: &out)
+                Self.writeString(member.key, into: &out)
                 out += pretty ? ": " : ":"
-                members[key]!.write(into: &out, pretty: pretty, indent: indent + 1)
+                member.value.write(into: &out, pretty: pretty, indent: indent + 1)
             }
             if pretty { out += "\n" + String(repeating: "  ", count: indent) }
             out += "}"

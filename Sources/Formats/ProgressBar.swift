@@ -95,7 +95,7 @@ public final class ProgressBar: Sendable {
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let k = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
+            let k = bytes.withUnsafeMutableBytes { b in b.baseAddress.map { write(2, $0 + done, b.count - done) } ?? 0 }
             if k <= 0 { if k < 0 && errno == EINTR { continue }; return }
             done += k
         }

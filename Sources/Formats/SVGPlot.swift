@@ -114,8 +114,9 @@ public struct SVGPlot: Sendable {
         var left, top, right, bottom: Double
         var width, height: Int
         var xr, yr: ClosedRange<Double>?
-        func px(_ x: Double) -> Double { left + ASCIIPlot.fraction(x, xr!) * (right - left) }
-        func py(_ y: Double) -> Double { bottom - ASCIIPlot.fraction(y, yr!) * (bottom - top) }
+        // Called only once both ranges are known (render draws nothing without data).
+        func px(_ x: Double) -> Double { left + (xr.map { ASCIIPlot.fraction(x, $0) } ?? 0) * (right - left) }
+        func py(_ y: Double) -> Double { bottom - (yr.map { ASCIIPlot.fraction(y, $0) } ?? 0) * (bottom - top) }
     }
 
     static let char = 7.0, lineHeight = 18.0  // approximate glyph width and legend row height at 12 px
@@ -127,8 +128,8 @@ public struct SVGPlot: Sendable {
     func layout() -> Layout {
         let bounds = bands.flatMap { $0.points.flatMap { [($0.x, $0.low), ($0.x, $0.high)] } }
         let finite = (series.flatMap(\.points) + bounds).filter { $0.0.isFinite && $0.1.isFinite }
-        let xr = ASCIIPlot.padded(xRange ?? finite.lazy.map(\.0).min().map { $0 ... finite.lazy.map(\.0).max()! })
-        let yr = ASCIIPlot.padded(yRange ?? finite.lazy.map(\.1).min().map { $0 ... finite.lazy.map(\.1).max()! })
+        let xr = ASCIIPlot.padded(xRange ?? ASCIIPlot.extent(finite.lazy.map(\.0)))
+        let yr = ASCIIPlot.padded(yRange ?? ASCIIPlot.extent(finite.lazy.map(\.1)))
         let yLabelWidth = yr.map { Self.ticks($0, log: yIsLog10, count: 6).map { Self.textWidth($0.label) }.max() ?? 0 } ?? 0
         let names = series.map { $0.name.count + 10 } + references.map(\.label.count)
         let legendWidth = 44 + Self.char * Double(min(maxLegendChars, max(minimumLegendCharacters, names.max() ?? 0)))
@@ -312,7 +313,11 @@ public struct SVGPlot: Sendable {
                 if ((r.upperBound / step).rounded(.down) - (r.lowerBound / step).rounded(.up)) < Double(count) { break }
             }
             let first = (r.lowerBound / step).rounded(.up), last = (r.upperBound / step).rounded(.down)
-            if last > first && step.isFinite {
+            // Powers of ten with integer exponents only while they are few (a span beyond
+            // 10^133 decades left the loop with ~1e17 ticks: a hang) and the exponents fit
+            // an Int (`Int(k * step)` trapped from 1e19 decades); else the linear ticks below.
+            if last > first && step.isFinite && last - first < Double(count)
+                && Swift.max(Swift.abs(first * step), Swift.abs(last * step)) < 1e15 {
                 return stride(from: first, through: last, by: 1).map { k in
                     Tick(value: k * step, label: minus(String(Int(k * step))), power: true)
                 }

@@ -10,7 +10,9 @@ final class ScalarFunctionBox {
 }
 
 let scalarTrampoline: @convention(c) (Double, UnsafeMutableRawPointer?) -> Double = { x, params in
-    Unmanaged<ScalarFunctionBox>.fromOpaque(params!).takeUnretainedValue().f(x)
+    // GSL always passes our params; a nil gives NaN, which GSL's solvers report.
+    guard let params else { return .nan }
+    return Unmanaged<ScalarFunctionBox>.fromOpaque(params).takeUnretainedValue().f(x)
 }
 
 /// Calls `body` with a `gsl_function` that evaluates `f`.

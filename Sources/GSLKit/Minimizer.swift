@@ -38,22 +38,26 @@ public enum Minimizer {
         let n = start.count
         let box = Box(n: n, f: { x in var g = [Double](repeating: 0, count: x.count); return valueAndGradient(x, &g) },
                       g: valueAndGradient)
+        // GSL always passes its vectors and our params; a nil gives NaN, which GSL reports.
         let fFn: @convention(c) (UnsafePointer<gsl_vector>?, UnsafeMutableRawPointer?) -> Double = { v, p in
-            let b = Unmanaged<Box>.fromOpaque(p!).takeUnretainedValue()
-            b.load(v!)
-            return b.g!(b.x, &b.grad)
+            guard let v, let p else { return .nan }
+            let b = Unmanaged<Box>.fromOpaque(p).takeUnretainedValue()
+            b.load(v)
+            return b.g?(b.x, &b.grad) ?? .nan
         }
         let dfFn: @convention(c) (UnsafePointer<gsl_vector>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<gsl_vector>?) -> Void = { v, p, df in
-            let b = Unmanaged<Box>.fromOpaque(p!).takeUnretainedValue()
-            b.load(v!)
-            _ = b.g!(b.x, &b.grad)
-            for i in 0..<b.n { cgsl_vector_set(df!, i, b.grad[i]) }
+            guard let v, let p, let df else { return }
+            let b = Unmanaged<Box>.fromOpaque(p).takeUnretainedValue()
+            b.load(v)
+            _ = b.g?(b.x, &b.grad)
+            for i in 0..<b.n { cgsl_vector_set(df, i, b.grad[i]) }
         }
         let fdfFn: @convention(c) (UnsafePointer<gsl_vector>?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<gsl_vector>?) -> Void = { v, p, f, df in
-            let b = Unmanaged<Box>.fromOpaque(p!).takeUnretainedValue()
-            b.load(v!)
-            f!.pointee = b.g!(b.x, &b.grad)
-            for i in 0..<b.n { cgsl_vector_set(df!, i, b.grad[i]) }
+            guard let v, let p, let f, let df else { return }
+            let b = Unmanaged<Box>.fromOpaque(p).takeUnretainedValue()
+            b.load(v)
+            f.pointee = b.g?(b.x, &b.grad) ?? .nan
+            for i in 0..<b.n { cgsl_vector_set(df, i, b.grad[i]) }
         }
         var fdf = gsl_multimin_function_fdf(f: fFn, df: dfFn, fdf: fdfFn, n: n,
                                             params: Unmanaged.passUnretained(box).toOpaque())
@@ -78,7 +82,9 @@ public enum Minimizer {
                 }
                 if status == Int32(GSL_ENOPROG) { break }
             }
-            let xv = gsl_multimin_fdfminimizer_x(s)!
+            guard let xv = gsl_multimin_fdfminimizer_x(s) else {
+                throw GSLError(code: Int32(GSL_EFAULT), context: "BFGS: no iterate")
+            }
             let x = (0..<n).map { cgsl_vector_get(xv, $0) }
             return Result(x: x, value: gsl_multimin_fdfminimizer_minimum(s), iterations: iterations, converged: converged)
         }
@@ -93,8 +99,9 @@ public enum Minimizer {
         let n = start.count
         let box = Box(n: n, f: f, g: nil)
         let fFn: @convention(c) (UnsafePointer<gsl_vector>?, UnsafeMutableRawPointer?) -> Double = { v, p in
-            let b = Unmanaged<Box>.fromOpaque(p!).takeUnretainedValue()
-            b.load(v!)
+            guard let v, let p else { return .nan }
+            let b = Unmanaged<Box>.fromOpaque(p).takeUnretainedValue()
+            b.load(v)
             return b.f(b.x)
         }
         var fn = gsl_multimin_function(f: fFn, n: n, params: Unmanaged.passUnretained(box).toOpaque())
@@ -115,7 +122,9 @@ public enum Minimizer {
                     converged = true; break
                 }
             }
-            let xv = gsl_multimin_fminimizer_x(s)!
+            guard let xv = gsl_multimin_fminimizer_x(s) else {
+                throw GSLError(code: Int32(GSL_EFAULT), context: "simplex: no iterate")
+            }
             let x = (0..<n).map { cgsl_vector_get(xv, $0) }
             return Result(x: x, value: gsl_multimin_fminimizer_minimum(s), iterations: iterations, converged: converged)
         }

@@ -74,15 +74,18 @@ public enum ODESolver {
         GSL.ensureInitialized()
         let n = y0.count
         let box = Box(n: n, derivative)
+        // GSL always passes its arrays and our params; a nil is reported to GSL as GSL_EFAULT.
         let function: @convention(c) (Double, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutableRawPointer?) -> Int32 = { t, y, dydt, params in
-            let b = Unmanaged<Box>.fromOpaque(params!).takeUnretainedValue()
+            guard let params else { return Int32(GSL_EFAULT) }
+            let b = Unmanaged<Box>.fromOpaque(params).takeUnretainedValue()
             b.f(t, UnsafeBufferPointer(start: y, count: b.n), UnsafeMutableBufferPointer(start: dydt, count: b.n))
             return Int32(GSL_SUCCESS)
         }
         // Central-difference Jacobian for the implicit stepper; df/dt = 0 is not assumed but
         // estimated the same way.
         let jacobian: @convention(c) (Double, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?, UnsafeMutableRawPointer?) -> Int32 = { t, y, dfdy, dfdt, params in
-            let b = Unmanaged<Box>.fromOpaque(params!).takeUnretainedValue()
+            guard let params, let dfdy, let dfdt else { return Int32(GSL_EFAULT) }
+            let b = Unmanaged<Box>.fromOpaque(params).takeUnretainedValue()
             let n = b.n
             var yy = Array(UnsafeBufferPointer(start: y, count: n))
             var fp = [Double](repeating: 0, count: n), fm = fp
@@ -94,12 +97,12 @@ public enum ODESolver {
                 yy[j] = y0 - step
                 yy.withUnsafeBufferPointer { yb in fm.withUnsafeMutableBufferPointer { b.f(t, yb, $0) } }
                 yy[j] = y0
-                for i in 0..<n { dfdy![i * n + j] = (fp[i] - fm[i]) / (2 * step) }
+                for i in 0..<n { dfdy[i * n + j] = (fp[i] - fm[i]) / (2 * step) }
             }
             let ts = 1e-7 * Swift.max(1, Swift.abs(t))
             yy.withUnsafeBufferPointer { yb in fp.withUnsafeMutableBufferPointer { b.f(t + ts, yb, $0) } }
             yy.withUnsafeBufferPointer { yb in fm.withUnsafeMutableBufferPointer { b.f(t - ts, yb, $0) } }
-            for i in 0..<n { dfdt![i] = (fp[i] - fm[i]) / (2 * ts) }
+            for i in 0..<n { dfdt[i] = (fp[i] - fm[i]) / (2 * ts) }
             return Int32(GSL_SUCCESS)
         }
         var system = gsl_odeiv2_system(function: function, jacobian: jacobian, dimension: n,

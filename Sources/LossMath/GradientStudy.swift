@@ -142,6 +142,16 @@ public struct GradientStudy: Sendable {
         for i in 0..<configuration.points { try body(Self.row(loss, at: i, configuration, p)) }
     }
 
+    /// 1 when every coordinate is at most 2^400 in magnitude, else `2^-e` with `2^e` the
+    /// largest magnitude's binade: the scale that keeps the fit's sums of squares finite.
+    static func fitScale(_ x: [Double], _ y: [Double]) -> Double {
+        var m = 0.0
+        for v in x { m = Swift.max(m, Swift.abs(v)) }
+        for v in y { m = Swift.max(m, Swift.abs(v)) }
+        guard m.isFinite, m > 0x1p400 else { return 1 }
+        return Double(sign: .plus, exponent: -m.exponent, significand: 1)
+    }
+
     /// Runs the sweep: the per-loss summaries, computed point by point. Memory: the slope
     /// fit keeps the tail's (x, y) of one loss at a time (16 bytes per tail point); the rows
     /// themselves are recomputed on demand (``rows``, ``forEachRow(of:_:)``).
@@ -184,9 +194,18 @@ public struct GradientStudy: Sendable {
             }
             var slope: Double? = nil, se: Double? = nil
             if tailX.count >= 2 {
-                let fit = try LinearFit(x: tailX, y: tailY)
-                slope = fit.slope
-                se = fit.slopeVariance.squareRoot()
+                // Far out (--log10-end -3.9e307) the squares of the coordinates overflow in
+                // the fit and the slope was NaN. Both coordinates are then multiplied by the
+                // same power of two: every operation of the fit scales exactly, so the slope
+                // and its variance are those of the unscaled data. (Not needed, and not done,
+                // below 2^400: the sweeps that fitted before keep their bits.)
+                let scale = Self.fitScale(tailX, tailY)
+                let fit = scale == 1 ? try LinearFit(x: tailX, y: tailY)
+                    : try LinearFit(x: tailX.map { $0 * scale }, y: tailY.map { $0 * scale })
+                if fit.slope.isFinite {
+                    slope = fit.slope
+                    se = fit.slopeVariance.squareRoot()  // NaN with 2 points (no residual freedom): null in JSON
+                }
             }
             guard let last = lastRow?.gradients else { continue }
             let direction: Direction = last.rejected.sign > 0 ? .collapse : (last.rejected.sign < 0 ? .restoring : .none)

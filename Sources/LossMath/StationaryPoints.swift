@@ -25,22 +25,43 @@ public struct StationaryPoints: Sendable, Equatable {
     }
 }
 
-/// A compact decimal rendering with up to 6 significant digits.
+/// A compact decimal rendering with up to 6 significant digits, e.g. `0.1`, `1e-05`, `3`.
+///
+/// Valid for every finite `x`. Where the rounding scale `10^(5 - e)` (`e` the decimal
+/// exponent of `x`) is not a finite double, below about 1e-303, the value is written by
+/// `Double.description` (the shortest round-trip text, e.g. `1e-310`) instead of rounded.
+/// A non-finite `x` gives `Double.description` (`nan`, `inf`): callers pass finite values.
+///
+/// See also: `CSVWriter.format` in Formats (round-trip precision for tables).
 public func shortNumber(_ x: Double) -> String {
     if x == 0 { return "0" }
+    guard x.isFinite else { return x.description }
     if x == x.rounded() && Swift.abs(x) < 1e9 { return String(Int(x)) }
-    var s = String(Double(String(format6(x)))!)
+    // A value whose shortest text already has at most 6 significant digits is written as
+    // is: rounding through 10^(5 - e) can miss it by an ulp (1e300 gave 9.999999999999999e+299).
+    let shortest = x.description
+    let r = significantDigits(shortest) <= 6 ? x : rounded6(x)
+    guard let r else { return shortest }
+    var s = String(r)
     if s.hasSuffix(".0") { s.removeLast(2) }
     return s
 }
 
+/// The number of significant digits of a decimal text such as `-0.00120`, `1.5e-07`.
+func significantDigits(_ text: String) -> Int {
+    let mantissa = text.split(separator: "e", maxSplits: 1).first ?? ""
+    let digits = mantissa.filter(\.isNumber).drop { $0 == "0" }
+    return digits.reversed().drop { $0 == "0" }.count
+}
+
+/// `x` (finite, nonzero) rounded to 6 significant digits, or nil where the scale overflows.
 @usableFromInline
-func format6(_ x: Double) -> String {
+func rounded6(_ x: Double) -> Double? {
     // 6 significant digits without Foundation: round through the exponent.
     let e = Int(Double.log10(Swift.abs(x)).rounded(.down))
     let scale = Double.pow(10, Double(5 - e))
     let r = (x * scale).rounded() / scale
-    return "\(r)"
+    return scale.isFinite && r.isFinite ? r : nil
 }
 
 extension Loss {

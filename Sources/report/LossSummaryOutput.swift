@@ -137,8 +137,13 @@ extension PairRun {
             String(repeating: c, count: n == 0 ? 0 : max(1, Int((Double(n) / Double(top) * 30).rounded())))
         }
         var s = "bin of beta h (# = pairs), + = pairs whose dr falls in the bin (their target)\n"
+        // An edge beyond the double range (bins of width ~1e308 overflow) is written as the
+        // largest double of its sign: the bin holds exactly the finite values up to it.
+        func edge(_ x: Double) -> String {
+            String(format: "%.4g", x.isFinite ? x : (x < 0 ? -Double.greatestFiniteMagnitude : Double.greatestFiniteMagnitude))
+        }
         for b in bins {
-            let range = "[\(String(format: "%.4g", b.lower)), \(String(format: "%.4g", b.upper)))"
+            let range = "[\(edge(b.lower)), \(edge(b.upper)))"
             let left = range.padding(toLength: max(range.count, 24), withPad: " ", startingAt: 0)
             let counts = String(format: "%9d %9d", b.betaH, b.rewardGap)
             s += "\(left)\(counts)  \(bar(b.betaH, "#"))\(b.rewardGap > 0 ? " " + bar(b.rewardGap, "+") : "")\n"

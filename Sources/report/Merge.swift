@@ -80,7 +80,8 @@ extension Report {
                     results.append(r)
                 }
             }
-            let expected = SweepMerge.runCount(manifest: manifest!)
+            guard let manifest else { throw ReportError("give at least one shard folder") }
+            let expected = SweepMerge.runCount(manifest: manifest)
             let missing = (0..<expected).filter { seen[$0] == nil }
             if !missing.isEmpty {
                 throw ReportError("incomplete sweep: \(missing.count) of \(expected) runs missing (first: run \(missing[0])); merge all n shards")
@@ -89,7 +90,7 @@ extension Report {
                 throw ReportError("the shards hold \(results.count) runs but the sweep has \(expected)")
             }
             results.sort { $0.run.id < $1.run.id }
-            let files = SweepFiles.files(manifest: manifest!, results: results)
+            let files = SweepFiles.files(manifest: manifest, results: results)
             try writeFiles(files.map { ($0.name, $0.text) }, into: out)
         }
     }

@@ -233,7 +233,7 @@ enum GradientColumns {
     static func cells(loss: Loss, pair: PairLogProbs, parameters p: LossParameters, evaluation e: LossEvaluation) -> [String] {
         let g = ProbabilityGradients(loss: loss, pair: pair, parameters: p, evaluation: e)
         func mag(_ m: SignedLogMagnitude) -> String { m.isZero ? "" : CSVWriter.format(m.log10Magnitude) }
-        func finite(_ x: Double?) -> String { (x?.isFinite ?? false) ? CSVWriter.format(x!) : "" }
+        func finite(_ x: Double?) -> String { x.map { $0.isFinite ? CSVWriter.format($0) : "" } ?? "" }
         return [
             CSVWriter.format(p.beta), CSVWriter.format(p.labelSmoothing), finite(p.rewardGap),
             CSVWriter.format(pair.chosen), CSVWriter.format(pair.rejected),

@@ -19,7 +19,8 @@ struct Report: ParsableCommand {
         Exit status: 0 done (also when a configuration diverged: the output says which); \
         1 error (unreadable input, a loss that could not be computed, including a loss that \
         `report flow` could not integrate); 2 `report theory` found a result contradicted; \
-        64 bad option; 74 output error (standard output or a file could not be written).
+        64 bad option; 74 output error (standard output could not be written; an --out file \
+        or folder that could not be written is an error, 1).
         """,
         subcommands: [Gradients.self, EvaluateLosses.self, Train.self, SweepCommand.self, Study.self, Merge.self, Flow.self, Optimum.self, TheoryCommand.self, All.self, Bench.self]
     )

@@ -113,6 +113,11 @@ struct OptimizerOptions: ParsableArguments {
     }
 
     func validate() throws {
+        // As `report gradients` and `report losses` (LossOptions): a smoothing outside [0, 1)
+        // is refused even for losses that do not use it, never silently ignored.
+        if let eps = labelSmoothing, !(eps.isFinite && eps >= 0 && eps < 1) {
+            throw ValidationError("--label-smoothing must be in [0, 1), got \(eps)")
+        }
         // The constant gap's range: that of a reward gap (LossOptions.rewardGapRange).
         try checkRange("--constant-gap", constantGap, LossOptions.rewardGapRange, "a number")
     }

@@ -45,7 +45,14 @@ enum StudyMerge {
             }
             for u in units { seen[u] = folder }
             records += rs
-            points += try StudyTables.trajectories(try read(trajURL), source: trajURL.path)
+            // Every trajectory point belongs to a run of this folder's runs.csv, so a point
+            // of another study, shard or unit cannot enter the frontiers unnoticed.
+            let runKeys = Set(rs.map { "\($0.unit) \($0.arm.rawValue)" })
+            let ps = try StudyTables.trajectories(try read(trajURL), source: trajURL.path)
+            if let k = ps.firstIndex(where: { !runKeys.contains("\($0.unit) \($0.arm.rawValue)") }) {
+                throw ReportError("\(trajURL.path): data row \(k): unit \(ps[k].unit), arm \(ps[k].arm.rawValue) is not a run of \(runsURL.path); the shard is stale or was edited")
+            }
+            points += ps
         }
         guard let manifest else { throw ReportError("give at least one shard folder") }
         let spec = try StudyTables.spec(manifest: manifest, source: "\(firstFolder)/manifest.txt")
@@ -64,6 +71,9 @@ enum StudyMerge {
         }
         records.sort { ($0.unit, armIndex[$0.arm] ?? 0) < ($1.unit, armIndex[$1.arm] ?? 0) }
         points.sort { ($0.unit, armIndex[$0.arm] ?? 0, $0.step) < ($1.unit, armIndex[$1.arm] ?? 0, $1.step) }
+        for (p, q) in zip(points, points.dropFirst()) where (p.unit, p.arm, p.step) == (q.unit, q.arm, q.step) {
+            throw ReportError("trajectories.csv (in \(seen[p.unit] ?? "?")): unit \(p.unit), arm \(p.arm.rawValue), step \(p.step) appears twice; the shard is stale or was edited")
+        }
         let files = try StudyFiles.files(manifest: manifest, runs: StudyTables.runsCSV(records),
                                          trajectories: StudyTables.trajectoriesCSV(points))
         try Report.Study.writeFolder(out, files: files)

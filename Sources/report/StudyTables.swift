@@ -88,7 +88,7 @@ enum StudyTables {
             }
             guard let unit = Int(row[0]) else { throw bad(0) }
             guard let arm = StudyArm(rawValue: row[1]) else { throw bad(1) }
-            guard let step = Int(row[2]) else { throw bad(2) }
+            guard let step = Int(row[2]), step >= 0 else { throw bad(2) }
             out.append(StudyTrajectoryPoint(unit: unit, arm: arm, step: step, kl: try number(3), trueReward: try number(4),
                                             proxyReward: try number(5), winRate: try number(6)))
         }
@@ -143,7 +143,11 @@ enum StudyTables {
             return p
         }
         guard let seeds = Int(try value("seeds")), seeds >= 1 else { throw ReportError("\(source): seeds= is not a count") }
-        return StudySpec(policies: policies, betas: try numbers("betas"), proxyBiases: try numbers("proxy_biases"),
-                         rewardNoises: try numbers("reward_noises"), seeds: seeds)
+        let spec = StudySpec(policies: policies, betas: try numbers("betas"), proxyBiases: try numbers("proxy_biases"),
+                             rewardNoises: try numbers("reward_noises"), seeds: seeds)
+        // The bounds of `report study`'s options: an edited manifest (seeds=2^63-1, betas=)
+        // is an error here, never a grid without units or one too large to enumerate.
+        do { try spec.validate() } catch { throw ReportError("\(source): \(error)") }
+        return spec
     }
 }

@@ -16,7 +16,8 @@ extension Report {
             stated), or contradicted.
 
             Exit status: 0 every result reproduced or qualified; 2 a result contradicted (the \
-            output is written first); 64 bad option; 74 output error.
+            output is written first); 1 an --out file could not be written; 64 bad option; \
+            74 output error (standard output could not be written).
 
             Example:
               report theory

@@ -96,11 +96,11 @@ extension Report {
             if let folder = output.out { try writeFiles(files.map { ($0.name, $0.text) }, into: folder) }
             let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.text) })
             switch output.format {
-            case .csv?: emit(byName["summary.csv"]!)
-            case .markdown?: emit(byName["summary.md"]!)
-            case .plot?: emit(byName["plots.txt"]!)
-            case .json?: emit(jsonRecords(fromCSV: byName["summary.csv"]!))
-            case nil: if output.out == nil { emit(byName["summary.md"]! + "\n" + byName["plots.txt"]!) }
+            case .csv?: emit(byName["summary.csv", default: ""])
+            case .markdown?: emit(byName["summary.md", default: ""])
+            case .plot?: emit(byName["plots.txt", default: ""])
+            case .json?: emit(jsonRecords(fromCSV: byName["summary.csv", default: ""]))
+            case nil: if output.out == nil { emit(byName["summary.md", default: ""] + "\n" + byName["plots.txt", default: ""]) }
             }
         }
     }

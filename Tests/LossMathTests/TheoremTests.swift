@@ -142,6 +142,22 @@ import Testing
         #expect(separateDiffers.isSuperset(of: [.ncaPair, .bcoPair, .sppoHard, .apoZero, .apoDown, .bdpo]))
     }
 
+    /// T7 at the far end of `--log10-end`'s range: the fit's sums of squares overflowed and
+    /// the slope was NaN (printed `-nan` by `report gradients --log10-end -3.9e307`); the
+    /// slope is beta - 1 there too, and a range that fitted before keeps its bits.
+    @Test(arguments: [-1e155, -1e200, -3.9e307])
+    func t7SlopeFarBelowTheDoubleRange(log10End: Double) throws {
+        let beta = 0.1
+        let far = GradientStudy.Configuration(parameters: LossParameters(beta: beta, rewardGap: 1), log10End: log10End, points: 5)
+        let s = try GradientStudy(configuration: far, losses: [.sigmoid, .spo]).summaries
+        let dpo = try #require(s[0].slope)
+        #expect(abs(dpo - (beta - 1)) < 1e-6, "slope \(dpo)")
+        // spo's gradient restores pi_l with |dl/dpi_l| ~ 1/pi_l far out (T8): slope -1.
+        let spo = try #require(s[1].slope)
+        #expect(abs(spo + 1) < 1e-6, "slope \(spo)")
+        #expect(s.allSatisfy { $0.slopeStandardError?.isFinite ?? false })
+    }
+
     // T7: dl_DPO/dpi_l = beta sigma(-beta h) / pi_l, log-log slope beta - 1, pointing down.
     @Test func t7DPOBlowUp() throws {
         try forAll(40, seed: 7) { rng in

@@ -39,6 +39,11 @@ import Testing
         (["merge", "some-shard", "--out", ""], "--out"),
         (["merge", "", "--out", "merged"], "folder name is empty"),
         (["all", "--out", ""], "--out"),
+        // Audit: `train` and `sweep` accepted a label smoothing of nan or -5 for losses that
+        // do not use it (and wrote `eps=` into the sweep's manifest); `gradients` refused it.
+        (["train", "--label-smoothing", "nan", "--steps", "1"], "--label-smoothing"),
+        (["train", "--policy", "markov", "--label-smoothing", "-5", "--steps", "1"], "--label-smoothing"),
+        (["sweep", "--label-smoothing", "1", "--steps", "1", "--seeds", "1"], "--label-smoothing"),
     ])
     func overflowingValuesAreUsageErrors(args: [String], option: String) throws {
         let r = try R.run(args)

@@ -51,6 +51,23 @@ import Testing
 
     /// A tie (dr = 0) is outside spo_asym's domain: its cells are empty, counted, one note
     /// names the row; the other losses and rows are written and the exit status is 0.
+    /// Pairs at the ends of the input ranges spread the beta h histogram over the whole
+    /// double range: its outer bin edges overflow. The ASCII histogram wrote them as
+    /// `[-inf, -1.742e+308)`; now as the largest double of their sign (no inf in any output).
+    @Test func histogramEdgesBeyondTheDoubleRangeAreFinite() throws {
+        let csv = try Self.write("""
+            chosen_logps,rejected_logps,ref_chosen_logps,ref_rejected_logps,score_chosen,score_rejected
+            -8.98e307,0,0,-8.98e307,8.98e307,-8.98e307
+            0,-8.98e307,-8.98e307,0,-8.98e307,8.98e307
+            -1,-2,-1,-2,1,1
+
+            """, "extreme.csv")
+        let r = try R.run(["losses", "--input", csv.path, "--losses", "sigmoid,spo", "--summary", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("[-1.798e+308, "), "\(r.stdout)")
+        #expect(!r.stdout.lowercased().contains("inf") && !r.stdout.lowercased().contains("nan"), "\(r.stdout)")
+    }
+
     @Test func aTieForSpoAsymIsCountedNotFatal() throws {
         let csv = try Self.write("""
             chosen_logps,rejected_logps,ref_chosen_logps,ref_rejected_logps,score_chosen,score_rejected

@@ -90,6 +90,20 @@ import Testing
         #expect(theory.stdout.contains("2 a result contradicted"), "\(theory.stdout)")
     }
 
+    /// An `--out` folder that cannot be made is an error (1) naming it, as `report --help` and
+    /// the README say; 74 is for standard output only (they used to promise 74 for a file).
+    @Test func unwritableOutFolderExitsOne() throws {
+        let dir = try R.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let r = try R.run(["gradients", "--points", "3", "--out", file.path])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(file.path), "\(r.stderr)")
+        let help = try R.run(["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("74 output error (standard output could not be written; an --out file or folder that could not be written is an error, 1)"), "\(help)")
+    }
+
     /// `--format plot` draws a plot, or is refused with a message naming the option (64).
     @Test(arguments: [
         (["sweep", "--seeds", "1", "--steps", "1"], false), (["optimum"], false), (["theory", "--instances", "2"], false),
