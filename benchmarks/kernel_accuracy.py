@@ -17,9 +17,9 @@ log-probabilities -U(20, 80), log-ratios N(0, 2^2), reward gaps N(0, 1), beta 0.
 rpo_bwd_kl and discopop the region where their formulas cancel (x = beta h within 1e-3 of
 the reward gap, and |x| <= 1/32).
 
-    /work/venv/bin/python benchmarks/kernel_accuracy.py --report .build-native/release/report --pairs 2000
+    python3 benchmarks/kernel_accuracy.py --report .build-native/release/report --pairs 2000
 
-Needs numpy and mpmath (notebooks/requirements.txt has both).
+Any python3 with numpy and mpmath (notebooks/requirements.txt has both).
 """
 
 import argparse
