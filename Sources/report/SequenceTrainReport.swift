@@ -79,7 +79,7 @@ struct SequenceTrainReport {
             s += ", held-out pairwise accuracy \(g4(environment.rewardModelAccuracy ?? .nan)), "
             s += "correlation with the true reward \(g4(environment.rewardModelCorrelation ?? .nan))."
         }
-        s += " The training labels agree with the true reward on \(g4(environment.labelAgreement)) of the pairs.\n\n"
+        s += " The training labels agree with the true reward on a fraction \(g4(environment.labelAgreement)) of the pairs (a pair whose true gap is 0 counts half).\n\n"
         s += MarkdownTable(
             headers: ["loss", "told", "true reward E[r] (oracle)", "proxy reward E[r~]", "regret", "KL(pi, pi_ref)",
                       "win rate vs pi_ref", "win rate vs DPO", "mean log pi_w", "mean log pi_l", "min log pi_l",
