@@ -14,7 +14,8 @@ extension Report {
             row's run_id names the grid coordinates it carries, that no run appears twice \
             and that every run of the grid is present, then writes \
             manifest.txt, runs.csv, aggregate.csv and sweep.md: byte for byte what one machine \
-            running the whole sweep writes.
+            running the whole sweep writes. If some runs failed (rows with status \
+            "failed: ..."), the files are written and the merge exits 4, as the sweep does.
 
             Example:
               report merge sweep-0 sweep-1 sweep-2 sweep-3 --out sweep
@@ -92,6 +93,9 @@ extension Report {
             results.sort { $0.run.id < $1.run.id }
             let files = SweepFiles.files(manifest: manifest, results: results)
             try writeFiles(files.map { ($0.name, $0.text) }, into: out)
+            // Failed runs in the shards: the merged files are whole, and the exit status is the
+            // one the unsharded sweep would have given.
+            try SweepCommand.reportFailures(results)
         }
     }
 }

@@ -19,9 +19,11 @@ enum SweepFiles {
             lines.append("\(axis.manifestKey)=\(spec.values(of: axis).map(text).joined(separator: ","))")
         }
         let t = spec.training
+        // With a learning-rate axis, --lr is not used: the runs' rates are on the axis line.
+        let lr = spec.axes.contains(.learningRate) ? "per-run" : CSVWriter.format(t.learningRate)
         if let q = spec.sequence {
             lines.append("sequence=P=\(q.prompts) n=\(q.pairsPerPrompt) s_ref=\(CSVWriter.format(q.referenceSpread)) s_r=\(CSVWriter.format(q.rewardSpread)) labels=\(q.labels.rawValue) held_out=\(q.heldOutPairsPerPrompt) win_rate_samples=\(q.winRateSamplesPerPrompt)")
-            lines.append("training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) batch=full clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") log_every=\(t.logEvery)")
+            lines.append("training=\(t.optimizer.rawValue) lr=\(lr) steps=\(t.steps) batch=full clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") log_every=\(t.logEvery)")
             if !t.lossParameterValues.isEmpty {
                 lines.append("loss_params=" + t.lossParameterValues.sorted { $0.key < $1.key }
                     .map { "\($0.key)=\(CSVWriter.format($0.value))" }.joined(separator: ","))
@@ -30,7 +32,7 @@ enum SweepFiles {
         }
         let sim = spec.simulation
         lines.append("simulation=\(sim.policy.rawValue) P=\(sim.prompts) K=\(sim.responses) n=\(sim.pairsPerPrompt) d=\(sim.features) s_ref=\(CSVWriter.format(sim.referenceSpread)) s_r=\(CSVWriter.format(sim.rewardSpread)) labels=\(sim.labels.rawValue) pairs=\(sim.pairSampling.rawValue) seed=\(sim.seed)")
-        lines.append("training=\(t.optimizer.rawValue) lr=\(CSVWriter.format(t.learningRate)) steps=\(t.steps) batch=\(t.batchSize.map(String.init) ?? "full") clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") target=\(t.target) log_every=\(t.logEvery)")
+        lines.append("training=\(t.optimizer.rawValue) lr=\(lr) steps=\(t.steps) batch=\(t.batchSize.map(String.init) ?? "full") clip=\(t.clipNorm.map(CSVWriter.format) ?? "none") eps=\(t.labelSmoothing.map(CSVWriter.format) ?? "default") target=\(t.target) log_every=\(t.logEvery)")
         // Only when given, so the manifest of a sweep without them keeps its bytes.
         if !t.lossParameterValues.isEmpty {
             lines.append("loss_params=" + t.lossParameterValues.sorted { $0.key < $1.key }

@@ -214,7 +214,7 @@ import Testing
         #expect(Self.table(r.stdout).count == catalogue.filter { $0["needs_reward_gap"] as? Bool == false }.count)
         let named = try Self.run(["losses", "--input", "-", "--losses", "sigmoid,spo"], stdin: csv)
         #expect(named.status != 0)
-        #expect(named.stderr.contains("spo need a reward gap"))
+        #expect(named.stderr.contains("spo needs a reward gap"))
         let constant = try Self.run(["losses", "--input", "-", "--losses", "spo", "--reward-gap", "1"], stdin: csv)
         #expect(constant.status == 0)
         #expect(Self.table(constant.stdout).count == 1)

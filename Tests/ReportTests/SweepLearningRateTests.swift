@@ -25,7 +25,10 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let header = try String(contentsOfFile: axis + "/runs.csv", encoding: .utf8).prefix { $0 != "\n" }
         #expect(header.contains("rm_l2,learning_rate,seed,") || header.contains("reward_noise,learning_rate,seed,"))
-        #expect(try String(contentsOfFile: axis + "/manifest.txt", encoding: .utf8).contains("\nlearning_rates=0.01,0.1\n"))
+        let manifest = try String(contentsOfFile: axis + "/manifest.txt", encoding: .utf8)
+        #expect(manifest.contains("\nlearning_rates=0.01,0.1\n"))
+        // The unused --lr is not written as if it were the runs' rate.
+        #expect(manifest.contains(" lr=per-run ") && !manifest.contains(" lr=0.05 "))
         #expect(try String(contentsOfFile: axis + "/aggregate.csv", encoding: .utf8).contains(",learning_rate,seeds,"))
         let rows = try Self.rows(axis)
         for lr in ["0.01", "0.1"] {
