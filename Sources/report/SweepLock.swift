@@ -11,7 +11,8 @@ import Darwin
 /// messages name the command that took it (``command``).
 ///
 /// A lock whose process no longer exists (`kill(pid, 0)` fails with `ESRCH`: the sweep was
-/// killed) is stale and taken over with a note. A live owner gives a clear error, and nothing
+/// killed) is stale and taken over with a note; so is a lock that holds no process id after half
+/// a second (its owner was killed between creating it and writing its id). A live owner gives a clear error, and nothing
 /// in the folder is touched. Limits: a reused PID looks alive (remove the file by hand), and
 /// the lock is advisory, for processes on one machine.
 ///
@@ -45,10 +46,16 @@ struct SweepLock: Sendable {
             guard errno == EEXIST else {
                 throw ReportError("\(path): cannot create the lock of `\(command)`: \(String(cString: strerror(errno)))")
             }
-            let owner = (try? String(contentsOfFile: path, encoding: .utf8))
-                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            let owner = Self.owner(path)
             if let pid = owner, pid > 0, kill(pid, 0) != 0, errno == ESRCH, attempt == 0 {
                 note("\(path): taking over the lock of process \(pid), which no longer runs")
+                unlink(path)
+                continue
+            }
+            if owner == nil, attempt == 0, FileManager.default.fileExists(atPath: path) {
+                // No process id after the grace period: its owner was killed between creating
+                // the file and writing its id (a live owner writes it microseconds later).
+                note("\(path): taking over a lock that holds no process id (its owner was killed while taking it)")
                 unlink(path)
                 continue
             }
@@ -60,4 +67,20 @@ struct SweepLock: Sendable {
 
     /// Removes the lock.
     func release() { unlink(path) }
+
+    /// The process id in the lock at `path`; nil if the file holds none. An empty file is read
+    /// again for up to ``emptyLockGrace`` seconds, since its owner may be between creating it
+    /// and writing its id.
+    static func owner(_ path: String) -> Int32? {
+        let deadline = Date().addingTimeInterval(emptyLockGrace)
+        while true {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
+            if Date() >= deadline || !FileManager.default.fileExists(atPath: path) { return nil }
+            usleep(10_000)
+        }
+    }
+
+    /// How long an empty lock file is given to receive its owner's process id (seconds).
+    static let emptyLockGrace = 0.5
 }

@@ -128,4 +128,18 @@ import Darwin
         #expect(!FileManager.default.fileExists(atPath: out + "/.sweep.lock"))
         #expect(FileManager.default.fileExists(atPath: out + "/runs.csv"))
     }
+
+    /// A lock with no process id (its owner was killed between creating the file and writing
+    /// its id) is taken over with a note after a grace period, not reported as held forever.
+    @Test func anEmptyLockIsTakenOver() throws {
+        let dir = try R.tempDir()
+        let out = dir.appendingPathComponent("o").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: out + "/.sweep.lock", contents: Data()))
+        let r = try R.run(Self.grid + ["--jobs", "1", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("taking over a lock that holds no process id"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/.sweep.lock"))
+        #expect(FileManager.default.fileExists(atPath: out + "/runs.csv"))
+    }
 }
