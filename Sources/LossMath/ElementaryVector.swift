@@ -75,6 +75,15 @@ extension Elementary {
         return numerator / (1 + e)
     }
 
+    /// `mask ? a : b` per lane, as bit operations on the lanes' patterns (SIMD's
+    /// `replace(with:where:)` is a loop over the lanes, larger code until LLVM joins it).
+    @inlinable @inline(__always)
+    static func select(_ mask: SIMDMask<SIMD8<Int64>>, _ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+        let m = unsafeBitCast(mask, to: SIMD8<UInt64>.self)
+        let ai = unsafeBitCast(a, to: SIMD8<UInt64>.self), bi = unsafeBitCast(b, to: SIMD8<UInt64>.self)
+        return unsafeBitCast(bi ^ ((ai ^ bi) & m), to: SIMD8<Double>.self)
+    }
+
     /// `-|x|` per lane: the sign bit set, the bits of the scalar `-Swift.abs(x)` (NaN and
     /// zeros included; SIMD's `0 - x` would give `+0` for `-(+0)`).
     @inlinable @inline(__always)
@@ -108,9 +117,31 @@ extension Elementary {
         return result
     }
 
+    /// `log(1 + u)` lane by lane: exactly ``Elementary/log(onePlus:)``'s operations (the
+    /// rounding error of `1 + u` as a correction to fdlibm's log of `w = 1 + u`, `u` itself
+    /// for `|u| < 2^-54`, the special cases selected the same way) on a `SIMD8<Double>`, so
+    /// every lane is **the same bits** as the scalar function.
+    ///
+    /// - Returns: `-inf` for `u = -1`, `NaN` for `u < -1` and `NaN`, `+inf` for `+inf`; `u`
+    ///   for `|u| < 2^-54` (zeros of both signs and subnormals exact); within 1 ulp elsewhere
+    ///   (the scalar function's accuracy, checked there against mpmath).
+    ///
+    /// See also: ``log(onePlus:)``, ``log(_:)-(SIMD8<Double>)``.
+    @inlinable @inline(__always)
+    public static func log(onePlus u: SIMD8<Double>) -> SIMD8<Double> {
+        let w = 1.0 + u
+        let c = (u - (w - 1.0)) / w
+        let core = logNormal(w, correction: c)
+        // tiny ? u : (w > 0 && w < inf ? core : (w == 0 ? -inf : (w == inf ? w : nan))),
+        // |u| < 2^-54 as two comparisons (false for NaN, as the scalar test).
+        let special = select(w .== 0, SIMD8(repeating: -.infinity), select(w .== .infinity, w, SIMD8(repeating: .nan)))
+        let regular = select((w .> 0) .& (w .< .infinity), core, special)
+        return select((u .< 0x1p-54) .& (u .> -0x1p-54), u, regular)
+    }
+
     /// ``logNormal(_:correction:)`` on eight lanes (positive, finite, normal `w`), the same
     /// operations in the same order.
-    @inlinable @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func logNormal(_ w: SIMD8<Double>, correction c: SIMD8<Double>) -> SIMD8<Double> {
         let ln2Hi = 6.93147180369123816490e-01, ln2Lo = 1.90821492927058770002e-10
         let shift = SIMD8<Double>(repeating: 0x1.8p52)
