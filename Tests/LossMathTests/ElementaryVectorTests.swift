@@ -22,6 +22,8 @@ import Testing
         -708.4, -709.1, -744.44, -745.1332191019411, -745.1332191019412, -745.2, -746, -746.5, -1000,
         0x1p-54, -0x1p-54, 0.34657359027997264, -0.34657359027997264, 0.5 * 0.6931471805599453,
         36.7368005696771, -36.7368005696771, 1e-300, -1e-300,
+        40, -40, 40.0.nextUp, 40.0.nextDown, -40.0.nextUp, -40.0.nextDown, 0x1p-54.nextDown, -0x1p-54.nextUp,
+        0x1p-5, -0x1p-5, 0x1p-5.nextUp, -0x1p-5.nextDown, 0x1p-5.nextDown,
     ]
 
     /// Arguments: the specials, then random ones spread over exp's whole range and
@@ -128,38 +130,70 @@ import Testing
         #expect(got.contains { $0 == -.infinity } && got.contains { $0 == .infinity } && got.contains(where: \.isNaN))
     }
 
-    /// bco_pair's eight-lane kernel (value and derivatives; it runs the eight-lane
-    /// `BranchFree` helpers and `log(onePlus:)`) against its scalar kernel, over betas,
-    /// shifts, log-ratios of both signs from tiny to overflowing, and the specials.
-    @Test func bcoPairLanesAreTheScalarKernelBitForBit() {
+    @Test func expMinusOneLanesAreTheScalarExpMinusOneBitForBit() {
         let xs = Self.arguments()
-        let rng = RandomGenerator(seed: 15)
+        let got = Self.lanes(xs) { Elementary.expMinusOne($0) }
         var mismatches = 0
-        for (beta, delta) in [(0.1, 0.0), (1, 0.3), (1e-150, -2), (3e5, 1e-3), (2, .leastNonzeroMagnitude)] {
-            let bco = Losses.BCOPair(unchecked: LossParameters(beta: beta, values: [Losses.BCOPair.delta.name: delta]))
-            var i = 0
-            while i + 8 <= xs.count {
-                var uW = SIMD8<Double>(repeating: 0), uL = uW, gap = uW
-                for l in 0..<8 {
-                    uW[l] = xs[i + l]
-                    uL[l] = l % 3 == 0 ? -xs[i + l] : (l % 3 == 1 ? xs[(i + l + 5) % xs.count] : rng.uniform() * 20 - 10)
-                    gap[l] = rng.uniform() * 4 - 2
-                }
-                let e = bco.evaluate(uW: uW, uL: uL, rewardGap: gap)
-                let d = bco.derivatives(uW: uW, uL: uL, rewardGap: gap)
-                for l in 0..<8 {
-                    let f = bco.evaluate(uW: uW[l], uL: uL[l], rewardGap: gap[l])
-                    let g = bco.derivatives(uW: uW[l], uL: uL[l], rewardGap: gap[l])
-                    if !(Self.same(e.value[l], f.value) && Self.same(e.dChosen[l], f.dChosen) && Self.same(e.dRejected[l], f.dRejected)
-                         && Self.same(d.dChosen[l], g.dChosen) && Self.same(d.dRejected[l], g.dRejected)) {
-                        mismatches += 1
-                        if mismatches < 5 { Issue.record("beta \(beta), delta \(delta), uW \(uW[l]), uL \(uL[l])") }
-                    }
-                }
-                i += 8
-            }
+        for (x, y) in zip(xs, got) where !Self.same(y, Elementary.expMinusOne(x)) {
+            mismatches += 1
+            if mismatches < 5 { Issue.record("expMinusOne(\(x)): lanes \(y), scalar \(Elementary.expMinusOne(x))") }
         }
         #expect(mismatches == 0)
+        #expect(got.count == xs.count)
+    }
+
+    /// Lanes of a kernel's eight-lane `evaluate` and `derivatives` that differ from its scalar
+    /// ones, over log-ratios of both signs from tiny to overflowing, the specials, and
+    /// `u_l = 0` (so that `x = beta u_w` meets the specials, e.g. discopop's `|x| = 1/32`).
+    static func laneMismatches<K: PairLossKernel>(_ k: K, seed: UInt64) -> Int {
+        let xs = arguments()
+        let rng = RandomGenerator(seed: seed)
+        var mismatches = 0
+        var i = 0
+        while i + 8 <= xs.count {
+            var uW = SIMD8<Double>(repeating: 0), uL = uW, gap = uW
+            for l in 0..<8 {
+                uW[l] = xs[i + l]
+                switch l % 4 {
+                case 0: uL[l] = -xs[i + l]
+                case 1: uL[l] = xs[(i + l + 5) % xs.count]
+                case 2: uL[l] = rng.uniform() * 20 - 10
+                default: uL[l] = 0
+                }
+                gap[l] = rng.uniform() * 4 - 2
+            }
+            let e = k.evaluate(uW: uW, uL: uL, rewardGap: gap)
+            let d = k.derivatives(uW: uW, uL: uL, rewardGap: gap)
+            for l in 0..<8 {
+                let f = k.evaluate(uW: uW[l], uL: uL[l], rewardGap: gap[l])
+                let g = k.derivatives(uW: uW[l], uL: uL[l], rewardGap: gap[l])
+                if !(same(e.value[l], f.value) && same(e.dChosen[l], f.dChosen) && same(e.dRejected[l], f.dRejected)
+                     && same(d.dChosen[l], g.dChosen) && same(d.dRejected[l], g.dRejected)) {
+                    mismatches += 1
+                    if mismatches < 5 { Issue.record("\(K.self): uW \(uW[l]), uL \(uL[l])") }
+                }
+            }
+            i += 8
+        }
+        return mismatches
+    }
+
+    /// bco_pair's eight-lane kernel (it runs the eight-lane `BranchFree` helpers and
+    /// `log(onePlus:)`) against its scalar kernel, over betas and shifts.
+    @Test func bcoPairLanesAreTheScalarKernelBitForBit() {
+        for (beta, delta) in [(0.1, 0.0), (1, 0.3), (1e-150, -2), (3e5, 1e-3), (2, .leastNonzeroMagnitude)] {
+            let bco = Losses.BCOPair(unchecked: LossParameters(beta: beta, values: [Losses.BCOPair.delta.name: delta]))
+            #expect(Self.laneMismatches(bco, seed: 15) == 0, "beta \(beta), delta \(delta)")
+        }
+    }
+
+    /// discopop's eight-lane kernel (also `expMinusOne`) against its scalar kernel, over
+    /// betas and temperatures.
+    @Test func discopopLanesAreTheScalarKernelBitForBit() {
+        for (beta, tau) in [(1.0, 0.05), (0.1, 0.05), (1e-150, 1), (3e5, 0.5), (2, 1e-3)] {
+            let disco = Losses.DiscoPOP(unchecked: LossParameters(beta: beta, values: [Losses.DiscoPOP.tau.name: tau]))
+            #expect(Self.laneMismatches(disco, seed: 16) == 0, "beta \(beta), tau \(tau)")
+        }
     }
 
     /// The lanes are independent: a NaN or an overflow in one lane leaves the others alone.

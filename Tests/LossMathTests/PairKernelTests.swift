@@ -120,13 +120,15 @@ import Testing
         }
     }
 
-    /// bco_pair's batch loop runs its eight-lane kernel, with a padded last step for the
-    /// `n mod 8` pairs: at every length 1...40 (every tail length, several full steps), from
-    /// several offsets into the inputs (random pairs and the specials), with and without
-    /// values and per-pair gaps, every element must be `Loss.evaluate`'s bits.
-    @Test func bcoPairBatchMatchesAtEveryTailLength() {
+    /// The losses with eight-lane batch loops (bco_pair, discopop) run their eight-lane
+    /// kernels, with a padded last step for the `n mod 8` pairs: at every length 1...40 (every
+    /// tail length, several full steps), from several offsets into the inputs (random pairs
+    /// and the specials), with and without values and per-pair gaps, every element must be
+    /// `Loss.evaluate`'s bits.
+    @Test(arguments: [Loss.bcoPair, Loss.discopop])
+    func eightLaneBatchMatchesAtEveryTailLength(loss: Loss) {
         let all = Self.inputs()
-        let p = LossParameters(beta: 0.7, rewardGap: 0.25, values: [Losses.BCOPair.delta.name: 0.3])
+        let p = LossParameters(beta: 0.7, rewardGap: 0.25, values: [Losses.BCOPair.delta.name: 0.3, Losses.DiscoPOP.tau.name: 0.05])
         var mismatches = 0, checked = 0
         for n in 1...40 {
             for start in [0, 2100 + 13 * n, all.count - n] {
@@ -142,7 +144,7 @@ import Testing
                             rc.withUnsafeBufferPointer { rc in rr.withUnsafeBufferPointer { rr in g.withUnsafeBufferPointer { g in
                                 v.withUnsafeMutableBufferPointer { v in dw.withUnsafeMutableBufferPointer { dw in
                                     dl.withUnsafeMutableBufferPointer { dl in
-                                        Loss.bcoPair.evaluateBatch(chosen: c, rejected: r, refChosen: rc, refRejected: rr,
+                                        loss.evaluateBatch(chosen: c, rejected: r, refChosen: rc, refRejected: rr,
                                                                    rewardGaps: withGaps ? g : nil, parameters: p,
                                                                    values: withValues ? v : nil, dChosen: dw, dRejected: dl)
                                     }
@@ -153,12 +155,12 @@ import Testing
                         for k in 0..<n {
                             var q = p
                             if withGaps { q.rewardGap = g[k] }
-                            let e = Loss.bcoPair.evaluate(data[k].0, q)
+                            let e = loss.evaluate(data[k].0, q)
                             let valueOK = withValues ? written(v[k], e.value) : v[k].bitPattern == unwritten.bitPattern
                             checked += 1
                             if !(valueOK && written(dw[k], e.dChosen) && written(dl[k], e.dRejected)) {
                                 mismatches += 1
-                                if mismatches <= 3 { Issue.record("n \(n), start \(start), k \(k), values \(withValues), gaps \(withGaps)") }
+                                if mismatches <= 3 { Issue.record("\(loss.rawValue): n \(n), start \(start), k \(k), values \(withValues), gaps \(withGaps)") }
                             }
                         }
                     }
