@@ -8,7 +8,8 @@
 // is bit-identical to the per-pair evaluation. The Bernoulli-KL losses (exo_pair, rpo_*_kl)
 // have one form that only extreme arguments need (two more log1p per pair); their
 // `evaluateForBatch` leaves NaN there and `evaluateBatch` fills those values in afterwards with
-// `evaluate`, so the results are still `Loss.evaluate`'s bits.
+// `evaluate`, so the results are still `Loss.evaluate`'s bits. Kernels with their own
+// eight-lane forms (bco_pair, discopop) run them instead, eight pairs a step (BatchEightLanes.swift).
 
 /// A generic operation run with the concrete kernel of a loss; see ``Loss/withKernel(_:_:)``.
 public protocol PairLossKernelVisitor {
@@ -149,6 +150,8 @@ struct BatchVisitor: PairLossKernelVisitor {
 
     @usableFromInline
     func visit<K: PairLossKernel>(_ k: K) {
+        // Resolved when the loop is specialised for K: other kernels compile to the loops below.
+        if K.hasEightLaneKernel { return visitEightLanes(k) }
         let n = chosen.count
         guard n > 0, let c = chosen.baseAddress, let r = rejected.baseAddress,
               let rc = refChosen.baseAddress, let rr = refRejected.baseAddress,

@@ -35,6 +35,36 @@ enum BranchFree {
     static func expNegAbs(_ x: Double) -> Double { Elementary.exp(-Swift.abs(x)) }
 }
 
+/// The same helpers on eight lanes (`SIMD8<Double>`, one 512-bit register in the native
+/// build): lane i runs the scalar helper's operations in the same order, the ternaries as
+/// selects on the same comparisons, so it gives the scalar helper's bits. Negation is a
+/// sign-bit flip, as the scalar `-x` (SIMD's `0 - x` would turn `-0` into `+0`).
+///
+/// See also: ``Elementary/exp(_:)-(SIMD8<Double>)``, ``Elementary/log(onePlus:)-(SIMD8<Double>)``.
+extension BranchFree {
+    @inlinable @inline(__always)
+    static func softplusNeg(_ x: SIMD8<Double>, _ e: SIMD8<Double>, _ l: SIMD8<Double>) -> SIMD8<Double> {
+        let t = SIMD8Sign.negated(x)
+        return Elementary.select(t .> 0, t, SIMD8(repeating: 0)) + l
+    }
+    @inlinable @inline(__always)
+    static func softplusPos(_ x: SIMD8<Double>, _ e: SIMD8<Double>, _ l: SIMD8<Double>) -> SIMD8<Double> {
+        Elementary.select(x .> 0, x, SIMD8(repeating: 0)) + l
+    }
+    @inlinable @inline(__always)
+    static func sigmoidNeg(_ x: SIMD8<Double>, _ e: SIMD8<Double>) -> SIMD8<Double> {
+        Elementary.select(SIMD8Sign.negated(x) .>= 0, SIMD8(repeating: 1), e) / (1 + e)
+    }
+    @inlinable @inline(__always)
+    static func sigmoidPos(_ x: SIMD8<Double>, _ e: SIMD8<Double>) -> SIMD8<Double> {
+        Elementary.select(x .>= 0, SIMD8(repeating: 1), e) / (1 + e)
+    }
+    @inlinable @inline(__always)
+    static func sigmoid(_ t: SIMD8<Double>) -> SIMD8<Double> { sigmoidPos(t, expNegAbs(t)) }
+    @inlinable @inline(__always)
+    static func expNegAbs(_ x: SIMD8<Double>) -> SIMD8<Double> { Elementary.exp(Elementary.negativeMagnitude(x)) }
+}
+
 /// A loss whose value is ``bernoulliKL(logitP:logitQ:)`` of two logits of the pair
 /// (exo_pair, rpo_bwd_kl, rpo_fwd_kl): it supplies the logits and its derivatives; the value,
 /// and its deferred batch form, come from here.

@@ -21,6 +21,19 @@ public protocol PairLossKernel: Sendable {
     /// may be NaN for rare arguments that need a costlier form; the caller then takes the
     /// value from `evaluate`. Bit-identical to `evaluate` everywhere else.
     func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double)
+    /// True when the kernel has its own eight-lane forms (``evaluate(uW:uL:rewardGap:)-(SIMD8<Double>,_,_)``
+    /// and ``derivatives(uW:uL:rewardGap:)-(SIMD8<Double>,_,_)``): the batch loop then runs
+    /// them, eight pairs at a time. False by default: the batch loop runs the scalar kernel,
+    /// which LLVM vectorises (at 256 bits where it prefers ymm registers).
+    static var hasEightLaneKernel: Bool { get }
+    /// ``evaluate(uW:uL:rewardGap:)`` of eight pairs: lane i is the scalar result for lane i's
+    /// arguments, bit for bit. The default goes lane by lane through the scalar kernel (the
+    /// batch loop does not use it: see ``hasEightLaneKernel``).
+    func evaluate(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+        -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>)
+    /// ``derivatives(uW:uL:rewardGap:)`` of eight pairs, lane i bit for bit the scalar result.
+    func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+        -> (dChosen: SIMD8<Double>, dRejected: SIMD8<Double>)
 }
 
 extension PairLossKernel {
@@ -28,6 +41,30 @@ extension PairLossKernel {
     @inlinable @inline(__always)
     public func evaluateForBatch(uW: Double, uL: Double, rewardGap: Double) -> (value: Double, dChosen: Double, dRejected: Double) {
         evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
+    }
+    @inlinable public static var hasEightLaneKernel: Bool { false }
+    @inlinable
+    public func evaluate(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+        -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+        var value = SIMD8<Double>(), dChosen = value, dRejected = value
+        for l in 0..<8 {
+            let e = evaluate(uW: uW[l], uL: uL[l], rewardGap: rewardGap[l])
+            value[l] = e.value
+            dChosen[l] = e.dChosen
+            dRejected[l] = e.dRejected
+        }
+        return (value, dChosen, dRejected)
+    }
+    @inlinable
+    public func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+        -> (dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+        var dChosen = SIMD8<Double>(), dRejected = dChosen
+        for l in 0..<8 {
+            let d = derivatives(uW: uW[l], uL: uL[l], rewardGap: rewardGap[l])
+            dChosen[l] = d.dChosen
+            dRejected[l] = d.dRejected
+        }
+        return (dChosen, dRejected)
     }
 }
 

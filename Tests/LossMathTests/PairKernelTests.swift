@@ -120,6 +120,56 @@ import Testing
         }
     }
 
+    /// The losses with eight-lane batch loops (bco_pair, discopop) run their eight-lane
+    /// kernels, with a padded last step for the `n mod 8` pairs: at every length 1...40 (every
+    /// tail length, several full steps), from several offsets into the inputs (random pairs
+    /// and the specials), with and without values and per-pair gaps, every element must be
+    /// `Loss.evaluate`'s bits.
+    @Test(arguments: [Loss.bcoPair, Loss.discopop])
+    func eightLaneBatchMatchesAtEveryTailLength(loss: Loss) {
+        let all = Self.inputs()
+        let p = LossParameters(beta: 0.7, rewardGap: 0.25, values: [Losses.BCOPair.delta.name: 0.3, Losses.DiscoPOP.tau.name: 0.05])
+        var mismatches = 0, checked = 0
+        for n in 1...40 {
+            for start in [0, 2100 + 13 * n, all.count - n] {
+                let data = Array(all[start ..< start + n])
+                let c = data.map(\.0.chosen), r = data.map(\.0.rejected)
+                let rc = data.map(\.0.refChosen), rr = data.map(\.0.refRejected), g = data.map(\.1)
+                for withValues in [true, false] {
+                    for withGaps in [true, false] {
+                        // Sentinels: an output the loop does not write stays NaN with this payload.
+                        let unwritten = Double(nan: 0x5a5a, signaling: false)
+                        var v = [Double](repeating: unwritten, count: n), dw = v, dl = v
+                        c.withUnsafeBufferPointer { c in r.withUnsafeBufferPointer { r in
+                            rc.withUnsafeBufferPointer { rc in rr.withUnsafeBufferPointer { rr in g.withUnsafeBufferPointer { g in
+                                v.withUnsafeMutableBufferPointer { v in dw.withUnsafeMutableBufferPointer { dw in
+                                    dl.withUnsafeMutableBufferPointer { dl in
+                                        loss.evaluateBatch(chosen: c, rejected: r, refChosen: rc, refRejected: rr,
+                                                                   rewardGaps: withGaps ? g : nil, parameters: p,
+                                                                   values: withValues ? v : nil, dChosen: dw, dRejected: dl)
+                                    }
+                                } }
+                            } } }
+                        } }
+                        func written(_ x: Double, _ y: Double) -> Bool { x.bitPattern != unwritten.bitPattern && Self.same(x, y) }
+                        for k in 0..<n {
+                            var q = p
+                            if withGaps { q.rewardGap = g[k] }
+                            let e = loss.evaluate(data[k].0, q)
+                            let valueOK = withValues ? written(v[k], e.value) : v[k].bitPattern == unwritten.bitPattern
+                            checked += 1
+                            if !(valueOK && written(dw[k], e.dChosen) && written(dl[k], e.dRejected)) {
+                                mismatches += 1
+                                if mismatches <= 3 { Issue.record("\(loss.rawValue): n \(n), start \(start), k \(k), values \(withValues), gaps \(withGaps)") }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0 && checked == 4 * 3 * (40 * 41 / 2))
+    }
+
     @Test func batchWithoutValuesOrGapsMatches() {
         let data = Self.inputs().prefix(500).map(\.0)
         let p = LossParameters(beta: 0.2, rewardGap: 0.7)

@@ -42,6 +42,28 @@ extension Losses {
             let a = beta * uW - delta, b = beta * uL - delta
             return (-beta * BranchFree.sigmoid(-a), beta * BranchFree.sigmoid(b))
         }
+        /// The batch loop runs the eight-lane forms below (the same bits per pair).
+        @inlinable public static var hasEightLaneKernel: Bool { true }
+        /// ``evaluate(uW:uL:rewardGap:)-(Double,_,_)`` of eight pairs, the same operations
+        /// on `SIMD8<Double>` lanes (``Elementary/log(onePlus:)-(SIMD8<Double>)`` and the
+        /// eight-lane `BranchFree` helpers): lane i is the scalar result bit for bit.
+        @inlinable @inline(__always)
+        public func evaluate(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+            -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+            let a = beta * uW - delta, b = beta * uL - delta
+            let ea = BranchFree.expNegAbs(a), la = Elementary.log(onePlus: ea)
+            let eb = BranchFree.expNegAbs(b), lb = Elementary.log(onePlus: eb)
+            return (BranchFree.softplusNeg(a, ea, la) + BranchFree.softplusPos(b, eb, lb),
+                    -beta * BranchFree.sigmoidNeg(a, ea), beta * BranchFree.sigmoidPos(b, eb))
+        }
+        /// ``derivatives(uW:uL:rewardGap:)-(Double,_,_)`` of eight pairs, lane i bit for bit
+        /// the scalar result.
+        @inlinable @inline(__always)
+        public func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+            -> (dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+            let a = beta * uW - delta, b = beta * uL - delta
+            return (-beta * BranchFree.sigmoid(SIMD8Sign.negated(a)), beta * BranchFree.sigmoid(b))
+        }
         public func logDerivatives(uW: Double, uL: Double, rewardGap: Double) -> LogDerivativeForm {
             let logBeta = Elementary.log(beta)
             let a = beta * uW, b = beta * uL

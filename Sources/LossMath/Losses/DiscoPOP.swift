@@ -64,6 +64,52 @@ extension Losses {
             let r = evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
             return (r.dChosen, r.dRejected)
         }
+        /// The batch loop runs the eight-lane forms below (the same bits per pair).
+        @inlinable public static var hasEightLaneKernel: Bool { true }
+        /// ``ofLogit(_:)-(Double)`` in eight lanes, lane i bit for bit the scalar result. The
+        /// terms that the scalar form evaluates twice with the same bits are formed once:
+        /// `e^-|x/tau|` and its `log1p` (shared by `softplus(±x/tau)`, `sigma(±x/tau)` and the
+        /// density; `(-x)/tau` is `-(x/tau)` exactly), and `e^-|x|` with its `log1p`.
+        @inlinable @inline(__always)
+        public func ofLogit(_ x: SIMD8<Double>) -> (value: SIMD8<Double>, dx: SIMD8<Double>) {
+            let t = x / tau, negX = SIMD8Sign.negated(x)
+            let et = BranchFree.expNegAbs(t), lt = Elementary.log(onePlus: et)
+            let ex = BranchFree.expNegAbs(x), lx = Elementary.log(onePlus: ex)
+            let logM = SIMD8Sign.negated(BranchFree.softplusNeg(t, et, lt))      // -softplus(-x/tau)
+            let log1mM = SIMD8Sign.negated(BranchFree.softplusPos(t, et, lt))    // -softplus(x/tau)
+            let m = BranchFree.sigmoidPos(t, et), oneMinusM = BranchFree.sigmoidNeg(t, et)
+            let sp = BranchFree.softplusNeg(x, ex, lx)                            // softplus(-x)
+            let t4 = Elementary.exp(logM - x)
+            let value = oneMinusM * sp + t4
+            let mm = m * oneMinusM / tau
+            let t1 = Elementary.exp(logM + log1mM - x) / tau
+            let t2 = mm * sp
+            let t3 = oneMinusM * BranchFree.sigmoidNeg(x, ex)                     // (1-m) sigma(-x)
+            // The |x| <= 1/32 form; expm1 without its |x| > 40 branch, which those lanes never take.
+            let em = Elementary.expMinusOneWithin40(negX)
+            let g = 0x1.3a37a020b8c22p-2 + em - Elementary.log(onePlus: 0.5 * em)
+            let d = 1 + et                                                        // sigmoidDensity(x/tau)
+            let small = et / (d * d) / tau * g - (t3 + t4)
+            let near = (x .<= 0x1p-5) .& (x .>= -0x1p-5)
+            return (value, Elementary.select(near, small, t1 - t2 - t3 - t4))
+        }
+        /// ``evaluate(uW:uL:rewardGap:)-(Double,_,_)`` of eight pairs, lane i bit for bit the
+        /// scalar result.
+        @inlinable @inline(__always)
+        public func evaluate(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+            -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+            let r = ofLogit(beta * (uW - uL))
+            let dh = beta * r.dx
+            return (r.value, dh, SIMD8Sign.negated(dh))
+        }
+        /// ``derivatives(uW:uL:rewardGap:)-(Double,_,_)`` of eight pairs (those of the
+        /// eight-lane `evaluate`, as in the scalar form).
+        @inlinable @inline(__always)
+        public func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
+            -> (dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
+            let r = evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
+            return (r.dChosen, r.dRejected)
+        }
         public func logDerivatives(uW: Double, uL: Double, rewardGap: Double) -> LogDerivativeForm {
             let x = beta * (uW - uL)
             guard x >= 0 else { return .plainIsAccurate }
