@@ -124,15 +124,21 @@ public enum LogDerivativeForm: Sendable, Equatable {
 /// square roots. Common subexpressions are merged (`exp(-|x|)` of a sigmoid and of its
 /// density is one exponential); divisions by loop-invariant parameters are hoisted by the
 /// compiler and not counted. Memory traffic is the caller's (it depends on the loop).
+/// `flop`: the kernel's own additions, subtractions, multiplications and selects outside
+/// those functions (their insides are in the functions' measured rates); counted only where
+/// the trainer's roofline needs them (DPO's and spo's derivatives), 0 elsewhere.
 public struct RooflineOps: Sendable, Hashable {
     public var exp: Double, log1p: Double, log: Double, expm1: Double, div: Double, sqrt: Double
-    public init(exp: Double = 0, log1p: Double = 0, log: Double = 0, expm1: Double = 0, div: Double = 0, sqrt: Double = 0) {
+    public var flop: Double
+    public init(exp: Double = 0, log1p: Double = 0, log: Double = 0, expm1: Double = 0, div: Double = 0, sqrt: Double = 0,
+                flop: Double = 0) {
         self.exp = exp
         self.log1p = log1p
         self.log = log
         self.expm1 = expm1
         self.div = div
         self.sqrt = sqrt
+        self.flop = flop
     }
     /// No transcendental operation and no division (polynomial losses).
     public static let arithmeticOnly = RooflineOps()

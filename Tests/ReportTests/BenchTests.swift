@@ -52,8 +52,17 @@ import Testing
         let kernels = try #require(object["kernels"] as? [[String: Any]])
         #expect(kernels.map { $0["loss"] as? String } == ["sigmoid", "spo", "nca_pair"])
         #expect(kernels.allSatisfy { ($0["batch_rate"] as? Double ?? 0) > 0 && ($0["per_pair_rate"] as? Double ?? 0) > 0 })
+        // Every peak the roofline reads is measured, positive and finite (a register loop
+        // that the optimiser removed would read as an absurd rate: bounded by 10^13 op/s).
+        let peaks = try #require(object["peaks"] as? [[String: Any]])
+        for name in ["exp (vectorised)", "division, 8 lanes", "add and multiply (vectorised)", "add and multiply, 8 lanes", "scatter-add (scalar)"] {
+            let rate = peaks.first { $0["name"] as? String == name }?["rate"] as? Double
+            #expect(rate.map { $0 > 0 && $0 < 1e13 } == true, "\(name): \(String(describing: rate))")
+        }
         let trainer = try #require(object["trainer"] as? [[String: Any]])
         #expect(Set(trainer.compactMap { $0["problem"] as? String }) == ["default", "mid", "large"])
+        // The trainer's count includes its additions and multiplications, vector and scalar.
+        #expect(trainer.contains { ($0["op_count"] as? String)?.contains(" flop + ") == true && ($0["op_count"] as? String)?.contains("scalar flop") == true })
         // The same run on one thread and on all cores reaches the same regret, bit for bit.
         for problem in ["default", "mid", "large"] {
             for loss in ["sigmoid", "spo"] {

@@ -15,7 +15,8 @@ extension Losses {
             name: "spo", summary: "principled loss, squared form (arXiv 2508.07137)", rewardGap: .required, labelSmoothing: nil,
             dependsOnLogitsDifferenceOnly: true, hasFlatRegion: false, parameters: [])
         public static let rooflineOps: RooflineOps? = .arithmeticOnly
-        public static let rooflineGradientOps: RooflineOps? = .arithmeticOnly
+        /// The derivative `beta (2 (beta (u_w - u_l) - dr))`: five operations.
+        public static let rooflineGradientOps: RooflineOps? = RooflineOps(flop: 5)
 
         public let beta: Double
         @inlinable public init(unchecked p: LossParameters) { beta = p.beta }

@@ -17,7 +17,8 @@ extension Losses {
             name: "sigmoid", summary: "DPO (Rafailov et al. 2023)", rewardGap: .ignored, labelSmoothing: nil,
             dependsOnLogitsDifferenceOnly: true, hasFlatRegion: false, parameters: [])
         public static let rooflineOps: RooflineOps? = RooflineOps(exp: 1, log1p: 1, div: 1)
-        public static let rooflineGradientOps: RooflineOps? = RooflineOps(exp: 1, div: 1)
+        /// The derivative: `u_w - u_l`, `beta x`, the sigmoid's select and `1 + e`, `beta sigma` (negations are sign flips).
+        public static let rooflineGradientOps: RooflineOps? = RooflineOps(exp: 1, div: 1, flop: 5)
 
         public let beta: Double
         @inlinable public init(unchecked p: LossParameters) { beta = p.beta }

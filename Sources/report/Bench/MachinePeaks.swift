@@ -51,7 +51,31 @@ extension BenchRunner {
         let rExp8 = rate("exp8") { mapExp8(x, y) }
         let rDiv8 = rate("div8") { mapDiv8(x, y) }
         let rSqrt8 = rate("sqrt8") { mapSqrt8(x, y) }
-        let keep = finiteSum(y)
+        // Additions and multiplications: the arithmetic throughput of 4-lane and 8-lane
+        // vectors on registers (independent chains, no memory), and the scalar scatter-add
+        // of the trainer's gradient rows (on 1024 elements in L1).
+        let chainRounds = m * rounds / 64
+        let sink = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+        sink.initialize(to: 0)
+        defer { sink.deallocate() }
+        func flopRate(_ body: () -> Void, opsPerRound: Double) -> Double {
+            median((0..<Swift.max(repeats, 3)).map { _ in
+                let t0 = benchNow()
+                body()
+                return opsPerRound * Double(chainRounds) / (benchNow() - t0)
+            })
+        }
+        let rFlop = flopRate({ mulAddChains4(chainRounds, sink) }, opsPerRound: 2 * 4 * 8)
+        let rFlop8 = flopRate({ mulAddChains8(chainRounds, sink) }, opsPerRound: 2 * 8 * 8)
+        let slots = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64)
+        slots.initialize(repeating: 0)
+        let ms = 1024
+        let index = UnsafeMutableBufferPointer<Int32>.allocate(capacity: ms)
+        defer { slots.deallocate(); index.deallocate() }
+        for i in 0..<ms { index[i] = Int32(Swift.min(63, Int(64 * rng.uniform()))) }
+        let xs = UnsafeMutableBufferPointer(rebasing: x[0..<ms])
+        let rScatter = 2 * Double(ms) / Double(m) * rate("scatter") { scatterAdd(xs, index, slots) }
+        let keep = finiteSum(y) + finiteSum(slots) + (sink.pointee.isFinite ? 0 : 1)
         let note = "Elementary, vectorised loop, data in L1"
         rows.append(PeakRow(name: "exp (vectorised)", rate: rExp, unit: "op/s", note: note))
         rows.append(PeakRow(name: "log1p (vectorised)", rate: rLog1p, unit: "op/s", note: note))
@@ -63,6 +87,9 @@ extension BenchRunner {
         rows.append(PeakRow(name: "exp, 8 lanes", rate: rExp8, unit: "op/s", note: note8))
         rows.append(PeakRow(name: "division, 8 lanes", rate: rDiv8, unit: "op/s", note: note8))
         rows.append(PeakRow(name: "square root, 8 lanes", rate: rSqrt8, unit: "op/s", note: note8))
+        rows.append(PeakRow(name: "add and multiply (vectorised)", rate: rFlop, unit: "op/s", note: "8 independent SIMD4 chains a = a c + d on registers (lane operations)"))
+        rows.append(PeakRow(name: "add and multiply, 8 lanes", rate: rFlop8, unit: "op/s", note: "8 independent SIMD8 chains a = a c + d on registers (lane operations)"))
+        rows.append(PeakRow(name: "scatter-add (scalar)", rate: rScatter, unit: "op/s", note: "g[i_k] += 0.5 x_k, 1024 k into 64 slots (two operations), as the gradient rows"))
         return rows
     }
 
@@ -75,6 +102,7 @@ extension BenchRunner {
         p.exp = Swift.max(p.exp, e)
         p.div = Swift.max(p.div, d)
         p.sqrt = Swift.max(p.sqrt, s)
+        if let f = r("add and multiply, 8 lanes") { p.flop = Swift.max(p.flop.isFinite ? p.flop : 0, f) }
         return p
     }
 
@@ -82,7 +110,11 @@ extension BenchRunner {
         func r(_ prefix: String) -> Double? { rows.first { $0.name.hasPrefix(prefix) }?.rate }
         guard let bw = r("memory"), let e = r("exp ("), let l = r("log1p"), let lg = r("log ("), let em = r("expm1"),
               let d = r("division"), let s = r("square") else { return nil }
-        return Peaks(bandwidth: bw, exp: e, log1p: l, log: lg, expm1: em, div: d, sqrt: s)
+        var p = Peaks(bandwidth: bw, exp: e, log1p: l, log: lg, expm1: em, div: d, sqrt: s)
+        // Absent from older outputs: then additions and multiplications cost nothing.
+        if let f = r("add and multiply (") { p.flop = f }
+        if let f = r("scatter-add") { p.scalarFlop = f }
+        return p
     }
 }
 
@@ -170,4 +202,39 @@ func mapSqrt8(_ x: UnsafeMutableBufferPointer<Double>, _ y: UnsafeMutableBufferP
         i += 8
     }
     while i < x.count { py[i] = cshims_sqrt(Swift.abs(px[i])); i += 1 }
+}
+
+/// `rounds` steps of eight independent chains `a = a c + d` on four-lane vectors (registers
+/// only); adds their sum to `out` (a store, so that the call is neither removed nor moved out
+/// of the timed region).
+@inline(never)
+func mulAddChains4(_ rounds: Int, _ out: UnsafeMutablePointer<Double>) {
+    let c = SIMD4<Double>(repeating: 0.999_999), d = SIMD4<Double>(repeating: 1e-9)
+    var a0 = SIMD4<Double>(repeating: 1), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7
+    for _ in 0..<rounds {
+        a0 = a0 * c + d; a1 = a1 * c + d; a2 = a2 * c + d; a3 = a3 * c + d
+        a4 = a4 * c + d; a5 = a5 * c + d; a6 = a6 * c + d; a7 = a7 * c + d
+    }
+    out.pointee += (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))).sum()
+}
+
+/// ``mulAddChains4(_:)`` on eight-lane vectors (one zmm register each in the native build).
+@inline(never)
+func mulAddChains8(_ rounds: Int, _ out: UnsafeMutablePointer<Double>) {
+    let c = SIMD8<Double>(repeating: 0.999_999), d = SIMD8<Double>(repeating: 1e-9)
+    var a0 = SIMD8<Double>(repeating: 1), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7
+    for _ in 0..<rounds {
+        a0 = a0 * c + d; a1 = a1 * c + d; a2 = a2 * c + d; a3 = a3 * c + d
+        a4 = a4 * c + d; a5 = a5 * c + d; a6 = a6 * c + d; a7 = a7 * c + d
+    }
+    out.pointee += (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))).sum()
+}
+
+/// `g[index[k]] += 0.5 x[k]`: the scalar scatter-add of the trainer's gradient rows (indices
+/// may repeat, so it does not vectorise).
+@inline(never)
+func scatterAdd(_ x: UnsafeMutableBufferPointer<Double>, _ index: UnsafeMutableBufferPointer<Int32>,
+                _ g: UnsafeMutableBufferPointer<Double>) {
+    guard let px = x.baseAddress, let pi = index.baseAddress, let pg = g.baseAddress else { return }
+    for k in 0..<Swift.min(x.count, index.count) { pg[Int(pi[k])] += 0.5 * px[k] }
 }

@@ -12,6 +12,10 @@ struct OpCount {
     /// Elementary's vectorised functions, and lanes of vectorised divisions and square roots
     /// (every loop the model counts vectorises).
     var exp = 0.0, log1p = 0.0, log = 0.0, expm1 = 0.0, div = 0.0, sqrt = 0.0
+    /// Additions, subtractions, multiplications and selects (maxima) in vectorised loops, and
+    /// the same in scalar code (the trainer's scatter of the pairs' derivatives). Counted for
+    /// the trainer only; the kernels' model leaves them out.
+    var flop = 0.0, scalarFlop = 0.0
     /// Bytes moved per item (read + written, no write-allocate, as STREAM counts).
     var bytes = 0.0
     var text: String {
@@ -22,6 +26,8 @@ struct OpCount {
         if expm1 > 0 { parts.append("\(g3(expm1)) expm1") }
         if div > 0 { parts.append("\(g3(div)) div") }
         if sqrt > 0 { parts.append("\(g3(sqrt)) sqrt") }
+        if flop > 0 { parts.append("\(g3(flop)) flop") }
+        if scalarFlop > 0 { parts.append("\(g3(scalarFlop)) scalar flop") }
         parts.append("\(g3(bytes)) B")
         return parts.joined(separator: " + ")
     }
@@ -30,6 +36,9 @@ struct OpCount {
 struct Peaks {
     var bandwidth: Double       // bytes/s
     var exp: Double, log1p: Double, log: Double, expm1: Double, div: Double, sqrt: Double   // per second
+    /// Vectorised additions and multiplications, and scalar ones, per second (infinite when
+    /// not measured: then they cost nothing in the model).
+    var flop: Double = .infinity, scalarFlop: Double = .infinity
     /// Roofline time per item: max(compute, memory), compute = sum count/peak (compute and
     /// memory traffic overlap perfectly).
     func seconds(_ c: OpCount) -> Double {
@@ -42,6 +51,7 @@ struct Peaks {
     }
     func compute(_ c: OpCount) -> Double {
         c.exp / exp + c.log1p / log1p + c.log / log + c.expm1 / expm1 + c.div / div + c.sqrt / sqrt
+            + c.flop / flop + c.scalarFlop / scalarFlop
     }
 }
 
@@ -71,7 +81,17 @@ extension BenchRunner {
     ///   prompt and one division, the kernel's value and gradient per pair: sigmoid one exp,
     ///   log1p and division), one more exp per cell for the KLs, one log10 (counted as a log)
     ///   per pair.
-    /// Every counted operation runs in a vectorised loop except the per-prompt logs.
+    /// - additions, subtractions, multiplications and selects of the step (`flop`, in vectorised
+    ///   loops), read off the code: per cell 18 (the softmax: the row maximum, `z - max`, the sum,
+    ///   `z - lse`, `e / sum`; the gradient row's `g - s pi`, two; Adam's folded update, eleven:
+    ///   `b1 m + (1 - b1) g`, `b2 v + (1 - b2) g g`, `a m`, `v c`, `+ eps`, `theta -`), per pair
+    ///   6 (the gathered log-ratios' two subtractions, the finiteness check's `dw^2 + dl^2`
+    ///   accumulated) plus the kernel's own (`rooflineGradientOps.flop`: 5 for DPO and spo);
+    ///   and in scalar code (`scalarFlop`) per pair 7, the scatter of the derivatives into the
+    ///   gradient rows (`scale w`, `w dw`, `w dl`, two scatter-adds, `s += a + b`), and per
+    ///   prompt 1 (`max + log sum`). The metrics' additions and multiplications are not counted.
+    /// Every counted operation runs in a vectorised loop except the per-prompt logs and the
+    /// scalar flops.
     /// Bytes: the steps between two logged ones run as one temporally blocked window
     /// (Experiments' TemporalBlocking.swift), so memory is streamed once per `L` steps, not
     /// once per step: per window 88 bytes per cell (theta, m, v read and written, their copy
@@ -89,6 +109,8 @@ extension BenchRunner {
                        expm1: 2 / (Double(P) * Double(n)),
                        div: step.div + full.div / l + r + perPrompt * (1 + 1 / l),
                        sqrt: r,
+                       flop: 18 * r + 6 + step.flop,
+                       scalarFlop: 7 + perPrompt,
                        bytes: inCache ? 0 : (r * (88 + 80) + 32 + 48) / l)
     }
 }
