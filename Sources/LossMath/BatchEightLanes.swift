@@ -1,16 +1,20 @@
 // The batch loop of kernels that have their own eight-lane forms (see
-// `PairLossKernel.hasEightLaneKernel`): eight pairs per step as one `SIMD8<Double>` (one zmm
-// register in the native build, where LLVM vectorises the scalar kernels at 256 bits only).
-// The last `n mod 8` pairs are copied into an eight-pair scratch block padded with zeros and
-// run through the same loop; the padding's results are dropped. The lanes are independent,
-// so pair i gets the scalar kernel's bits wherever it sits (tested at every tail length:
-// Tests/LossMathTests/PairKernelTests.swift).
+// `PairLossKernel.hasEightLaneKernel`): eight pairs as one `SIMD8<Double>` (one zmm register
+// in the native build, where LLVM vectorises the scalar kernels at 256 bits only), two such
+// independent blocks per step, so that the second block's long dependency chain (a
+// polynomial of degree 11 or 18 after an exponential) runs while the first one waits
+// (rpo_bwd_kl: one block a step ran no faster than the 256-bit scalar loop, measured).
+// The last `n mod 16` pairs are copied into a sixteen-pair scratch block padded with zeros
+// and run through the same loop; the padding's results are dropped. The lanes are
+// independent, so pair i gets the scalar kernel's bits wherever it sits (tested at every
+// tail length: Tests/LossMathTests/PairKernelTests.swift).
 //
-// Each loop is its own non-inlined function, so that the kernel appears once in it: SIMD8's
-// floating-point operations are lane loops that LLVM's SLP vectoriser joins into zmm
-// instructions only once the whole kernel is inlined into the loop body, and a second copy
-// of the kernel in the same function (for the tail) left log1p a call that ran at 128 bits
-// (slower than the 256-bit scalar loop, measured).
+// Each loop is its own non-inlined function, so that no other code shares it with the
+// kernel: SIMD8's floating-point operations are lane loops that LLVM's SLP vectoriser joins
+// into zmm instructions only once the whole kernel is inlined into the loop body, and a
+// copy of the kernel for the tail in the same function left log1p a call that ran at 128
+// bits (slower than the 256-bit scalar loop, measured). The two blocks of a step are
+// inlined in full (checked in the disassembly of the native build: no calls in the loops).
 
 extension BatchVisitor {
     /// ``visit(_:)`` for a kernel with `K.hasEightLaneKernel`: the same outputs, through
