@@ -9,8 +9,7 @@
 // have one form that only extreme arguments need (two more log1p per pair); their
 // `evaluateForBatch` leaves NaN there and `evaluateBatch` fills those values in afterwards with
 // `evaluate`, so the results are still `Loss.evaluate`'s bits. Kernels with their own
-// eight-lane forms (bco_pair, discopop, rpo_bwd_kl) run them instead, two blocks of eight pairs a
-// step (BatchEightLanes.swift); rpo_bwd_kl's eight-lane batch form defers the same values.
+// eight-lane forms (bco_pair, discopop) run them instead, eight pairs a step (BatchEightLanes.swift).
 
 /// A generic operation run with the concrete kernel of a loss; see ``Loss/withKernel(_:_:)``.
 public protocol PairLossKernelVisitor {

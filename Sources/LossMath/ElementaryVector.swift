@@ -75,32 +75,9 @@ extension Elementary {
     /// See also: ``expMinusOne(_:)``, ``exp(_:)-(SIMD8<Double>)``.
     @inlinable @inline(__always)
     public static func expMinusOne(_ x: SIMD8<Double>) -> SIMD8<Double> {
-        typealias V = SIMD8<Double>
-        typealias U = SIMD8<UInt64>
-        // One reduction for both forms: of exp(_:)'s argument `min(x, 710)` where x > 40 (where
-        // the scalar function returns exp(x)), of the core's `max(min(x, 40), -40)` elsewhere;
-        // each lane then takes the form it needs from the same (bit-identical) reduction.
         let above = x .> 40
-        let within = select(x .< -40, V(repeating: -40), select(x .> 40, V(repeating: 40), x))
-        let xc = select(above, select(x .> 710, V(repeating: 710), x), within)
-        let (kd, k, r, tail) = reduced(xc)
-        // x > 40: exp(x)'s steps (see exp(_:)-(SIMD8<Double>)).
-        let hi = 1.0 + r
-        let lo = (1.0 - hi) + r
-        let p = hi + (lo + tail)
-        let half = kd * 0.5 + roundingShift
-        let k1 = unsafeBitCast(half, to: U.self) &- U(repeating: roundingShiftBits)
-        let k2 = k &- k1
-        let s1 = unsafeBitCast((k1 &+ 1023) &<< 52, to: V.self)
-        let s2 = unsafeBitCast((k2 &+ 1023) &<< 52, to: V.self)
-        let big = select(above, (p * s1) * s2, V(repeating: -1))      // x > 40 ? exp(x) : -1
-        // |x| <= 40: the core (see expMinusOneWithin40(_:)).
-        let scale = unsafeBitCast((k &+ 1023) &<< 52, to: V.self)
-        let a = scale - 1, b = scale * r
-        let chi = a + b
-        let clo = (a - chi) + b
-        let core = select((x .< 0x1p-54) .& (x .> -0x1p-54), x, chi + (clo + scale * tail))
-        return select(above .| (x .< -40), big, core)
+        let big = select(above, exp(x), SIMD8(repeating: -1))       // x > 40 ? exp(x) : -1
+        return select(above .| (x .< -40), big, expMinusOneWithin40(x))
     }
 
     /// ``expMinusOne(_:)-(SIMD8<Double>)`` for lanes with `|x| <= 40` (and NaN), bit for bit;

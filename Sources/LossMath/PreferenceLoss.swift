@@ -34,11 +34,6 @@ public protocol PairLossKernel: Sendable {
     /// ``derivatives(uW:uL:rewardGap:)`` of eight pairs, lane i bit for bit the scalar result.
     func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
         -> (dChosen: SIMD8<Double>, dRejected: SIMD8<Double>)
-    /// ``evaluateForBatch(uW:uL:rewardGap:)`` of eight pairs, lane i bit for bit the scalar
-    /// result (NaN in the same lanes): what the eight-lane batch loop runs when it writes
-    /// values. The default is the eight-lane ``evaluate(uW:uL:rewardGap:)-(SIMD8<Double>,_,_)``.
-    func evaluateForBatch(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
-        -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>)
 }
 
 extension PairLossKernel {
@@ -59,11 +54,6 @@ extension PairLossKernel {
             dRejected[l] = e.dRejected
         }
         return (value, dChosen, dRejected)
-    }
-    @inlinable @inline(__always)
-    public func evaluateForBatch(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
-        -> (value: SIMD8<Double>, dChosen: SIMD8<Double>, dRejected: SIMD8<Double>) {
-        evaluate(uW: uW, uL: uL, rewardGap: rewardGap)
     }
     @inlinable
     public func derivatives(uW: SIMD8<Double>, uL: SIMD8<Double>, rewardGap: SIMD8<Double>)
