@@ -41,6 +41,8 @@ struct StudyJournal: Sendable {
         do { try AtomicFile.createDirectory(dir) } catch { throw ReportError("\(error)") }
         let url = dir.appendingPathComponent(Self.fileName)
         path = url.path
+        // A study killed while it rewrote the journal left its temporary behind.
+        AtomicFile.removeStaleTemporaries(in: dir, for: [Self.fileName])
         let header = (manifest.split(separator: "\n").map { "# " + $0 } + ["# shard=\(shard ?? "none")", "# journal"]).joined(separator: "\n") + "\n"
         var completed: [StudyRunner.UnitResult] = []
         if let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8), text.hasPrefix(header) {

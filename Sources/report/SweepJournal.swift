@@ -33,6 +33,8 @@ struct SweepJournal: Sendable {
         do { try AtomicFile.createDirectory(dir) } catch { throw ReportError("\(error)") }
         let url = dir.appendingPathComponent(Self.fileName)
         path = url.path
+        // A sweep killed while it rewrote the journal left its temporary behind.
+        AtomicFile.removeStaleTemporaries(in: dir, for: [Self.fileName])
         let level = SweepFiles.level(manifest: manifest)
         let headerLines = manifest.split(separator: "\n").map { "# " + $0 } + [(SweepRunResult.columnNames(level) + ["checksum"]).joined(separator: ",")]
         let header = headerLines.joined(separator: "\n") + "\n"

@@ -129,6 +129,20 @@ import Darwin
         #expect(FileManager.default.fileExists(atPath: out + "/runs.csv"))
     }
 
+    /// A sweep killed while it rewrote its journal leaves the journal's temporary file; the
+    /// resume removes it (its process no longer runs) and leaves only the sweep's files.
+    @Test func aKilledJournalRewriteLeavesNoTemporary() throws {
+        let dir = try R.tempDir()
+        let out = dir.appendingPathComponent("o").path
+        #expect(try R.run(Self.grid + ["--jobs", "1", "--out", out, "--stop-after", "2"]).status == 3)
+        let stale = out + "/..sweep-journal.csv.tmp-999999999-0123456789abcdef"
+        #expect(FileManager.default.createFile(atPath: stale, contents: Data("x".utf8)))
+        let r = try R.run(Self.grid + ["--jobs", "1", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).allSatisfy { !$0.contains(".tmp-") })
+    }
+
     /// A lock with no process id (its owner was killed between creating the file and writing
     /// its id) is taken over with a note after a grace period, not reported as held forever.
     @Test func anEmptyLockIsTakenOver() throws {
