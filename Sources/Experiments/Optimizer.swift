@@ -137,6 +137,17 @@ enum RowUpdate {
         }
     }
 
+    /// The same update with the moments of parameter 0 at `m`, `v` instead (a caller that
+    /// holds some parameters' moments elsewhere, such as LaneGroupWindow.swift's transposed
+    /// copies). SGD is unchanged.
+    func withMoments(m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>) -> RowUpdate {
+        switch self {
+        case .adam(let lr, let c1, let c2, _, _): return .adam(learningRate: lr, c1: c1, c2: c2, m: m, v: v)
+        case .adamFolded(let a, let r2, _, _): return .adamFolded(stepSize: a, inverseC2: r2, m: m, v: v)
+        case .sgd: return self
+        }
+    }
+
     /// Updates `theta[0 ..< count]`, the parameters `offset ..< offset + count`, from their
     /// gradient `g[0 ..< count]`.
     @inline(__always)

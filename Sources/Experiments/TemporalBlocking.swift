@@ -83,6 +83,16 @@ private struct WindowVisitor: PairLossKernelVisitor {
             let K = b.K, B = b.blockPrompts, T = updates.count
             let w = b.blockScratch(chunk: c)
             var bad = T
+            // The lane groups' transposed state, for rows shorter than a vector.
+            let lanes: (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>)?
+            if K < 8 && range.count >= 8 {
+                let d = UnsafeMutablePointer<Double>.allocate(capacity: LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs))
+                lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs),
+                         UnsafeMutablePointer<Int64>.allocate(capacity: 16 * Swift.max(1, b.maxPairs)))
+            } else {
+                lanes = nil
+            }
+            defer { if let lanes { lanes.scratch.theta.deallocate(); lanes.cells.deallocate() } }
             var x0 = range.lowerBound
             while x0 < range.upperBound {
                 let x1 = Swift.min(x0 + B, range.upperBound)
@@ -92,10 +102,21 @@ private struct WindowVisitor: PairLossKernelVisitor {
                     for k in cell0 ..< cell0 + cells { cp.m[k] = m[k]; cp.v[k] = v[k] }
                 }
                 // A block that went bad at step s changes nothing before s; the steps after
-                // it are undone with the rest of the window.
-                for t in 0..<T {
-                    if !b.stepBlock(kernel, x0: x0, x1: x1, scratch: w, scale: scale, update: updates[t]) {
-                        bad = Swift.min(bad, t)
+                // it are undone with the rest of the window. Rows shorter than a vector run
+                // eight prompts to the lanes (LaneGroupWindow.swift), the rest by stepBlock.
+                var x = x0
+                if let lanes {
+                    while x + 8 <= x1 {
+                        bad = Swift.min(bad, b.laneGroupSteps(kernel, x0: x, s: lanes.scratch, cells: lanes.cells,
+                                                              scale: scale, updates: updates))
+                        x += 8
+                    }
+                }
+                if x < x1 {
+                    for t in 0..<T {
+                        if !b.stepBlock(kernel, x0: x, x1: x1, scratch: w, scale: scale, update: updates[t]) {
+                            bad = Swift.min(bad, t)
+                        }
                     }
                 }
                 x0 = x1
