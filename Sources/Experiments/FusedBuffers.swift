@@ -21,7 +21,7 @@ struct EngineBuffers: @unchecked Sendable {
     let pairDRejected: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Double>
     /// Doubles of scratch per chunk: gradient rows and policy probabilities (blockPrompts*K
-    /// each), two derivative arrays (blockPrompts*maxPairs each), five per-row arrays
+    /// each), two derivative arrays (blockPrompts*maxPairs each), four per-row arrays
     /// (blockPrompts each) and the divergence flag.
     let scratchStride: Int
     /// Prompts per block of the fused step.
@@ -91,8 +91,6 @@ struct EngineBuffers: @unchecked Sendable {
         let rowMax: UnsafeMutablePointer<Double>, rowSum: UnsafeMutablePointer<Double>
         /// Per row: `max + log(sum)` and `1 / sum`.
         let rowLSE: UnsafeMutablePointer<Double>, rowInverse: UnsafeMutablePointer<Double>
-        /// Per row: the sum `s` of its pairs' weighted coefficients (``gradientRows(x0:nb:dw:dl:pi:scale:into:sums:)``).
-        let rowPairSum: UnsafeMutablePointer<Double>
         /// The chunk's divergence flag of the fused step: 1 if a row of log pi it computed was
         /// not finite (a non-finite parameter), else 0.
         let nonFinite: UnsafeMutablePointer<Double>
@@ -105,7 +103,7 @@ struct EngineBuffers: @unchecked Sendable {
         let pi = g + B * K, dw = pi + B * K, dl = dw + B * maxPairs
         let rowMax = dl + B * maxPairs
         return BlockScratch(g: g, pi: pi, dw: dw, dl: dl, rowMax: rowMax, rowSum: rowMax + B, rowLSE: rowMax + 2 * B,
-                            rowInverse: rowMax + 3 * B, rowPairSum: rowMax + 4 * B, nonFinite: rowMax + 5 * B)
+                            rowInverse: rowMax + 3 * B, nonFinite: rowMax + 4 * B)
     }
 
     /// `dl/du_w`, `dl/du_l` of `np` pairs in place over their log-ratios `dw`, `dl` (one flat
@@ -160,46 +158,6 @@ struct EngineBuffers: @unchecked Sendable {
             for y in 0..<K { g[y] -= s * pi[y] }
         }
         return j
-    }
-
-    /// The gradient rows of the block's prompts `x0 ..< x0 + nb` into `g` (`nb*K` doubles):
-    /// for each row the same values, bit for bit, as ``gradientRow(prompt:firstPair:dw:dl:pi:scale:into:)``
-    /// (each cell's coefficients added in pair order, then `- s pi`), with the pairs' sums
-    /// `s` staged in `sums` (`nb` doubles).
-    ///
-    /// The scatter `g[chosen] += a`, `g[rejected] += b` runs pair index by pair index across
-    /// the rows (the t-th pair of every row, then the (t+1)-th): consecutive additions go to
-    /// different rows, so an addition never waits for the store of the one before it (a row
-    /// at a time, the next pair's cell is often the one just stored, and the load waits for
-    /// the store, or is replayed when it ran ahead of it). Each row's own order is kept.
-    @inline(__always)
-    func gradientRows(x0: Int, nb: Int, dw: UnsafePointer<Double>, dl: UnsafePointer<Double>,
-                      pi: UnsafePointer<Double>, scale: Double, into g: UnsafeMutablePointer<Double>,
-                      sums s: UnsafeMutablePointer<Double>) {
-        let p0 = start[x0]
-        for k in 0 ..< nb * K { g[k] = 0 }
-        var most = 0
-        for r in 0..<nb {
-            s[r] = 0
-            most = Swift.max(most, start[x0 + r + 1] - start[x0 + r])
-        }
-        for t in 0..<most {
-            for r in 0..<nb {
-                let i = start[x0 + r] &+ t
-                if i >= start[x0 + r + 1] { continue }
-                let j = i &- p0
-                let wt = scale * weight[i]
-                let a = wt * dw[j], bb = wt * dl[j]
-                let row = g + r * K
-                row[chosen[i]] += a
-                row[rejected[i]] += bb
-                s[r] += a + bb
-            }
-        }
-        for r in 0..<nb where s[r] != 0 {
-            let q = s[r], gr = g + r * K, pr = pi + r * K
-            for y in 0..<K { gr[y] -= q * pr[y] }
-        }
     }
 
     /// Whether every pair's `dw_j^2 + dl_j^2` (of `np` pairs) is finite: a NaN, an infinity,

@@ -53,7 +53,7 @@ extension PolicyEngine {
     /// Prompts per block of the fused step: about 256 cells, so that a block's rows of theta,
     /// log pi, the gradient and Adam's moments stay in L1.
     var blockPrompts: Int { Swift.max(1, Swift.min(P, 256 / K)) }
-    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 5) + 1 }
+    var scratchStride: Int { blockPrompts * (2 * K + 2 * maxPairsCached + 4) + 1 }
 
     func ensureScratch(chunks: Int) {
         if rowScratch.count < chunks * scratchStride {
@@ -163,7 +163,11 @@ extension EngineBuffers {
         // And one check per block of the pairs' derivatives: the sum of their squares.
         if !b.squaresAreFinite(dw: w.dw, dl: w.dl, np: np) { finite = false }
         // The gradient rows into g (pi is the softmax's, from blockLogPolicy).
-        b.gradientRows(x0: x0, nb: nb, dw: w.dw, dl: w.dl, pi: w.pi, scale: scale, into: g, sums: w.rowPairSum)
+        var j = 0
+        for r in 0..<nb {
+            j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: w.dw, dl: w.dl, pi: w.pi + r * K,
+                              scale: scale, into: g + r * K)
+        }
         update.apply(gradient: g, parameters: th, offset: cell0, count: cells)
         return finite
     }

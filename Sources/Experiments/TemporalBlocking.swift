@@ -14,6 +14,10 @@ import LossMath
 // (the same `EngineBuffers.stepBlock` on the same blocks), so the parameters, the moments
 // and log pi after a window are the same bits as after the same number of fused steps.
 //
+// Rows shorter than a vector (K < 8, the default problem's K = 6) run their window eight
+// prompts at a time with one prompt per lane (LaneGroupWindow.swift), again the same bits;
+// the prompts of a block left over (fewer than eight) step through stepBlock.
+//
 // **Where prompts are coupled, the per-step path stays.**
 // - Clipping of the gradient's global norm: the scale of every prompt's update depends on
 //   every other prompt's gradient at that step.
