@@ -57,13 +57,16 @@ struct PairRun {
         let names = needing.map(\.rawValue).joined(separator: ", ")
         let location = "\(stream.source): \(first.line.map { "line \($0) (data row 0)" } ?? "data row 0")"
         if options.lossesGiven {
-            throw ValidationError("\(names) \(needing.count == 1 ? "needs" : "need") a reward gap, but \(location) has no score_chosen/score_rejected: "
+            throw ValidationError("\(names) \(Self.need(needing.count)) a reward gap, but \(location) has no score_chosen/score_rejected: "
                                   + "add score columns (to every row), or pass --reward-gap")
         }
-        note("skipping \(names): \(needing.count == 1 ? "it needs" : "they need") a reward gap, and \(location) has no score_chosen/score_rejected "
+        note("skipping \(names): \(needing.count == 1 ? "it" : "they") \(Self.need(needing.count)) a reward gap, and \(location) has no score_chosen/score_rejected "
              + "(add score columns to every row, or pass --reward-gap)")
         losses.removeAll(where: \.needsRewardGap)
     }
+
+    /// "needs" for one loss, "need" for several.
+    static func need(_ count: Int) -> String { count == 1 ? "needs" : "need" }
 
     private func read() throws -> PairChunk? {
         do { return try stream.next() } catch { throw ReportError("\(error)") }
@@ -80,7 +83,7 @@ struct PairRun {
                 let needing = losses.filter(\.needsRewardGap)
                 let names = needing.map(\.rawValue).joined(separator: ", ")
                 throw ReportError("\(stream.source): \(item.line.map { "line \($0) (data row \(row))" } ?? "data row \(row)"): "
-                                  + "no score_chosen/score_rejected, but data row 0 has them; \(names) \(needing.count == 1 ? "needs" : "need") a reward gap "
+                                  + "no score_chosen/score_rejected, but data row 0 has them; \(names) \(Self.need(needing.count)) a reward gap "
                                   + "for every row (add the scores, or pass --reward-gap)")
             }
             if rewardGapOption == nil, let gap = item.rewardGap {

@@ -17,7 +17,9 @@ extension Report {
             discussion: """
             Sections (--sections, comma list or all):
               peaks     measured machine peaks for the roofline model: memory bandwidth (triad), \
-            and the throughput of exp, log1p, division and square root as the compiled code uses them;
+            the throughput of exp, log1p, log, expm1, division and square root as the compiled code uses them \
+            (vectorised loops, and explicit eight-lane loops), of additions and multiplications on registers \
+            (four- and eight-lane chains) and of the scalar scatter-add of the gradient rows;
               kernels   loss + gradient evaluations per second for each loss on --pairs random pairs, \
             single thread, through the batch API (switch hoisted) and the per-pair Loss.evaluate;
               trainer   pair-updates per second (pairs x steps / time) of full-batch Adam on the \
