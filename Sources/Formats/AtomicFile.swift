@@ -103,8 +103,9 @@ public enum AtomicFile {
         }
     }
 
-    /// The temporary-file name used for `url`: `.<name>.tmp-<pid>-<16 hex digits>`.
-    static func temporaryURL(for url: URL) -> URL {
+    /// The temporary-file name used for `url`: `.<name>.tmp-<pid>-<16 hex digits>` (the name
+    /// ``removeStaleTemporaries(in:for:)`` recognises).
+    public static func temporaryURL(for url: URL) -> URL {
         let random = String(UInt64.random(in: .min ... .max), radix: 16)
         let name = ".\(url.lastPathComponent).tmp-\(getpid())-\(random)"
         return url.deletingLastPathComponent().appendingPathComponent(name)
