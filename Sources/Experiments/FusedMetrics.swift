@@ -16,8 +16,8 @@ import LossMath
 // Every sum over prompts or pairs is then formed serially in the generic path's order, so
 // the result does not depend on the thread count.
 //
-// **No per-call allocation.** The data the pass reads (`log pi*`, the rewards, the pairs'
-// targets `dr*/beta` and cells, the unseen cells) is copied once into ``MetricScratch``,
+// **No per-call allocation.** The data the pass reads from the environment (`log pi*`, the
+// rewards, the pairs' targets `dr*/beta`, the unseen cells) is copied once into ``MetricScratch``,
 // with the buffers the pass writes: a call copies no `Environment` (a struct of arrays,
 // whose copy retains and releases each of them) and builds no array.
 //
@@ -46,13 +46,14 @@ extension Trainer {
     }
 }
 
-/// The fused metrics pass over the engine's buffers and a ``MetricScratch`` (pointers only,
-/// so the workers can share it: each writes the rows of its own prompts and pairs).
+/// The fused metrics pass over the engine's buffers and a ``MetricScratch``, shared by the
+/// workers of one call: each writes only the rows of its own prompts and pairs.
 struct MetricPass: @unchecked Sendable {
     let b: EngineBuffers, s: MetricScratch
 
     /// The per-cell, per-prompt and per-pair parts for `prompts` (a contiguous range):
-    /// `pi` of its cells, its prompts' KLs and expected rewards, its pairs' `log10 |dl/dpi_l|`.
+    /// `pi` of its cells, its prompts' KLs and expected rewards, its pairs' `log pi_l` and
+    /// the bounds of their `log10 |dl/dpi_l|`.
     func run(prompts: Range<Int>) {
         let K = b.K
         let lp = b.logPi, ref = b.logRef, star = s.logOptimal, rew = s.rewards, prob = s.cellProbability

@@ -56,12 +56,13 @@ struct PairMetricSums {
     /// for a caller that sets ``maxLogDP`` itself (the fused path: RejectedGradientMaximum).
     @inline(__always)
     mutating func add(logpChosen lw: Double, logpRejected ll: Double, h: Double, target hStar: Double) {
+        // Selects rather than branches: whether a pair sets an extreme is data-dependent.
         let dev = Swift.abs(h - hStar)
         sumW += lw; sumL += ll
-        if ll < minL || ll.isNaN { minL = ll }
+        minL = ll < minL || ll.isNaN ? ll : minL
         sumAbs += dev
-        if h > maxH || h.isNaN { maxH = h }
-        if dev <= tolerance * Swift.max(1, Swift.abs(hStar)) { within += 1 }
+        maxH = h > maxH || h.isNaN ? h : maxH
+        within += dev <= tolerance * Swift.max(1, Swift.abs(hStar)) ? 1 : 0
     }
 
     /// The step's metrics from these sums and the per-prompt totals.

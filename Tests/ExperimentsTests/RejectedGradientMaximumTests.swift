@@ -86,4 +86,34 @@ import Testing
             #expect(r.fast == r.exact, "case \(i)")
         }
     }
+
+    /// The bounds hold each pair's exact value (libm's log10), over the whole normal range
+    /// of `|d|`, significands next to `1/ln 2` (the chord's worst case) and next to 1 and 2,
+    /// and `log pi` from 0 to -1e6; through the eight lanes and the scalar tail.
+    @Test func boundsHoldTheExactValue() {
+        var rng = Generator(state: 99)
+        var d: [Double] = [], l: [Double] = []
+        for k in 0..<4000 {
+            let significand: Double
+            switch k % 4 {
+            case 0: significand = 1 + rng.uniform()
+            case 1: significand = 1.442_695_040_888_963_4 * (1 + 1e-6 * (rng.uniform() - 0.5))
+            case 2: significand = 1 + 1e-12 * rng.uniform()
+            default: significand = 2 - 1e-12 * rng.uniform() - 0x1p-52
+            }
+            let magnitude = Double(sign: .plus, exponent: Int(rng.next() % 2046) - 1022, significand: significand)
+            d.append(rng.next() & 1 == 0 ? magnitude : -magnitude)
+            l.append(k % 7 == 0 ? -1e6 * rng.uniform() : -50 * rng.uniform())
+        }
+        let n = d.count
+        var lower = [Double](repeating: 0, count: n), upper = [Double](repeating: 0, count: n)
+        RejectedGradientMaximum.estimate(derivatives: d, logProbabilities: l, range: 0 ..< n - 5, lower: &lower, upper: &upper)
+        RejectedGradientMaximum.estimate(derivatives: d, logProbabilities: l, range: n - 5 ..< n, lower: &lower, upper: &upper)
+        var failures = 0
+        for i in 0..<n {
+            let g = RejectedGradientMaximum.exact(d[i], l[i])
+            if !(lower[i] <= g && g <= upper[i]) { failures += 1 }
+        }
+        #expect(failures == 0)
+    }
 }
