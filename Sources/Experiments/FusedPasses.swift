@@ -182,41 +182,50 @@ private struct FullVisitor: PairLossKernelVisitor {
     /// rows written to `logitGrad` and `paramGrad`. Per prompt the operations and their
     /// order are those of the generic path.
     func visit<L: PairLossKernel>(_ kernel: L) {
+        if chunks <= 1 {
+            run(kernel, prompts: 0..<count, chunk: 0)
+        } else {
+            forEachChunk(count, chunks: chunks) { range, c in self.run(kernel, prompts: range, chunk: c) }
+        }
+    }
+
+    /// The blocks of the prompts `range`, in chunk `c`'s scratch.
+    @inline(__always)
+    func run<L: PairLossKernel>(_ kernel: L, prompts range: Range<Int>, chunk c: Int) {
         let b = self.b, scale = self.scale, values = self.values
-        forEachChunk(count, chunks: chunks) { range, c in
-            let K = b.K, B = b.blockPrompts
-            let w = b.blockScratch(chunk: c)
-            let dw = w.dw, dl = w.dl
-            var x0 = range.lowerBound
-            while x0 < range.upperBound {
-                let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
-                let cell0 = x0 * K
-                b.blockLogPolicy(x0: x0, nb: nb, g: w.g, pi: w.pi, rows: w)
-                let p0 = b.start[x0], np = b.start[x1] - p0
-                b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
-                if values {
-                    let gap = b.gap + p0
-                    let weight = b.weight + p0, value = b.pairValue + p0, dRejected = b.pairDRejected + p0
-                    for j in 0..<np {
-                        let e = kernel.evaluate(uW: dw[j], uL: dl[j], rewardGap: gap[j])
-                        value[j] = scale * weight[j] * e.value
-                        dRejected[j] = e.dRejected
-                        dw[j] = e.dChosen
-                        dl[j] = e.dRejected
-                    }
-                } else {
-                    b.pairDerivatives(kernel, p0: p0, np: np, dw: dw, dl: dl)
+        let K = b.K, B = b.blockPrompts
+        let w = b.blockScratch(chunk: c)
+        let dw = w.dw, dl = w.dl
+        var x0 = range.lowerBound
+        while x0 < range.upperBound {
+            let x1 = Swift.min(x0 + B, range.upperBound), nb = x1 - x0
+            let cell0 = x0 * K
+            b.blockLogPolicy(x0: x0, nb: nb, g: w.g, pi: w.pi, rows: w)
+            let p0 = b.start[x0], np = b.start[x1] - p0
+            b.gatherLogRatios(p0: p0, np: np, uW: dw, uL: dl)
+            if values {
+                let gap = b.gap + p0
+                let weight = b.weight + p0, value = b.pairValue + p0, dRejected = b.pairDRejected + p0
+                for j in 0..<np {
+                    let e = kernel.evaluate(uW: dw[j], uL: dl[j], rewardGap: gap[j])
+                    value[j] = scale * weight[j] * e.value
+                    dRejected[j] = e.dRejected
+                    dw[j] = e.dChosen
+                    dl[j] = e.dRejected
                 }
-                var j = 0
-                for r in 0..<nb {
-                    let row = cell0 + r * K
-                    j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: dw, dl: dl, pi: w.pi + r * K,
-                                      scale: scale, into: b.logitGrad + row)
-                    let pg = b.paramGrad + row, g = b.logitGrad + row
-                    for y in 0..<K { pg[y] = g[y] }
-                }
-                x0 = x1
+            } else {
+                b.pairDerivatives(kernel, p0: p0, np: np, dw: dw, dl: dl)
             }
+            var j = 0
+            for r in 0..<nb {
+                let row = cell0 + r * K
+                j = b.gradientRow(prompt: x0 + r, firstPair: j, dw: dw, dl: dl, pi: w.pi + r * K,
+                                  scale: scale, into: b.logitGrad + row)
+                let pg = b.paramGrad + row, g = b.logitGrad + row
+                for y in 0..<K { pg[y] = g[y] }
+            }
+            x0 = x1
         }
     }
 }
+

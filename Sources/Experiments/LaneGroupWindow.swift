@@ -48,17 +48,17 @@ struct LaneGroupScratch {
 }
 
 extension EngineBuffers {
-    /// `updates.count` full-batch steps of the prompts `x0 ..< x0 + 8` (K < 8), the t-th with
+    /// `T` full-batch steps of the prompts `x0 ..< x0 + 8` (K < 8), the t-th with
     /// `updates[t]`, in lanes (see LaneGroupWindow.swift): the same parameters, moments and
     /// log pi, bit for bit, as that many ``stepBlock(_:x0:x1:scratch:scale:update:)`` calls on
     /// these prompts. `cells` holds the chosen and rejected cell of each (t, lane) pair
     /// (`2 * 8 * maxPairs` integers, scratch). Returns the first step at which a prompt's log
-    /// pi or a pair's derivative was not finite, or `updates.count`.
+    /// pi or a pair's derivative was not finite, or `T`.
     @inline(__always)
     func laneGroupSteps<L: PairLossKernel>(_ kernel: L, x0: Int, s w: LaneGroupScratch,
                                            cells: UnsafeMutablePointer<Int64>, scale: Double,
-                                           updates: [RowUpdate]) -> Int {
-        let K = self.K, T = updates.count, moments = updates.first?.moments
+                                           updates: UnsafePointer<RowUpdate>, steps T: Int) -> Int {
+        let K = self.K, moments = T > 0 ? updates[0].moments : nil
         // Transpose the group in: cell y of prompt x0 + r at [8 y + r].
         for r in 0..<8 {
             let row = (x0 + r) * K
@@ -107,7 +107,7 @@ extension EngineBuffers {
         return bad
     }
 
-    /// One step of the lane group (see ``laneGroupSteps(_:x0:s:cells:scale:updates:)``).
+    /// One step of the lane group (see ``laneGroupSteps(_:x0:s:cells:scale:updates:steps:)``).
     @inline(__always)
     private func laneGroupStep<L: PairLossKernel>(_ kernel: L, s w: LaneGroupScratch,
                                                   cw: UnsafeMutablePointer<Int64>, cl: UnsafeMutablePointer<Int64>,

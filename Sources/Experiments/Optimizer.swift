@@ -52,6 +52,7 @@ final class OptimizerState {
     /// The update of step `t` (1-based: Adam's bias corrections for that `t`), for a caller
     /// that runs several steps of a disjoint block of parameters ahead of the others (the
     /// sequence trainer's temporal blocking) and then calls ``advance(by:)``.
+    @inline(__always)
     func update(step: Int) -> RowUpdate {
         switch kind {
         case .sgd:
@@ -70,6 +71,15 @@ final class OptimizerState {
 
     /// Counts one applied update.
     func advance() { steps += 1 }
+
+    /// The updates of the next `n` steps into `out[0 ..< n]`, counted as applied: the same
+    /// as `n` times ``nextUpdate()`` and ``advance()`` (a temporally blocked window's
+    /// updates, written in place rather than returned one by one through memory).
+    func takeUpdates(_ n: Int, into out: UnsafeMutablePointer<RowUpdate>) {
+        let t0 = steps
+        for t in 0..<n { out[t] = update(step: t0 + 1 + t) }
+        steps = t0 + n
+    }
 
     /// Counts `n` applied updates.
     func advance(by n: Int) { steps += n }

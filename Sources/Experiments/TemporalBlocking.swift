@@ -34,19 +34,47 @@ import LossMath
 // that step with the state the per-step path leaves.
 
 /// The state a window starts from, kept so that a diverged window can be redone step by step:
-/// theta and, for Adam, both moments (`P*K` doubles each), copied block by block.
+/// theta and, for Adam, both moments (`P*K` doubles each), copied block by block; and the
+/// window's per-step updates and per-chunk first bad steps, kept from window to window so
+/// that a window allocates nothing.
 final class WindowCheckpoint {
     let theta: UnsafeMutableBufferPointer<Double>
     let m: UnsafeMutableBufferPointer<Double>
     let v: UnsafeMutableBufferPointer<Double>
+    /// The updates of a window's steps (the first ``updateCapacity`` initialised).
+    private(set) var updates: UnsafeMutablePointer<RowUpdate>
+    private(set) var updateCapacity = 1
+    /// Per chunk, the first step of the window at which one of its prompts was not finite.
+    private(set) var firstBad: UnsafeMutablePointer<Int>
+    private(set) var chunkCapacity = 1
 
     init(count n: Int) {
         theta = .allocate(capacity: n); theta.initialize(repeating: 0)
         m = .allocate(capacity: n); m.initialize(repeating: 0)
         v = .allocate(capacity: n); v.initialize(repeating: 0)
+        updates = .allocate(capacity: 1); updates.initialize(to: .sgd(learningRate: 0))
+        firstBad = .allocate(capacity: 1); firstBad.initialize(to: 0)
     }
 
-    deinit { theta.deallocate(); m.deallocate(); v.deallocate() }
+    /// Makes room for the updates of `n` steps.
+    func reserveUpdates(_ n: Int) {
+        if n <= updateCapacity { return }
+        updates.deallocate()
+        updates = .allocate(capacity: n)
+        updates.initialize(repeating: .sgd(learningRate: 0), count: n)
+        updateCapacity = n
+    }
+
+    /// Makes room for the first bad steps of `n` chunks.
+    func reserveChunks(_ n: Int) {
+        if n <= chunkCapacity { return }
+        firstBad.deallocate()
+        firstBad = .allocate(capacity: n)
+        firstBad.initialize(repeating: 0, count: n)
+        chunkCapacity = n
+    }
+
+    deinit { theta.deallocate(); m.deallocate(); v.deallocate(); updates.deallocate(); firstBad.deallocate() }
 }
 
 extension PolicyEngine {
@@ -56,77 +84,90 @@ extension PolicyEngine {
     /// `checkpoint` before stepping it. Returns the first step (0-based in the window) at
     /// which some prompt's log pi or pair derivative was not finite, or nil. Requires
     /// ``canFuse``; the caller must not clip.
-    func fusedSteps(scale: Double, updates: [RowUpdate], checkpoint: WindowCheckpoint) -> Int? {
+    func fusedSteps(scale: Double, updates: UnsafeBufferPointer<RowUpdate>, checkpoint: WindowCheckpoint) -> Int? {
         precondition(canFuse)
         let T = updates.count
-        if T == 0 { return nil }
+        guard T > 0, let u = updates.baseAddress, let th = checkpoint.theta.baseAddress,
+              let m = checkpoint.m.baseAddress, let v = checkpoint.v.baseAddress else { return nil }
         // A window is T steps of work: split it as finely as T steps would allow.
         let work = (P * K + pairCount) * T
         let chunks = threads <= 1 ? 1 : Swift.max(1, Swift.min(threads, work / Swift.max(1, parallelGrain), P))
         ensureScratch(chunks: chunks)
-        let firstBad = UnsafeMutableBufferPointer<Int>.allocate(capacity: chunks)
-        firstBad.initialize(repeating: T)
-        defer { firstBad.deallocate() }
-        loss.withKernel(baseParameters, WindowVisitor(b: buffers, count: P, chunks: chunks, scale: scale,
-                                                       updates: updates, checkpoint: checkpoint, firstBad: firstBad))
-        let bad = firstBad.min() ?? T
+        checkpoint.reserveChunks(chunks)
+        let firstBad = checkpoint.firstBad
+        firstBad.update(repeating: T, count: chunks)
+        loss.withKernel(baseParameters, WindowVisitor(b: buffers, count: P, chunks: chunks, scale: scale, steps: T, updates: u,
+                                                       theta: th, m: m, v: v, firstBad: firstBad))
+        var bad = T
+        for c in 0..<chunks { bad = Swift.min(bad, firstBad[c]) }
         return bad < T ? bad : nil
     }
 }
 
-private struct WindowVisitor: PairLossKernelVisitor {
-    let b: EngineBuffers, count: Int, chunks: Int, scale: Double
-    let updates: [RowUpdate], checkpoint: WindowCheckpoint, firstBad: UnsafeMutableBufferPointer<Int>
+/// A window's steps over the prompts, chunk by chunk. Only pointers (to the window's
+/// updates, the checkpoint's rows and the chunks' first bad steps, each chunk writing its
+/// own rows and entry), so that the dispatch to the kernel and the workers copy no
+/// reference and no array.
+private struct WindowVisitor: PairLossKernelVisitor, @unchecked Sendable {
+    let b: EngineBuffers, count: Int, chunks: Int, scale: Double, steps: Int
+    let updates: UnsafePointer<RowUpdate>
+    let theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>
+    let firstBad: UnsafeMutablePointer<Int>
 
     func visit<L: PairLossKernel>(_ kernel: L) {
-        let b = self.b, scale = self.scale
-        // RowUpdate and the checkpoint hold pointers to disjoint rows; box them for the workers.
-        let shared = UncheckedSendable((updates, checkpoint, firstBad))
-        forEachChunk(count, chunks: chunks) { range, c in
-            let (updates, cp, firstBad) = shared.value
-            let K = b.K, B = b.blockPrompts, T = updates.count
-            let w = b.blockScratch(chunk: c)
-            var bad = T
-            // The lane groups' transposed state, for rows shorter than a vector.
-            let lanes: (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>)?
-            if K < 8 && range.count >= 8 {
-                let d = UnsafeMutablePointer<Double>.allocate(capacity: LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs))
-                lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs),
-                         UnsafeMutablePointer<Int64>.allocate(capacity: 16 * Swift.max(1, b.maxPairs)))
-            } else {
-                lanes = nil
-            }
-            defer { if let lanes { lanes.scratch.theta.deallocate(); lanes.cells.deallocate() } }
-            var x0 = range.lowerBound
-            while x0 < range.upperBound {
-                let x1 = Swift.min(x0 + B, range.upperBound)
-                let cell0 = x0 * K, cells = (x1 - x0) * K
-                for k in cell0 ..< cell0 + cells { cp.theta[k] = b.theta[k] }
-                if let (m, v) = updates[0].moments {
-                    for k in cell0 ..< cell0 + cells { cp.m[k] = m[k]; cp.v[k] = v[k] }
-                }
-                // A block that went bad at step s changes nothing before s; the steps after
-                // it are undone with the rest of the window. Rows shorter than a vector run
-                // eight prompts to the lanes (LaneGroupWindow.swift), the rest by stepBlock.
-                var x = x0
-                if let lanes {
-                    while x + 8 <= x1 {
-                        bad = Swift.min(bad, b.laneGroupSteps(kernel, x0: x, s: lanes.scratch, cells: lanes.cells,
-                                                              scale: scale, updates: updates))
-                        x += 8
-                    }
-                }
-                if x < x1 {
-                    for t in 0..<T {
-                        if !b.stepBlock(kernel, x0: x, x1: x1, scratch: w, scale: scale, update: updates[t]) {
-                            bad = Swift.min(bad, t)
-                        }
-                    }
-                }
-                x0 = x1
-            }
-            firstBad[c] = bad
+        if chunks <= 1 {
+            run(kernel, prompts: 0..<count, chunk: 0)
+        } else {
+            forEachChunk(count, chunks: chunks) { range, c in self.run(kernel, prompts: range, chunk: c) }
         }
+    }
+
+    /// The window's steps of the prompts `range`, block by block; the chunk's first bad
+    /// step into `firstBad[c]`.
+    @inline(__always)
+    func run<L: PairLossKernel>(_ kernel: L, prompts range: Range<Int>, chunk c: Int) {
+        let K = b.K, B = b.blockPrompts, T = steps
+        let w = b.blockScratch(chunk: c)
+        var bad = T
+        // The lane groups' transposed state, for rows shorter than a vector.
+        let lanes: (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>)?
+        if K < 8 && range.count >= 8 {
+            let d = UnsafeMutablePointer<Double>.allocate(capacity: LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs))
+            lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs),
+                     UnsafeMutablePointer<Int64>.allocate(capacity: 16 * Swift.max(1, b.maxPairs)))
+        } else {
+            lanes = nil
+        }
+        defer { if let lanes { lanes.scratch.theta.deallocate(); lanes.cells.deallocate() } }
+        var x0 = range.lowerBound
+        while x0 < range.upperBound {
+            let x1 = Swift.min(x0 + B, range.upperBound)
+            let cell0 = x0 * K, cells = (x1 - x0) * K
+            for k in cell0 ..< cell0 + cells { theta[k] = b.theta[k] }
+            if let (mm, vv) = updates[0].moments {
+                for k in cell0 ..< cell0 + cells { m[k] = mm[k]; v[k] = vv[k] }
+            }
+            // A block that went bad at step s changes nothing before s; the steps after
+            // it are undone with the rest of the window. Rows shorter than a vector run
+            // eight prompts to the lanes (LaneGroupWindow.swift), the rest by stepBlock.
+            var x = x0
+            if let lanes {
+                while x + 8 <= x1 {
+                    bad = Swift.min(bad, b.laneGroupSteps(kernel, x0: x, s: lanes.scratch, cells: lanes.cells,
+                                                          scale: scale, updates: updates, steps: T))
+                    x += 8
+                }
+            }
+            if x < x1 {
+                for t in 0..<T {
+                    if !b.stepBlock(kernel, x0: x, x1: x1, scratch: w, scale: scale, update: updates[t]) {
+                        bad = Swift.min(bad, t)
+                    }
+                }
+            }
+            x0 = x1
+        }
+        firstBad[c] = bad
     }
 }
 
@@ -155,12 +196,13 @@ extension Trainer {
         let e = engine
         e.threads = threads
         let startUpdates = optimizer.steps
-        var updates: [RowUpdate] = []
-        updates.reserveCapacity(n)
-        for _ in 0..<n { updates.append(optimizer.nextUpdate()); optimizer.advance() }
-        let cp = windowCheckpoint ?? WindowCheckpoint(count: e.P * e.K)
-        windowCheckpoint = cp
-        guard e.fusedSteps(scale: 1 / Double(e.pairCount), updates: updates, checkpoint: cp) != nil else {
+        let cp: WindowCheckpoint
+        if let c = windowCheckpoint { cp = c } else { cp = WindowCheckpoint(count: e.P * e.K); windowCheckpoint = cp }
+        cp.reserveUpdates(n)
+        let updates = cp.updates
+        optimizer.takeUpdates(n, into: updates)
+        guard e.fusedSteps(scale: 1 / Double(e.pairCount), updates: UnsafeBufferPointer(start: updates, count: n),
+                           checkpoint: cp) != nil else {
             stepCount += n
             return
         }

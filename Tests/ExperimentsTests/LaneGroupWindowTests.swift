@@ -51,7 +51,7 @@ import Testing
                 var updates: [RowUpdate] = []
                 for _ in 0..<window { updates.append(blockedOpt.nextUpdate()); blockedOpt.advance() }
                 let checkpoint = WindowCheckpoint(count: blocked.P * blocked.K)
-                #expect(blocked.fusedSteps(scale: scale, updates: updates, checkpoint: checkpoint) == nil)
+                #expect(updates.withUnsafeBufferPointer { blocked.fusedSteps(scale: scale, updates: $0, checkpoint: checkpoint) } == nil)
                 for _ in 0..<window {
                     #expect(stepped.fusedStep(scale: scale, update: steppedOpt.nextUpdate()))
                     steppedOpt.advance()
@@ -73,6 +73,9 @@ import Testing
         let o = OptimizerState(.sgd, learningRate: 0.1, parameterCount: e.parameterCount, foldsAdamConstants: true)
         e.theta[11 * 6 + 2] = .nan
         let updates = (0..<5).map { _ in o.nextUpdate() }
-        #expect(e.fusedSteps(scale: 1 / Double(e.pairCount), updates: updates, checkpoint: WindowCheckpoint(count: 96)) == 0)
+        let bad = updates.withUnsafeBufferPointer {
+            e.fusedSteps(scale: 1 / Double(e.pairCount), updates: $0, checkpoint: WindowCheckpoint(count: 96))
+        }
+        #expect(bad == 0)
     }
 }
