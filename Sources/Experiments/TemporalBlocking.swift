@@ -132,13 +132,20 @@ private struct WindowVisitor: PairLossKernelVisitor, @unchecked Sendable {
         // The lane groups' transposed state, for rows shorter than a vector.
         let lanes: (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>)?
         if K < 8 && range.count >= 8 {
-            let d = UnsafeMutablePointer<Double>.allocate(capacity: LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs))
-            lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs),
-                     UnsafeMutablePointer<Int64>.allocate(capacity: 16 * Swift.max(1, b.maxPairs)))
+            // On cache lines (64 bytes: one eight-lane vector), so no vector load is split.
+            let n = LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs), nc = 16 * Swift.max(1, b.maxPairs)
+            let d = UnsafeMutableRawPointer.allocate(byteCount: 8 * n, alignment: 64).bindMemory(to: Double.self, capacity: n)
+            let cells = UnsafeMutableRawPointer.allocate(byteCount: 8 * nc, alignment: 64).bindMemory(to: Int64.self, capacity: nc)
+            lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs), cells)
         } else {
             lanes = nil
         }
-        defer { if let lanes { lanes.scratch.theta.deallocate(); lanes.cells.deallocate() } }
+        defer {
+            if let lanes {
+                UnsafeMutableRawPointer(lanes.scratch.theta).deallocate()
+                UnsafeMutableRawPointer(lanes.cells).deallocate()
+            }
+        }
         var x0 = range.lowerBound
         while x0 < range.upperBound {
             let x1 = Swift.min(x0 + B, range.upperBound)
