@@ -61,7 +61,7 @@ def main():
                     "x86-64, no AVX): its kernels and trainer are timed too, and `report all` is compared byte for byte")
     ap.add_argument("--pairs", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--default-steps", type=int, default=20_000)
+    ap.add_argument("--default-steps", type=int, default=200_000)
     ap.add_argument("--mid-steps", type=int, default=20_000)
     ap.add_argument("--process-steps", type=int, default=60_000,
                     help="steps of the whole-process timing of `report train` on the mid-size problem (default 60000)")
