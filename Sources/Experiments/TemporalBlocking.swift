@@ -36,7 +36,9 @@ import LossMath
 /// The state a window starts from, kept so that a diverged window can be redone step by step:
 /// theta and, for Adam, both moments (`P*K` doubles each), copied block by block; and the
 /// window's per-step updates and per-chunk first bad steps, kept from window to window so
-/// that a window allocates nothing.
+/// that they are not allocated per window. (Rows shorter than a vector still allocate their
+/// lane groups' scratch once per window and chunk, two cache-aligned buffers of a few KB:
+/// LaneGroupWindow.swift; moving it here is left for whoever next touches the window.)
 final class WindowCheckpoint {
     let theta: UnsafeMutableBufferPointer<Double>
     let m: UnsafeMutableBufferPointer<Double>
