@@ -28,6 +28,17 @@ import LossMath
 struct LaneGroupScratch {
     /// Doubles needed for `K` cells and at most `maxPairs` pairs per prompt.
     static func doubles(K: Int, maxPairs: Int) -> Int { 8 * (6 * K + 6 * maxPairs) }
+    /// Bytes of one group's scratch: the doubles, then the chosen and rejected cell of each
+    /// (t, lane) pair (`16 maxPairs` integers). Both parts are whole 64-byte lines.
+    static func bytes(K: Int, maxPairs: Int) -> Int { 8 * doubles(K: K, maxPairs: maxPairs) + 8 * 16 * Swift.max(1, maxPairs) }
+
+    /// The scratch and the cells carved out of `raw` (``bytes(K:maxPairs:)`` bytes, 64-byte aligned).
+    static func carve(_ raw: UnsafeMutableRawPointer, K: Int, maxPairs: Int) -> (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>) {
+        let n = doubles(K: K, maxPairs: maxPairs)
+        let d = raw.bindMemory(to: Double.self, capacity: n)
+        let cells = (raw + 8 * n).bindMemory(to: Int64.self, capacity: 16 * Swift.max(1, maxPairs))
+        return (LaneGroupScratch(base: d, K: K, maxPairs: maxPairs), cells)
+    }
 
     let K: Int, maxPairs: Int
     let theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>

@@ -35,10 +35,9 @@ import LossMath
 
 /// The state a window starts from, kept so that a diverged window can be redone step by step:
 /// theta and, for Adam, both moments (`P*K` doubles each), copied block by block; and the
-/// window's per-step updates and per-chunk first bad steps, kept from window to window so
-/// that they are not allocated per window. (Rows shorter than a vector still allocate their
-/// lane groups' scratch once per window and chunk, two cache-aligned buffers of a few KB:
-/// LaneGroupWindow.swift; moving it here is left for whoever next touches the window.)
+/// window's per-step updates, per-chunk first bad steps and, for rows shorter than a vector,
+/// each chunk's lane-group scratch (LaneGroupWindow.swift), kept from window to window so
+/// that a window allocates nothing.
 final class WindowCheckpoint {
     let theta: UnsafeMutableBufferPointer<Double>
     let m: UnsafeMutableBufferPointer<Double>
@@ -49,6 +48,10 @@ final class WindowCheckpoint {
     /// Per chunk, the first step of the window at which one of its prompts was not finite.
     private(set) var firstBad: UnsafeMutablePointer<Int>
     private(set) var chunkCapacity = 1
+    /// Per chunk, the lane groups' scratch: ``laneBytes`` bytes on 64-byte boundaries (one
+    /// eight-lane vector per cache line, so no vector load is split); nil until first needed.
+    private(set) var laneScratch: UnsafeMutablePointer<UnsafeMutableRawPointer>?
+    private(set) var laneChunks = 0, laneBytes = 0
 
     init(count n: Int) {
         theta = .allocate(capacity: n); theta.initialize(repeating: 0)
@@ -76,7 +79,30 @@ final class WindowCheckpoint {
         chunkCapacity = n
     }
 
-    deinit { theta.deallocate(); m.deallocate(); v.deallocate(); updates.deallocate(); firstBad.deallocate() }
+    /// Makes room for `chunks` lane-group scratch buffers of `bytes` bytes each.
+    func reserveLaneScratch(chunks: Int, bytes: Int) {
+        if chunks <= laneChunks && bytes <= laneBytes { return }
+        releaseLaneScratch()
+        let buffers = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: chunks)
+        for c in 0..<chunks { (buffers + c).initialize(to: .allocate(byteCount: bytes, alignment: 64)) }
+        laneScratch = buffers
+        laneChunks = chunks
+        laneBytes = bytes
+    }
+
+    private func releaseLaneScratch() {
+        guard let buffers = laneScratch else { return }
+        for c in 0..<laneChunks { buffers[c].deallocate() }
+        buffers.deallocate()
+        laneScratch = nil
+        laneChunks = 0
+        laneBytes = 0
+    }
+
+    deinit {
+        theta.deallocate(); m.deallocate(); v.deallocate(); updates.deallocate(); firstBad.deallocate()
+        releaseLaneScratch()
+    }
 }
 
 extension PolicyEngine {
@@ -98,8 +124,12 @@ extension PolicyEngine {
         checkpoint.reserveChunks(chunks)
         let firstBad = checkpoint.firstBad
         firstBad.update(repeating: T, count: chunks)
+        if K < 8 {
+            checkpoint.reserveLaneScratch(chunks: chunks, bytes: LaneGroupScratch.bytes(K: K, maxPairs: maxPairsCached))
+        }
         loss.withKernel(baseParameters, WindowVisitor(b: buffers, count: P, chunks: chunks, scale: scale, steps: T, updates: u,
-                                                       theta: th, m: m, v: v, firstBad: firstBad))
+                                                       theta: th, m: m, v: v, firstBad: firstBad,
+                                                       lanes: K < 8 ? checkpoint.laneScratch : nil))
         var bad = T
         for c in 0..<chunks { bad = Swift.min(bad, firstBad[c]) }
         return bad < T ? bad : nil
@@ -115,6 +145,8 @@ private struct WindowVisitor: PairLossKernelVisitor, @unchecked Sendable {
     let updates: UnsafePointer<RowUpdate>
     let theta: UnsafeMutablePointer<Double>, m: UnsafeMutablePointer<Double>, v: UnsafeMutablePointer<Double>
     let firstBad: UnsafeMutablePointer<Int>
+    /// Per chunk, the lane groups' scratch (rows shorter than a vector), else nil.
+    let lanes: UnsafeMutablePointer<UnsafeMutableRawPointer>?
 
     func visit<L: PairLossKernel>(_ kernel: L) {
         if chunks <= 1 {
@@ -131,23 +163,8 @@ private struct WindowVisitor: PairLossKernelVisitor, @unchecked Sendable {
         let K = b.K, B = b.blockPrompts, T = steps
         let w = b.blockScratch(chunk: c)
         var bad = T
-        // The lane groups' transposed state, for rows shorter than a vector.
-        let lanes: (scratch: LaneGroupScratch, cells: UnsafeMutablePointer<Int64>)?
-        if K < 8 && range.count >= 8 {
-            // On cache lines (64 bytes: one eight-lane vector), so no vector load is split.
-            let n = LaneGroupScratch.doubles(K: K, maxPairs: b.maxPairs), nc = 16 * Swift.max(1, b.maxPairs)
-            let d = UnsafeMutableRawPointer.allocate(byteCount: 8 * n, alignment: 64).bindMemory(to: Double.self, capacity: n)
-            let cells = UnsafeMutableRawPointer.allocate(byteCount: 8 * nc, alignment: 64).bindMemory(to: Int64.self, capacity: nc)
-            lanes = (LaneGroupScratch(base: d, K: K, maxPairs: b.maxPairs), cells)
-        } else {
-            lanes = nil
-        }
-        defer {
-            if let lanes {
-                UnsafeMutableRawPointer(lanes.scratch.theta).deallocate()
-                UnsafeMutableRawPointer(lanes.cells).deallocate()
-            }
-        }
+        // The lane groups' transposed state, for rows shorter than a vector (the checkpoint's).
+        let lanes = range.count >= 8 ? self.lanes.map { LaneGroupScratch.carve($0[c], K: K, maxPairs: b.maxPairs) } : nil
         var x0 = range.lowerBound
         while x0 < range.upperBound {
             let x1 = Swift.min(x0 + B, range.upperBound)
